@@ -1,0 +1,633 @@
+/*
+ * p3backup: shared structures and prototypes.
+ * One section per source file, named after it.  File-local helpers are
+ * static in their file and do not appear here.
+ */
+#ifndef P3BACKUP_EXTERN_H
+#define P3BACKUP_EXTERN_H
+
+#include <sys/types.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <uthash.h>
+
+/* ------------------------------------------------------------------ */
+/* util.c: allocation that never fails, growable buffers, hex, logging */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xasprintf(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* Wipe then free a secret string; accepts NULL. */
+void	 freezero_str(char *);
+
+/* A growable byte buffer, always NUL-terminated for convenience. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 buf_append(struct buf *, const void *, size_t);
+void	 buf_reset(struct buf *);
+void	 buf_free(struct buf *);
+
+/* Write 2*len lower-case hex digits and a NUL to out. */
+void	 hex_encode(const unsigned char *, size_t, char *out);
+
+/* Verbosity: -1 quiet, 0 normal, 1 -v, 2 -vv (request tracing). */
+extern int log_level;
+/* Print "p3backup: msg" on stderr when level <= log_level. */
+void	 logmsg(int level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A copy of "s" safe to print on one line: control bytes and '\'
+ * become \xNN.  Caller frees.
+ */
+char	*printable(const char *s);
+
+/* Milliseconds from a monotonic clock. */
+uint64_t now_ms(void);
+
+/* ------------------------------------------------------------------ */
+/* options.c: the command line */
+
+enum OPT_RESULT {
+	OPT_RUN = 0,		/* go on with the run */
+	OPT_EXIT = 1,		/* --help / --version printed, exit 0 */
+	OPT_USAGE = -1		/* usage error reported, exit 2 */
+};
+
+struct config;
+/*
+ * Parse argv into "cfg" (which must be zeroed by config_init first).
+ * Reports usage errors itself.  Returns an OPT_RESULT.
+ */
+int	 options_parse(struct config *, int, char *[]);
+
+/* ------------------------------------------------------------------ */
+/* config.c: environment and ~/.aws files into one settings struct */
+
+struct creds {
+	char	*access_key;	/* AWS_ACCESS_KEY_ID or aws_access_key_id */
+	char	*secret_key;	/* wiped before free */
+	char	*session_token;	/* NULL when none; wiped before free */
+	char	*source;	/* where they came from, for messages */
+};
+
+struct config {
+	/* positional arguments */
+	char	*bucket;	/* NULL: generate p3backup-MM-DD-YY-HHMMSS */
+	char	*directory;	/* NULL: "." */
+
+	/* from the command line; NULL/-1 when not given */
+	char	*profile;	/* --profile (explicit) */
+	char	*region;	/* resolved region */
+	char	*endpoint;	/* resolved endpoint URL, NULL for AWS */
+	int	 path_style;	/* 1 path-style, 0 virtual-hosted */
+	char	*prefix;	/* key prefix without trailing '/', or NULL */
+	int	 dry_run;
+	int	 mtime;
+	int	 checksum;
+	int	 jobs;		/* concurrent transfers */
+	int	 json;
+	int	 progress;	/* -1 auto (TTY), 0 off, 1 on */
+	int	 follow_symlinks;
+	int	 max_retries;	/* attempts after the first */
+	int	 timeout;	/* seconds without progress before a retry; 0: 60 */
+	char	*ca_bundle;	/* AWS_CA_BUNDLE or profile ca_bundle */
+
+	/* internal: set by options_parse, read by config_load */
+	int	 profile_explicit;	/* profile came from --profile */
+	char	*opt_region;		/* --region as given */
+	char	*opt_endpoint;		/* --endpoint-url as given */
+	int	 opt_path_style;	/* --path-style given */
+
+	struct creds creds;
+};
+
+/* Zero "cfg" and set defaults. */
+void	 config_init(struct config *);
+/*
+ * Fill region, endpoint, addressing style, CA bundle and credentials
+ * from the environment and the shared files, honouring the precedence
+ * of the AWS CLI.  Returns 0, or -1 after reporting a configuration
+ * error (missing credentials list every place that was tried).
+ */
+int	 config_load(struct config *);
+/* Free everything "cfg" owns, wiping secrets. */
+void	 config_free(struct config *);
+
+/* ------------------------------------------------------------------ */
+/* ini.c: the AWS shared-file dialect of INI */
+
+/*
+ * Called once per "name = value" with the section name as written
+ * between the brackets ("default", "profile x").  Nested values
+ * ("s3 =" followed by indented "k = v" lines) arrive with name
+ * "s3.k".  Return 0 to go on, -1 to stop.
+ */
+typedef int (*ini_fn)(void *arg, const char *section, const char *name,
+	    const char *value);
+/*
+ * Parse the file at "path".  Returns 0 on success, 1 when the file does
+ * not exist, -1 on a read or syntax error (reported with file and line).
+ */
+int	 ini_parse_file(const char *path, ini_fn, void *arg);
+/* Same over a memory buffer; "name" is used in messages. */
+int	 ini_parse_buf(const char *name, const char *buf, size_t len,
+	    ini_fn, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* sigv4.c: AWS Signature Version 4, a pure module */
+
+struct sigv4_kv {
+	const char	*name;
+	const char	*value;
+};
+
+struct sigv4_request {
+	const char	*method;
+	const char	*path;		/* raw path bytes; encoded here */
+	const struct sigv4_kv *query;	/* raw names/values; encoded here */
+	size_t		 nquery;
+	const struct sigv4_kv *headers;	/* all headers to sign */
+	size_t		 nheaders;
+	const char	*payload_hash;	/* hex SHA-256 or UNSIGNED-PAYLOAD */
+	const char	*amzdate;	/* YYYYMMDDTHHMMSSZ */
+	const char	*region;
+	const char	*service;
+	const char	*access_key;
+	const char	*secret_key;
+};
+
+struct sigv4_result {
+	char	*canonical_request;
+	char	*string_to_sign;
+	char	*signed_headers;
+	char	*authorization;	/* the Authorization header's value */
+};
+
+/*
+ * Sign "req".  Fills "res" (caller frees with sigv4_result_free).
+ * Returns 0, or -1 on bad input (reported).
+ */
+int	 sigv4_sign(const struct sigv4_request *, struct sigv4_result *);
+void	 sigv4_result_free(struct sigv4_result *);
+/*
+ * Percent-encode "len" bytes of "s" the way S3 signs them: every byte
+ * outside A-Za-z0-9-._~ becomes %XX (upper-case hex), and '/' too
+ * unless keep_slash.  Result is owned by the caller.
+ */
+char	*sigv4_uri_encode(const char *s, size_t len, int keep_slash);
+/* Lower-case hex SHA-256 of a buffer into out[65]. */
+void	 sigv4_sha256_hex(const void *, size_t, char out[65]);
+/* Format "t" as YYYYMMDDTHHMMSSZ into out[17]. */
+void	 sigv4_amzdate(time_t t, char out[17]);
+
+/* ------------------------------------------------------------------ */
+/* xml.c: S3 response parsers on libxml2's streaming reader */
+
+struct s3_error {
+	char	*code;		/* e.g. "SignatureDoesNotMatch" */
+	char	*message;
+	char	*region;	/* <Region>, when the server names one */
+};
+
+/*
+ * Parse an <Error> document.  Fills "err" (free with s3_error_free).
+ * Returns 0, or -1 when the body is not an S3 error document.
+ */
+int	 xml_parse_error(const char *, size_t, struct s3_error *);
+void	 s3_error_free(struct s3_error *);
+
+/* One <Contents> entry; pointers are valid during the callback only. */
+struct list_entry {
+	const char	*key;		/* decoded key bytes */
+	size_t		 keylen;
+	int64_t		 size;
+	const char	*etag;		/* without the quotes */
+	const char	*last_modified;	/* as sent, ISO-8601 */
+	const char	*storage_class;
+};
+typedef int (*list_entry_fn)(void *arg, const struct list_entry *);
+
+struct list_page {
+	int	 truncated;	/* IsTruncated was true */
+	char	*next_token;	/* NextContinuationToken, caller frees */
+	long	 count;		/* <Contents> seen on this page */
+};
+
+/*
+ * Parse one ListObjectsV2 page, calling "fn" per object in order.
+ * With "url_encoded", keys are decoded as S3 sends them under
+ * encoding-type=url ('+' is a space, %XX a byte).  Returns 0, or -1
+ * on malformed XML or a callback's -1 (the XML case is reported).
+ */
+int	 xml_parse_list_page(const char *, size_t, int url_encoded,
+	    list_entry_fn, void *arg, struct list_page *);
+
+/* ------------------------------------------------------------------ */
+/* bucket.c: bucket names */
+
+/* "p3backup-MM-DD-YY-HHMMSS" and its NUL. */
+#define BUCKET_DEFAULT_LEN	25
+/*
+ * Check "name" against S3's bucket naming rules.  Returns NULL when it
+ * is valid, else the rule it breaks (a static string).
+ */
+const char *bucket_check(const char *name);
+/* The generated name for local time "t". */
+void	 bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN]);
+
+/* ------------------------------------------------------------------ */
+/* s3.c: S3 requests: addressing, signing, response classification */
+
+#define S3_MAXQUERY	4
+#define S3_MAXHDR	8
+
+struct xfer;
+struct s3_call;
+typedef void (*s3_done_fn)(struct s3_call *, void *arg);
+
+/* One client per run. */
+struct s3 {
+	const struct config *cfg;
+	char		*scheme;	/* "https" or "http" */
+	char		*endpoint_host;	/* host[:port] of a custom endpoint */
+	char		*endpoint_path;	/* path part of the endpoint, "" if none */
+	char		*region;	/* follows region redirects */
+	int		 path_style;
+	struct xfer	*xfer;
+};
+
+/* A name/value pair owned by a call: the name is a literal. */
+struct s3_pair {
+	const char	*name;
+	char		*value;
+};
+
+/*
+ * One S3 request and its response.  Built with s3_call_new and the
+ * s3_call_* setters, run by the transfer engine (which retries it),
+ * freed with s3_call_free.
+ */
+struct s3_call {
+	/* request */
+	const char	*method;
+	char		*bucket;	/* NULL: service level */
+	char		*key;		/* raw key bytes, NULL for bucket ops */
+	struct s3_pair	 query[S3_MAXQUERY];
+	size_t		 nquery;
+	struct s3_pair	 hdr[S3_MAXHDR];
+	size_t		 nhdr;
+	const char	*body;		/* memory body, not owned */
+	size_t		 body_len;
+	int		 body_fd;	/* file body when >= 0, not owned */
+	off_t		 body_off;
+	uint64_t	 body_size;
+	int		 unsigned_payload; /* sign as UNSIGNED-PAYLOAD */
+	int		 out_fd;	/* response body to this fd when >= 0 */
+	size_t		 resp_max;	/* keep at most this much body */
+
+	/* response */
+	long		 status;	/* HTTP status, 0 when none */
+	struct buf	 resp;		/* body (error or result document) */
+	char		*etag;		/* ETag without quotes */
+	char		*bucket_region;	/* x-amz-bucket-region */
+	char		*meta_mtime;	/* x-amz-meta-mtime */
+	char		*storage_class;	/* x-amz-storage-class */
+	char		*error_code;	/* x-amz-error-code, when sent */
+	int64_t		 content_length;
+	struct s3_error	 err;		/* parsed <Error>, when any */
+	int		 curl_code;	/* CURLcode of the last attempt */
+	char		*curl_msg;	/* curl's message for it */
+	int		 ok;		/* final: 1 when 2xx */
+
+	/* completion */
+	s3_done_fn	 done;
+	void		*arg;
+	void		*arg2;
+
+	/* transfer engine state */
+	int		 attempt;
+	int		 redirected;
+	uint64_t	 not_before;	/* monotonic ms */
+	void		*easy;
+	struct curl_slist *hdrlist;
+	uint64_t	 sent;
+	struct s3_call	*next;
+};
+
+/*
+ * Set up the client from "cfg" (which must outlive it).  Returns 0, or
+ * -1 after reporting a bad endpoint.
+ */
+int	 s3_init(struct s3 *, const struct config *);
+void	 s3_free(struct s3 *);
+/* A new call; bucket and key are copied (either may be NULL). */
+struct s3_call *s3_call_new(const char *method, const char *bucket,
+	    const char *key);
+void	 s3_call_query(struct s3_call *, const char *name, const char *value);
+void	 s3_call_header(struct s3_call *, const char *name, const char *value);
+/* Forget the response of a previous attempt. */
+void	 s3_call_reset(struct s3_call *);
+void	 s3_call_free(struct s3_call *);
+/*
+ * Sign the call for "now" and configure the curl easy handle "easy"
+ * with its URL, method, headers and body.  Used by the transfer engine
+ * before every attempt.  Returns 0, or -1 (reported).
+ */
+int	 s3_call_prepare(struct s3 *, struct s3_call *, void *easy);
+/* Record one response header line (called by the engine). */
+void	 s3_call_header_line(struct s3_call *, const char *, size_t);
+/* Parse the error document, if any, after the call ended. */
+void	 s3_call_finish(struct s3_call *);
+/*
+ * One line describing why a finished call failed, with a hint for the
+ * well-known causes (wrong secret, clock skew, missing bucket).
+ * Returns a string owned by the caller.
+ */
+char	*s3_call_errstr(const struct s3_call *);
+/* 1 when the failure means no other request can succeed either. */
+int	 s3_call_fatal(const struct s3_call *);
+/* Run one call to completion (with retries).  Returns 0 on 2xx. */
+int	 s3_exec(struct s3 *, struct s3_call *);
+
+/*
+ * HeadBucket.  Returns 0 when it exists and is ours, 1 when it does
+ * not exist, -1 on any other failure (reported).
+ */
+int	 s3_head_bucket(struct s3 *, const char *bucket);
+/* CreateBucket; BucketAlreadyOwnedByYou is success.  0 or -1 (reported). */
+int	 s3_create_bucket(struct s3 *, const char *bucket);
+/*
+ * ListObjectsV2 over every page under "prefix" (NULL: all), calling
+ * "fn" per object.  Returns 0, or -1 (reported).
+ */
+int	 s3_list(struct s3 *, const char *bucket, const char *prefix,
+	    list_entry_fn, void *arg);
+/*
+ * A PutObject call for "size" bytes of "fd" from offset 0, with
+ * Content-MD5 "md5b64", x-amz-meta-mtime "mtime" and content type
+ * "ctype" (either may be NULL).  The caller owns the call.
+ */
+struct s3_call *s3_put_new(const char *bucket, const char *key, int fd,
+	    uint64_t size, const char *md5b64, const char *mtime,
+	    const char *ctype);
+
+/* ------------------------------------------------------------------ */
+/* transfer.c: the libcurl multi engine; the one place retries happen */
+
+/* A new engine running at most "jobs" requests at once. */
+struct xfer *xfer_new(struct s3 *, int jobs);
+void	 xfer_free(struct xfer *);
+/*
+ * Called by the engine whenever it has room for more work: submit the
+ * next call(s) and return 1, or return 0 when there is nothing left.
+ */
+typedef int (*xfer_feed_fn)(void *arg);
+void	 xfer_set_feed(struct xfer *, xfer_feed_fn, void *arg);
+/* Queue a call; its done callback runs once it succeeded or gave up. */
+void	 xfer_submit(struct xfer *, struct s3_call *);
+/*
+ * Run until every queued call has finished (callbacks may queue more).
+ * Returns 0, or -1 when the engine itself failed (reported).
+ */
+int	 xfer_run(struct xfer *);
+/* Exponential backoff with full jitter for retry "attempt" (1-based). */
+uint64_t xfer_backoff_ms(int attempt);
+
+/* ------------------------------------------------------------------ */
+/* table.c: local and remote entries meet in one table keyed by key */
+
+/*
+ * One object key: what the scan found on disk and what the listing
+ * found in the bucket.  The key is relative to DIRECTORY and to the
+ * --prefix ("a/b.txt"; an empty directory is "a/dir/"), stored once.
+ */
+struct entry {
+	UT_hash_handle	 hh;
+	int64_t		 lsize;		/* local size in bytes */
+	int64_t		 lmtime_sec;	/* local mtime */
+	int64_t		 rsize;		/* remote size */
+	int64_t		 rmtime_sec;	/* stored x-amz-meta-mtime */
+	int32_t		 lmtime_nsec;
+	int32_t		 rmtime_nsec;
+	unsigned char	 rmd5[16];	/* ETag as bytes when it is hex MD5 */
+	uint16_t	 rparts;	/* "-N" multipart suffix, 0 if none */
+	unsigned	 local:1;	/* found by the scan */
+	unsigned	 remote:1;	/* found by the listing */
+	unsigned	 dir:1;		/* an empty-directory marker "x/" */
+	unsigned	 rmtime_known:1; /* rmtime_* is valid */
+	unsigned	 retag_md5:1;	/* rmd5/rparts hold the ETag */
+	char		 key[];		/* NUL-terminated */
+};
+
+struct table {
+	struct entry	*entries;	/* uthash head */
+	size_t		 nlocal;
+	size_t		 nremote;
+};
+
+/* Find "key" (keylen bytes); NULL when absent. */
+struct entry *table_find(const struct table *, const char *key, size_t keylen);
+/* Find "key" or add a zeroed entry for it.  Never NULL. */
+struct entry *table_get(struct table *, const char *key, size_t keylen);
+/*
+ * Move every entry of "from" into "into": remote fields of an entry
+ * that exists in both are copied over.  "from" is left empty.
+ */
+void	 table_merge(struct table *into, struct table *from);
+/* Free every entry; the table is left empty. */
+void	 table_free(struct table *);
+/*
+ * Parse an S3 ETag ("hex32" or "hex32-N", quotes already removed) into
+ * e->rmd5/rparts and set retag_md5; leaves it clear for other forms.
+ */
+void	 table_set_etag(struct entry *, const char *etag);
+/*
+ * Parse rclone's mtime format ("seconds[.fraction]", up to 9 digits)
+ * into *sec and *nsec.  Returns 0, or -1 when malformed.
+ */
+int	 mtime_parse(const char *, int64_t *sec, int32_t *nsec);
+/* Format sec/nsec the way rclone stores it, into out[32]. */
+void	 mtime_format(int64_t sec, int32_t nsec, char out[32]);
+
+/* ------------------------------------------------------------------ */
+/* list.c: the bucket's objects into the table */
+
+/* Keys under this (relative) prefix are p3backup's own objects. */
+#define RESERVED_PREFIX	".p3backup/"
+
+/*
+ * List every object under cfg->prefix into the remote side of "tbl",
+ * keys relative to the prefix, reserved keys left out.  Returns 0, or
+ * -1 (reported).
+ */
+int	 list_bucket(struct s3 *, const char *bucket, struct table *);
+/* 1 when a relative key lies under RESERVED_PREFIX. */
+int	 list_reserved(const char *key, size_t len);
+/* The full object key for relative "key" (with the prefix); caller frees. */
+char	*list_object_key(const struct config *, const char *key);
+
+/* ------------------------------------------------------------------ */
+/* scan.c: the local tree into the table */
+
+struct scan_stats {
+	size_t	 files;		/* regular files recorded */
+	size_t	 dirs;		/* empty directories recorded as markers */
+	size_t	 skipped;	/* symlinks and special files, reported */
+	size_t	 failed;	/* unreadable entries and bad names, reported */
+	uint64_t bytes;		/* sum of recorded file sizes */
+};
+
+/*
+ * Walk "root" and record every regular file and every empty directory
+ * in "tbl" (local side).  Symlinks are skipped with a note unless
+ * cfg->follow_symlinks (then followed, loops reported and cut); FIFOs,
+ * sockets and devices are skipped with a note and never opened;
+ * unreadable directories and names that cannot be S3 keys (not UTF-8,
+ * key over 1024 bytes with the prefix, the reserved ".p3backup/") are
+ * reported and counted as failed; the walk goes on.
+ * Returns 0, or -1 when "root" itself cannot be walked (reported).
+ */
+int	 scan_tree(const char *root, const struct config *, struct table *,
+	    struct scan_stats *);
+
+/* ------------------------------------------------------------------ */
+/* plan.c: what to do with each entry, a pure function */
+
+enum ACT {
+	ACT_UPLOAD,
+	ACT_SKIP
+};
+
+enum REASON {
+	REASON_NEW,		/* not in the bucket */
+	REASON_SIZE,		/* size differs */
+	REASON_MTIME,		/* --mtime: stored mtime differs or unknown */
+	REASON_SAME		/* nothing to do */
+};
+
+struct action {
+	enum ACT	 act;
+	enum REASON	 why;
+	struct entry	*e;
+};
+
+struct plan {
+	struct action	*v;		/* sorted by key */
+	size_t		 n;
+	size_t		 nupload;
+	size_t		 nskip;
+	uint64_t	 upload_bytes;
+};
+
+/*
+ * Decide for every local entry of "tbl": upload when it is missing in
+ * the bucket or its size differs; with cfg->mtime also when the stored
+ * mtime differs or is unknown; skip otherwise.  Remote-only entries get
+ * no action.  No I/O.  Fills "plan" (free with plan_free).
+ */
+void	 plan_build(const struct table *, const struct config *, struct plan *);
+void	 plan_free(struct plan *);
+/* "new", "size", "mtime" or "same". */
+const char *plan_reason(enum REASON);
+
+/* ------------------------------------------------------------------ */
+/* index.c: stored mtimes without a request per file */
+
+struct index {
+	char	*etag;		/* the loaded index object's ETag, or NULL */
+	size_t	 vouched;	/* entries whose mtime the listing confirmed */
+	size_t	 malformed;	/* lines ignored */
+};
+
+/*
+ * Read the index object and set rmtime for every remote entry of "tbl"
+ * whose listed size and ETag match the index line.  A missing or
+ * unreadable index is not an error.  Returns 0, or -1 on a fatal
+ * error (reported).
+ */
+int	 index_load(struct index *, struct s3 *, const char *bucket,
+	    struct table *);
+/*
+ * HEAD every object that has a local file of the same size and no
+ * vouched mtime, and take its x-amz-meta-mtime.  Returns 0, or -1 on a
+ * fatal error (reported); other failures leave the mtime unknown.
+ */
+int	 index_head_missing(struct s3 *, const char *bucket, struct table *);
+/*
+ * Write the index of every remote entry with a known mtime, unless it
+ * is byte-identical to the one loaded.  Returns 0, or -1 (reported).
+ */
+int	 index_save(struct index *, struct s3 *, const char *bucket,
+	    const struct table *);
+void	 index_free(struct index *);
+
+/* ------------------------------------------------------------------ */
+/* upload.c: the plan's uploads through the transfer engine */
+
+struct upload {
+	struct s3		*s3;
+	const struct config	*cfg;
+	const char		*bucket;
+	const char		*root;		/* DIRECTORY */
+	struct plan		*plan;
+	struct report		*rep;
+	size_t			 next;		/* next action to start */
+	int			 fatal;		/* stop: nothing can succeed */
+};
+
+/*
+ * Upload every ACT_UPLOAD entry of up->plan, at most cfg->jobs at once.
+ * Successful uploads update the entry's remote side (size, MD5, mtime)
+ * and the report; failures are reported and counted in rep->failed.
+ * Returns 0, or -1 when a fatal error (credentials, bucket, network
+ * after retries) stopped the run (reported).
+ */
+int	 upload_run(struct upload *);
+
+/* ------------------------------------------------------------------ */
+/* report.c: progress, per-action lines, errors and the summary */
+
+struct report {
+	const struct config *cfg;
+	uint64_t	 start_ms;
+	uint64_t	 last_draw_ms;
+	int		 progress;	/* draw the progress line */
+	int		 drawn;		/* a progress line is on screen */
+	size_t		 scanned;
+	size_t		 to_upload;
+	size_t		 uploaded;
+	uint64_t	 uploaded_bytes;
+	size_t		 skipped;
+	size_t		 deleted;
+	size_t		 tagged;
+	size_t		 downloaded;
+	size_t		 failed;
+};
+
+void	 report_init(struct report *, const struct config *);
+/*
+ * One line on stdout for an action ("upload", "would upload", "skip")
+ * with -v or in a dry run; "why" may be NULL.
+ */
+void	 report_action(struct report *, const char *verb, const char *why,
+	    const char *key);
+/* "KEY: message" on stderr; does not count anything. */
+void	 report_error(struct report *, const char *key, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Redraw the progress line (at most 5 times a second unless "force"). */
+void	 report_progress(struct report *, int force);
+/* The one-line summary, or the JSON object with --json. */
+void	 report_summary(struct report *, const char *bucket);
+
+#endif /* !P3BACKUP_EXTERN_H */

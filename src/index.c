@@ -1,0 +1,330 @@
+/*
+ * The index: where stored mtimes come from without a request per file.
+ *
+ * At the end of every run that changed anything, p3backup writes one
+ * object, "[PREFIX/].p3backup/index", listing for each object it knows
+ * the key, size, ETag and x-amz-meta-mtime.  The next run reads it
+ * (one GET) and believes an mtime only for an object whose size and
+ * ETag in this run's listing are exactly those the index recorded, so
+ * an index that is stale, foreign or tampered with can make p3backup
+ * upload too much, never skip a changed file.  Objects the index does
+ * not vouch for are asked about with HEAD, when --mtime needs them.
+ *
+ * Format: a first line "p3backup-index 1", then one line per object:
+ * "KEY SIZE ETAG MTIME" with KEY percent-encoded as for SigV4 (so it has
+ * no spaces or newlines), ETAG as hex MD5 with an optional "-N", MTIME
+ * in rclone's format.  Lines are sorted by key, so an unchanged set of
+ * objects gives a byte-identical index and no PUT is needed.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/md5.h>
+
+#include "extern.h"
+
+#define INDEX_MAGIC	"p3backup-index 1"
+#define INDEX_NAME	RESERVED_PREFIX "index"
+
+/* Decode %XX escapes in place; returns the length, or -1 if malformed. */
+static ssize_t
+index_unescape(char *s)
+{
+	char *w = s, hex[3] = { 0 };
+	const char *r;
+
+	for (r = s; *r != '\0'; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		if (r[1] == '\0' || r[2] == '\0')
+			return -1;
+		hex[0] = r[1];
+		hex[1] = r[2];
+		if (strspn(hex, "0123456789abcdefABCDEF") != 2)
+			return -1;
+		*w++ = (char)strtol(hex, NULL, 16);
+		r += 2;
+	}
+	*w = '\0';
+	return w - s;
+}
+
+/* Apply one index line to the table when the listing vouches for it. */
+static void
+index_apply(struct index *ix, struct table *tbl, char *line)
+{
+	char *key, *size, *etag, *mtime, *end;
+	struct entry *e, probe;
+	ssize_t keylen;
+	int64_t sec;
+	int32_t nsec;
+	long long n;
+
+	key = strsep(&line, " ");
+	size = strsep(&line, " ");
+	etag = strsep(&line, " ");
+	mtime = strsep(&line, " \n");
+	if (key == NULL || size == NULL || etag == NULL || mtime == NULL ||
+	    (keylen = index_unescape(key)) <= 0)
+		goto bad;
+	n = strtoll(size, &end, 10);
+	if (*end != '\0' || n < 0 || mtime_parse(mtime, &sec, &nsec) == -1)
+		goto bad;
+	memset(&probe, 0, sizeof(probe));
+	table_set_etag(&probe, etag);
+	if (!probe.retag_md5)
+		goto bad;
+	e = table_find(tbl, key, (size_t)keylen);
+	if (e == NULL || !e->remote || e->rsize != n || !e->retag_md5 ||
+	    e->rparts != probe.rparts ||
+	    memcmp(e->rmd5, probe.rmd5, sizeof(e->rmd5)) != 0)
+		return;
+	e->rmtime_sec = sec;
+	e->rmtime_nsec = nsec;
+	e->rmtime_known = 1;
+	ix->vouched++;
+	return;
+bad:
+	ix->malformed++;
+}
+
+int
+index_load(struct index *ix, struct s3 *s3, const char *bucket,
+    struct table *tbl)
+{
+	struct s3_call *c = NULL;
+	char *key = NULL, *line = NULL, *msg;
+	size_t cap = 0;
+	FILE *fp = NULL;
+	int rc = -1;
+
+	memset(ix, 0, sizeof(*ix));
+	if ((fp = tmpfile()) == NULL) {
+		warn("index: temporary file");
+		goto out;
+	}
+	key = list_object_key(s3->cfg, INDEX_NAME);
+	c = s3_call_new("GET", bucket, key);
+	c->out_fd = fileno(fp);
+	if (s3_exec(s3, c) == -1) {
+		if (c->status == 404)
+			rc = 0;		/* first run: no index yet */
+		else {
+			msg = s3_call_errstr(c);
+			warnx("index %s: %s; asking the bucket instead", key, msg);
+			free(msg);
+			rc = s3_call_fatal(c) ? -1 : 0;
+		}
+		goto out;
+	}
+	if (c->etag != NULL)
+		ix->etag = xstrdup(c->etag);
+	rewind(fp);
+	if (getline(&line, &cap, fp) == -1 ||
+	    strcmp(line, INDEX_MAGIC "\n") != 0) {
+		warnx("index %s: not a p3backup index; ignored", key);
+		rc = 0;
+		goto out;
+	}
+	while (getline(&line, &cap, fp) != -1)
+		index_apply(ix, tbl, line);
+	if (ix->malformed > 0)
+		warnx("index %s: %zu malformed line(s) ignored", key,
+		    ix->malformed);
+	logmsg(1, "index: %zu stored mtime(s) vouched for by the listing",
+	    ix->vouched);
+	rc = 0;
+out:
+	free(line);
+	free(key);
+	if (fp != NULL)
+		fclose(fp);
+	s3_call_free(c);
+	return rc;
+}
+
+static int
+index_cmp(const void *a, const void *b)
+{
+	const struct entry *ea = *(struct entry *const *)a;
+	const struct entry *eb = *(struct entry *const *)b;
+
+	return strcmp(ea->key, eb->key);
+}
+
+int
+index_save(struct index *ix, struct s3 *s3, const char *bucket,
+    const struct table *tbl)
+{
+	mbedtls_md5_context ctx;
+	struct entry *e, *tmp, **v = NULL;
+	unsigned char md5[16], b64[32];
+	char md5hex[33], mtime[32], etag[33], *enc, *line, *key = NULL, *msg;
+	struct s3_call *c = NULL;
+	size_t n = 0, i, olen;
+	long size;
+	FILE *fp = NULL;
+	int rc = -1;
+
+	v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*v));
+	HASH_ITER(hh, tbl->entries, e, tmp)
+		if (e->remote && e->rmtime_known && e->retag_md5)
+			v[n++] = e;
+	qsort(v, n, sizeof(*v), index_cmp);
+	if ((fp = tmpfile()) == NULL) {
+		warn("index: temporary file");
+		goto out;
+	}
+	mbedtls_md5_init(&ctx);
+	mbedtls_md5_starts_ret(&ctx);
+	line = xasprintf("%s\n", INDEX_MAGIC);
+	for (i = 0; ; i++) {
+		fputs(line, fp);
+		mbedtls_md5_update_ret(&ctx, (unsigned char *)line, strlen(line));
+		free(line);
+		if (i == n)
+			break;
+		e = v[i];
+		enc = sigv4_uri_encode(e->key, strlen(e->key), 1);
+		hex_encode(e->rmd5, 16, etag);
+		mtime_format(e->rmtime_sec, e->rmtime_nsec, mtime);
+		if (e->rparts > 0)
+			line = xasprintf("%s %lld %s-%u %s\n", enc,
+			    (long long)e->rsize, etag, e->rparts, mtime);
+		else
+			line = xasprintf("%s %lld %s %s\n", enc,
+			    (long long)e->rsize, etag, mtime);
+		free(enc);
+	}
+	mbedtls_md5_finish_ret(&ctx, md5);
+	mbedtls_md5_free(&ctx);
+	if (fflush(fp) == EOF || ferror(fp)) {
+		warn("index: temporary file");
+		goto out;
+	}
+	hex_encode(md5, 16, md5hex);
+	if (ix->etag != NULL && strcasecmp(ix->etag, md5hex) == 0) {
+		rc = 0;		/* unchanged: no PUT */
+		goto out;
+	}
+	size = ftell(fp);
+	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, 16);
+	key = list_object_key(s3->cfg, INDEX_NAME);
+	c = s3_put_new(bucket, key, fileno(fp), (uint64_t)size, (char *)b64,
+	    NULL, "text/plain");
+	if (s3_exec(s3, c) == -1) {
+		msg = s3_call_errstr(c);
+		warnx("index %s: %s (the next --mtime run will ask the bucket "
+		    "instead)", key, msg);
+		free(msg);
+		goto out;
+	}
+	logmsg(1, "index: wrote %zu entries", n);
+	rc = 0;
+out:
+	free(key);
+	free(v);
+	if (fp != NULL)
+		fclose(fp);
+	s3_call_free(c);
+	return rc;
+}
+
+void
+index_free(struct index *ix)
+{
+	free(ix->etag);
+	ix->etag = NULL;
+}
+
+/* ---- HEAD for the objects the index does not vouch for ---- */
+
+struct headrun {
+	struct s3		*s3;
+	const char		*bucket;
+	struct entry		**v;
+	size_t			 n;
+	size_t			 next;
+	int			 fatal;
+};
+
+static void
+index_head_done(struct s3_call *c, void *arg)
+{
+	struct entry *e = arg;
+	struct headrun *hr = c->arg2;
+	char *msg;
+
+	if (c->ok) {
+		/* Believe it only for the object the listing showed. */
+		if (c->meta_mtime != NULL && c->content_length == e->rsize &&
+		    mtime_parse(c->meta_mtime, &e->rmtime_sec,
+		    &e->rmtime_nsec) == 0)
+			e->rmtime_known = 1;
+	} else {
+		msg = s3_call_errstr(c);
+		if (s3_call_fatal(c))
+			hr->fatal = 1;
+		warnx("%s: HEAD failed: %s; it will be uploaded", e->key, msg);
+		free(msg);
+	}
+	s3_call_free(c);
+}
+
+static int
+index_head_feed(void *arg)
+{
+	struct headrun *hr = arg;
+	struct s3_call *c;
+	struct entry *e;
+	char *key;
+
+	if (hr->next == hr->n || hr->fatal)
+		return 0;
+	e = hr->v[hr->next++];
+	key = list_object_key(hr->s3->cfg, e->key);
+	c = s3_call_new("HEAD", hr->bucket, key);
+	free(key);
+	c->done = index_head_done;
+	c->arg = e;
+	c->arg2 = hr;
+	xfer_submit(hr->s3->xfer, c);
+	return 1;
+}
+
+int
+index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
+{
+	struct headrun hr;
+	struct entry *e, *tmp;
+	int rc = -1;
+
+	memset(&hr, 0, sizeof(hr));
+	hr.s3 = s3;
+	hr.bucket = bucket;
+	hr.v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*hr.v));
+	HASH_ITER(hh, tbl->entries, e, tmp)
+		if (e->local && e->remote && !e->dir && !e->rmtime_known &&
+		    e->lsize == e->rsize)
+			hr.v[hr.n++] = e;
+	if (hr.n > 0)
+		logmsg(1, "index: asking the bucket for %zu stored mtime(s)",
+		    hr.n);
+	xfer_set_feed(s3->xfer, index_head_feed, &hr);
+	if (xfer_run(s3->xfer) == -1 || hr.fatal)
+		goto out;
+	rc = 0;
+out:
+	free(hr.v);
+	return rc;
+}

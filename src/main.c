@@ -1,0 +1,231 @@
+/*
+ * p3backup: back up a directory to an S3 bucket, uploading only what is
+ * new or changed.  main() is the pipeline, stage by stage:
+ *
+ *   options/config -> scan (thread) ---\
+ *                                       >-> index -> plan -> upload -> report
+ *   credentials -> bucket -> list -----/
+ *
+ * Only this file decides exit codes: 0 in sync, 1 some files failed,
+ * 2 usage or configuration error (nothing done), 3 fatal during the run.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#include "extern.h"
+
+enum {
+	EXIT_SYNC = 0,
+	EXIT_PARTIAL = 1,
+	EXIT_USAGE = 2,
+	EXIT_FATAL = 3
+};
+
+struct scanjob {
+	const char		*root;
+	const struct config	*cfg;
+	struct table		 tbl;
+	struct scan_stats	 stats;
+	pthread_t		 tid;
+	int			 rc;
+};
+
+static void *
+scan_thread(void *arg)
+{
+	struct scanjob *sj = arg;
+
+	sj->rc = scan_tree(sj->root, sj->cfg, &sj->tbl, &sj->stats);
+	return NULL;
+}
+
+/* DIRECTORY must exist and be a directory before anything is sent. */
+static int
+check_directory(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		warnx("%s: %s", dir, errno == ENOENT ? "no such directory" :
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		warnx("%s: not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make sure the bucket is there: create it when missing (or, in a dry
+ * run, say it would be).  Sets *exists.  Returns 0, or -1 (reported).
+ */
+static int
+ensure_bucket(struct s3 *s3, const char *bucket, int generated,
+    int dry_run, int *exists)
+{
+	int r;
+
+	*exists = 0;
+	if (!generated) {
+		if ((r = s3_head_bucket(s3, bucket)) == -1)
+			return -1;
+		if (r == 0) {
+			*exists = 1;
+			return 0;
+		}
+	}
+	if (dry_run) {
+		printf("would create bucket %s\n", bucket);
+		return 0;
+	}
+	if (s3_create_bucket(s3, bucket) == -1)
+		return -1;
+	logmsg(1, "created bucket %s", bucket);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config cfg;
+	struct scanjob sj;
+	struct table remote;
+	struct index ix;
+	struct plan plan;
+	struct report rep;
+	struct upload up;
+	struct s3 s3;
+	char genname[BUCKET_DEFAULT_LEN];
+	const char *bucket, *why;
+	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sj, 0, sizeof(sj));
+	memset(&remote, 0, sizeof(remote));
+	memset(&ix, 0, sizeof(ix));
+	memset(&plan, 0, sizeof(plan));
+	config_init(&cfg);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* libxml2 2.9 wants this once, before any thread starts. */
+	xmlInitParser();
+
+	/* options/config: all checks that need no network come first. */
+	switch (options_parse(&cfg, argc, argv)) {
+	case OPT_EXIT:
+		rc = EXIT_SYNC;
+		goto out;
+	case OPT_USAGE:
+		goto out;
+	default:
+		break;
+	}
+	sj.root = cfg.directory != NULL ? cfg.directory : ".";
+	if (check_directory(sj.root) == -1)
+		goto out;
+	generated = cfg.bucket == NULL;
+	if (generated) {
+		bucket_default_name(time(NULL), genname);
+		bucket = genname;
+	} else
+		bucket = cfg.bucket;
+	if ((why = bucket_check(bucket)) != NULL) {
+		warnx("bucket name \"%s\": %s", bucket, why);
+		goto out;
+	}
+	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
+		goto out;
+	s3_ready = 1;
+	report_init(&rep, &cfg);
+	if (generated && !cfg.json)
+		printf("bucket: %s\n", bucket);
+	fflush(stdout);
+
+	/* scan (in its own thread) while the bucket is checked and listed. */
+	sj.cfg = &cfg;
+	if (pthread_create(&sj.tid, NULL, scan_thread, &sj) != 0) {
+		warnx("cannot start the scan thread");
+		rc = EXIT_FATAL;
+		goto out;
+	}
+	started = 1;
+	rc = EXIT_FATAL;
+	if (ensure_bucket(&s3, bucket, generated, cfg.dry_run, &exists) == -1)
+		goto out;
+	if (exists && (list_bucket(&s3, bucket, &remote) == -1 ||
+	    index_load(&ix, &s3, bucket, &remote) == -1))
+		goto out;
+	pthread_join(sj.tid, NULL);
+	started = 0;
+	if (sj.rc == -1)
+		goto out;
+	table_merge(&sj.tbl, &remote);
+	rep.scanned = sj.stats.files + sj.stats.dirs;
+	rep.failed = sj.stats.failed;
+
+	/* index: stored mtimes the index could not vouch for. */
+	if (cfg.mtime && exists &&
+	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
+		goto out;
+
+	/* plan */
+	plan_build(&sj.tbl, &cfg, &plan);
+	rep.to_upload = plan.nupload;
+	rep.skipped = plan.nskip;
+	if (cfg.dry_run) {
+		for (i = 0; i < plan.n; i++)
+			if (plan.v[i].act == ACT_UPLOAD)
+				report_action(&rep, "would upload",
+				    plan_reason(plan.v[i].why), plan.v[i].e->key);
+		rc = rep.failed > 0 ? EXIT_PARTIAL : EXIT_SYNC;
+		report_summary(&rep, bucket);
+		goto out;
+	}
+
+	/* upload */
+	memset(&up, 0, sizeof(up));
+	up.s3 = &s3;
+	up.cfg = &cfg;
+	up.bucket = bucket;
+	up.root = sj.root;
+	up.plan = &plan;
+	up.rep = &rep;
+	if (upload_run(&up) == -1) {
+		report_summary(&rep, bucket);
+		warnx("stopped: nothing more can be uploaded (see above)");
+		goto out;
+	}
+	if (plan.nupload > 0 || ix.etag == NULL || cfg.mtime)
+		(void)index_save(&ix, &s3, bucket, &sj.tbl);
+
+	/* report */
+	report_summary(&rep, bucket);
+	rc = rep.failed > 0 ? EXIT_PARTIAL : EXIT_SYNC;
+out:
+	if (started)
+		pthread_join(sj.tid, NULL);
+	plan_free(&plan);
+	index_free(&ix);
+	table_free(&remote);
+	table_free(&sj.tbl);
+	if (s3_ready)
+		s3_free(&s3);
+	config_free(&cfg);
+	curl_global_cleanup();
+	xmlCleanupParser();
+	return rc;
+}

@@ -1,0 +1,270 @@
+/*
+ * The command line: getopt_long over the contract in DESIGN.md, into
+ * the settings struct.  Options whose feature is not built yet are
+ * accepted by name and refused with a usage error (exit 2), so scripts
+ * written against the documented contract fail loudly, not silently.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+
+enum {
+	OPT_ENDPOINT = 256,
+	OPT_REGION,
+	OPT_PROFILE,
+	OPT_PATH_STYLE,
+	OPT_PREFIX,
+	OPT_MTIME,
+	OPT_CHECKSUM,
+	OPT_INCLUDE,
+	OPT_EXCLUDE,
+	OPT_STORAGE_CLASS,
+	OPT_MAX_UPLOADS,
+	OPT_DELETE,
+	OPT_TAG_DELETED,
+	OPT_MP_THRESHOLD,
+	OPT_PART_SIZE,
+	OPT_RESTORE,
+	OPT_ENCRYPT_KEY,
+	OPT_DECRYPT_KEY,
+	OPT_JSON,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_FOLLOW_SYMLINKS,
+	OPT_RETRIES,
+	OPT_TIMEOUT,
+};
+
+static const struct option longopts[] = {
+	{ "endpoint-url",	required_argument, NULL, OPT_ENDPOINT },
+	{ "region",		required_argument, NULL, OPT_REGION },
+	{ "profile",		required_argument, NULL, OPT_PROFILE },
+	{ "path-style",		no_argument,	   NULL, OPT_PATH_STYLE },
+	{ "prefix",		required_argument, NULL, OPT_PREFIX },
+	{ "dry-run",		no_argument,	   NULL, 'n' },
+	{ "mtime",		no_argument,	   NULL, OPT_MTIME },
+	{ "checksum",		no_argument,	   NULL, OPT_CHECKSUM },
+	{ "jobs",		required_argument, NULL, 'j' },
+	{ "include",		required_argument, NULL, OPT_INCLUDE },
+	{ "exclude",		required_argument, NULL, OPT_EXCLUDE },
+	{ "storage-class",	required_argument, NULL, OPT_STORAGE_CLASS },
+	{ "max-uploads",	required_argument, NULL, OPT_MAX_UPLOADS },
+	{ "delete",		no_argument,	   NULL, OPT_DELETE },
+	{ "tag-deleted",	no_argument,	   NULL, OPT_TAG_DELETED },
+	{ "multipart-threshold", required_argument, NULL, OPT_MP_THRESHOLD },
+	{ "part-size",		required_argument, NULL, OPT_PART_SIZE },
+	{ "restore",		no_argument,	   NULL, OPT_RESTORE },
+	{ "encrypt-key",	required_argument, NULL, OPT_ENCRYPT_KEY },
+	{ "decrypt-key",	required_argument, NULL, OPT_DECRYPT_KEY },
+	{ "json",		no_argument,	   NULL, OPT_JSON },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "progress",		no_argument,	   NULL, OPT_PROGRESS },
+	{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
+	{ "follow-symlinks",	no_argument,	   NULL, OPT_FOLLOW_SYMLINKS },
+	{ "retries",		required_argument, NULL, OPT_RETRIES },
+	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ NULL,			0,		   NULL, 0 }
+};
+
+static void
+options_help(void)
+{
+	fputs(
+"Usage: p3backup [OPTION]... [BUCKET [DIRECTORY]]\n"
+"Back up DIRECTORY (default: the current directory) to the S3 bucket BUCKET,\n"
+"uploading only new and changed files.  Without BUCKET, or with the word\n"
+"\"default\", a new bucket p3backup-MM-DD-YY-HHMMSS is created and named.\n"
+"\n"
+"Where:\n"
+"      --endpoint-url URL   S3-compatible endpoint (AWS_ENDPOINT_URL_S3,\n"
+"                           AWS_ENDPOINT_URL, profile endpoint_url)\n"
+"      --region R           region (AWS_REGION, AWS_DEFAULT_REGION, profile)\n"
+"      --profile P          profile in ~/.aws/config and ~/.aws/credentials\n"
+"      --path-style         path-style addressing (automatic for IP and\n"
+"                           localhost endpoints)\n"
+"      --prefix P           store keys under P/ in the bucket\n"
+"\n"
+"What:\n"
+"  -n, --dry-run            print the plan, change nothing anywhere\n"
+"      --mtime              also compare the stored modification time\n"
+"      --follow-symlinks    back up what symbolic links point to\n"
+"\n"
+"How:\n"
+"  -j, --jobs N             concurrent transfers (default 16)\n"
+"      --retries N          retries of a failed request (default 5)\n"
+"      --timeout SECONDS    give up on a stalled request (default 60)\n"
+"\n"
+"Output:\n"
+"      --json               one JSON summary object on stdout at the end\n"
+"  -q, --quiet              print only errors\n"
+"  -v, --verbose            list every action (-vv: every request)\n"
+"      --progress, --no-progress   progress line (default: on a terminal)\n"
+"  -h, --help               this help\n"
+"  -V, --version            the version\n"
+"\n"
+"Not available yet (refused with exit 2): --checksum, --include, --exclude,\n"
+"--storage-class, --max-uploads, --delete, --tag-deleted,\n"
+"--multipart-threshold, --part-size, --restore, --encrypt-key, --decrypt-key.\n"
+"\n"
+"Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN\n"
+"or the shared files, as for the AWS CLI.\n"
+"Exit status: 0 in sync, 1 some files failed, 2 usage or configuration error,\n"
+"3 fatal error during the run.  See p3backup(1).\n", stdout);
+}
+
+/* Parse a whole number in [min, max]; -1 after reporting otherwise. */
+static int
+options_number(const char *opt, const char *arg, long min, long max,
+    int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
+		warnx("%s %s: must be a whole number from %ld to %ld",
+		    opt, arg, min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static void
+options_set(char **slot, const char *arg)
+{
+	free(*slot);
+	*slot = xstrdup(arg);
+}
+
+int
+options_parse(struct config *cfg, int argc, char *argv[])
+{
+	int ch, idx, i;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":nj:qvhV", longopts, &idx)) != -1) {
+		switch (ch) {
+		case OPT_ENDPOINT:
+			options_set(&cfg->opt_endpoint, optarg);
+			break;
+		case OPT_REGION:
+			options_set(&cfg->opt_region, optarg);
+			break;
+		case OPT_PROFILE:
+			options_set(&cfg->profile, optarg);
+			cfg->profile_explicit = 1;
+			break;
+		case OPT_PATH_STYLE:
+			cfg->opt_path_style = 1;
+			break;
+		case OPT_PREFIX:
+			/* Keys go under "P/": keep P without slashes at its ends. */
+			while (*optarg == '/')
+				optarg++;
+			options_set(&cfg->prefix, optarg);
+			for (i = (int)strlen(cfg->prefix) - 1;
+			    i >= 0 && cfg->prefix[i] == '/'; i--)
+				cfg->prefix[i] = '\0';
+			if (cfg->prefix[0] == '\0') {
+				free(cfg->prefix);
+				cfg->prefix = NULL;
+			}
+			break;
+		case 'n':
+			cfg->dry_run = 1;
+			break;
+		case OPT_MTIME:
+			cfg->mtime = 1;
+			break;
+		case 'j':
+			if (options_number("--jobs", optarg, 1, 256,
+			    &cfg->jobs) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_RETRIES:
+			if (options_number("--retries", optarg, 0, 20,
+			    &cfg->max_retries) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_TIMEOUT:
+			if (options_number("--timeout", optarg, 1, 3600,
+			    &cfg->timeout) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_JSON:
+			cfg->json = 1;
+			break;
+		case 'q':
+			log_level = -1;
+			break;
+		case 'v':
+			if (log_level < 2)
+				log_level = log_level < 0 ? 1 : log_level + 1;
+			break;
+		case OPT_PROGRESS:
+			cfg->progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			cfg->progress = 0;
+			break;
+		case OPT_FOLLOW_SYMLINKS:
+			cfg->follow_symlinks = 1;
+			break;
+		case OPT_CHECKSUM:
+		case OPT_INCLUDE:
+		case OPT_EXCLUDE:
+		case OPT_STORAGE_CLASS:
+		case OPT_MAX_UPLOADS:
+		case OPT_DELETE:
+		case OPT_TAG_DELETED:
+		case OPT_MP_THRESHOLD:
+		case OPT_PART_SIZE:
+		case OPT_RESTORE:
+		case OPT_ENCRYPT_KEY:
+		case OPT_DECRYPT_KEY:
+			warnx("--%s: not available in this version yet",
+			    longopts[idx].name);
+			return OPT_USAGE;
+		case 'h':
+			options_help();
+			return OPT_EXIT;
+		case 'V':
+			printf("p3backup %s\n", PACKAGE_VERSION);
+			return OPT_EXIT;
+		case ':':
+			warnx("%s: needs an argument (see --help)",
+			    argv[optind - 1]);
+			return OPT_USAGE;
+		default:
+			warnx("%s: unknown option (see --help)",
+			    argv[optind - 1]);
+			return OPT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 2) {
+		warnx("%s: too many arguments (usage: p3backup [OPTION]... "
+		    "[BUCKET [DIRECTORY]])", argv[2]);
+		return OPT_USAGE;
+	}
+	if (argc >= 1 && strcmp(argv[0], "default") != 0)
+		options_set(&cfg->bucket, argv[0]);
+	if (argc == 2)
+		options_set(&cfg->directory, argv[1]);
+	return OPT_RUN;
+}

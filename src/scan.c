@@ -1,0 +1,398 @@
+/*
+ * The local tree into the table: openat(2)/readdir(3) recursion, one
+ * open directory per level.  Files are never opened; an entry costs at
+ * most one stat (a directory: the fstat of its descriptor).  Runs in
+ * its own thread: all state is on its stack or in the caller's table.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+/* S3's limit on the length of an object key, in bytes. */
+#define SCAN_KEYMAX	1024
+
+/* The S_IFMT bits readdir knows for an entry, or 0 when it does not. */
+#ifdef DTTOIF
+#define DIRENT_TYPE(de)	(DTTOIF((de)->d_type) & S_IFMT)
+#else
+#define DIRENT_TYPE(de)	0
+#endif
+
+/* State of one scan_tree call. */
+struct walk {
+	const char		*root;
+	size_t			 rootlen;	/* without trailing slashes */
+	size_t			 maxkey;	/* 1024 less "prefix/" */
+	const char		*toolong;	/* message for longer keys */
+	int			 follow;
+	struct table		*tbl;
+	struct scan_stats	*st;
+	struct buf		 path;		/* key of the current entry */
+};
+
+/* The directories above the current one, for loop detection. */
+struct frame {
+	dev_t			 dev;
+	ino_t			 ino;
+	const struct frame	*up;
+};
+
+static size_t	walk_dir(struct walk *, int, const struct stat *,
+		    const struct frame *, int);
+
+/*
+ * Length of the well-formed UTF-8 sequence at "s" (at most "n" bytes):
+ * 1 to 4, or 0 when it is ill-formed (bad lead or continuation byte,
+ * truncated, overlong, a UTF-16 surrogate, or above U+10FFFF).
+ */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	/* Second byte ranges rule out overlongs, surrogates, >U+10FFFF. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* 1 when the "n" bytes at "s" are well-formed UTF-8. */
+static int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
+
+	while (n > 0) {
+		if ((len = utf8_seq(p, n)) == 0)
+			return 0;
+		p += len;
+		n -= len;
+	}
+	return 1;
+}
+
+/*
+ * Append "n" bytes of "s" to "out" so that they fit on one terminal
+ * line: control characters (C0, DEL, C1) and ill-formed UTF-8 become
+ * \xNN, a backslash becomes \\, the rest is copied.
+ */
+static void
+escape(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char hex[5];
+	size_t len, i;
+
+	while (n > 0) {
+		len = utf8_seq(p, n);
+		if (len == 1 && *p == '\\')
+			buf_append(out, "\\\\", 2);
+		else if (len > 2 || (len == 1 && *p >= 0x20 && *p != 0x7f) ||
+		    (len == 2 && (p[0] != 0xc2 || p[1] >= 0xa0)))
+			buf_append(out, p, len);
+		else {
+			len = len == 0 ? 1 : len;
+			for (i = 0; i < len; i++) {
+				snprintf(hex, sizeof(hex), "\\x%02x", p[i]);
+				buf_append(out, hex, 4);
+			}
+		}
+		p += len;
+		n -= len;
+	}
+}
+
+/*
+ * Report the current entry as "ROOT/PATH: cause[: strerror(errnum)]"
+ * on one line and count it in *counter.
+ */
+static void
+report(struct walk *w, size_t *counter, int errnum, const char *cause)
+{
+	struct buf msg = { NULL, 0, 0 };
+
+	escape(&msg, w->root, w->rootlen);
+	if (w->path.len > 0 || w->rootlen == 0)
+		buf_append(&msg, "/", 1);
+	escape(&msg, w->path.data, w->path.len);
+	if (errnum == 0)
+		warnx("%s: %s", msg.data, cause);
+	else {
+		errno = errnum;
+		if (cause == NULL)
+			warn("%s", msg.data);
+		else
+			warn("%s: %s", msg.data, cause);
+	}
+	(*counter)++;
+	buf_free(&msg);
+}
+
+/* Why an entry of file type "type" (S_IFMT bits) is skipped. */
+static const char *
+skip_cause(mode_t type)
+{
+	if (S_ISLNK(type))
+		return "symbolic link, not followed (use --follow-symlinks)";
+	if (S_ISFIFO(type))
+		return "FIFO, skipped";
+	if (S_ISSOCK(type))
+		return "socket, skipped";
+	if (S_ISCHR(type))
+		return "character device, skipped";
+	if (S_ISBLK(type))
+		return "block device, skipped";
+	return "unknown file type, skipped";
+}
+
+/* Record the current path as a key; "marker" adds the trailing '/'. */
+static void
+record(struct walk *w, const struct stat *sb, int marker)
+{
+	struct entry *e;
+
+	if (marker)
+		buf_append(&w->path, "/", 1);
+	e = table_get(w->tbl, w->path.data, w->path.len);
+	if (!e->local)
+		w->tbl->nlocal++;
+	e->local = 1;
+	e->dir = marker;
+	e->lsize = marker ? 0 : (int64_t)sb->st_size;
+	e->lmtime_sec = (int64_t)sb->st_mtim.tv_sec;
+	e->lmtime_nsec = (int32_t)sb->st_mtim.tv_nsec;
+	if (marker) {
+		w->path.data[--w->path.len] = '\0';
+		w->st->dirs++;
+	} else {
+		w->st->files++;
+		w->st->bytes += (uint64_t)sb->st_size;
+	}
+}
+
+/*
+ * Open the directory "name" of "dfd" (the current path) and walk it,
+ * unless it is one of its own ancestors.  "sb" is its stat when
+ * already known, else NULL.  Returns the number of keys recorded.
+ */
+static size_t
+walk_descend(struct walk *w, int dfd, const char *name, const struct stat *sb,
+    const struct frame *up, int vialink)
+{
+	const struct frame *f;
+	struct stat own;
+	size_t n = 0;
+	int fd, flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+
+	if (!w->follow)
+		flags |= O_NOFOLLOW;
+	if ((fd = openat(dfd, name, flags)) == -1) {
+		report(w, &w->st->failed, errno, "cannot open directory");
+		goto out;
+	}
+	if (sb == NULL) {
+		if (fstat(fd, &own) == -1) {
+			report(w, &w->st->failed, errno, NULL);
+			goto out;
+		}
+		sb = &own;
+	}
+	for (f = up; f != NULL; f = f->up)
+		if (f->dev == sb->st_dev && f->ino == sb->st_ino)
+			break;
+	if (f != NULL) {
+		report(w, &w->st->failed, 0, vialink ?
+		    "symlink loop, not followed" :
+		    "directory loop, not descended");
+		goto out;
+	}
+	/* walk_dir owns the descriptor from here on. */
+	n = walk_dir(w, fd, sb, up, 0);
+	fd = -1;
+out:
+	if (fd != -1)
+		close(fd);
+	return n;
+}
+
+/*
+ * Handle one directory entry "name" of "dfd" whose file type is "type"
+ * (S_IFMT bits from readdir, 0 when unknown); the current path already
+ * ends with it.  Returns the number of keys recorded for it and below.
+ */
+static size_t
+walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
+    const struct frame *up)
+{
+	struct stat sb;
+	int statted = 0, vialink = S_ISLNK(type);
+
+	/* One stat, and only when the type or the file's attributes need it. */
+	if (S_ISREG(type) || type == 0 || (vialink && w->follow)) {
+		if (fstatat(dfd, name, &sb,
+		    w->follow ? 0 : AT_SYMLINK_NOFOLLOW) == -1) {
+			report(w, &w->st->failed, errno, vialink ?
+			    "cannot follow symbolic link" : NULL);
+			return 0;
+		}
+		type = sb.st_mode & S_IFMT;
+		statted = 1;
+	}
+	if (!S_ISREG(type) && !S_ISDIR(type)) {
+		report(w, &w->st->skipped, 0, skip_cause(type));
+		return 0;
+	}
+
+	/* What we would record must make a valid S3 key. */
+	if (!utf8_valid(name, strlen(name))) {
+		report(w, &w->st->failed, 0, "name is not valid UTF-8");
+		return 0;
+	}
+	if (strcmp(w->path.data, ".p3backup") == 0) {
+		report(w, &w->st->failed, 0,
+		    "reserved name (p3backup's own objects live there)");
+		return 0;
+	}
+	/* A directory needs room for at least its own "dir/" marker. */
+	if (w->path.len + (S_ISDIR(type) ? 1 : 0) > w->maxkey) {
+		report(w, &w->st->failed, 0, w->toolong);
+		return 0;
+	}
+	if (S_ISDIR(type))
+		return walk_descend(w, dfd, name, statted ? &sb : NULL, up,
+		    vialink);
+	record(w, &sb, 0);
+	return 1;
+}
+
+/*
+ * Walk the open directory "fd" (consumed) whose stat is "sb" and whose
+ * key is the current path.  A directory under which nothing was
+ * recorded gets a "dir/" marker: that covers a truly empty directory,
+ * and also one holding only skipped or failed entries (a FIFO, a
+ * symlink), which a restore would otherwise not recreate, as rsync
+ * does.  The root never gets one, nor does a directory that could not
+ * be read to its end.  Returns the number of keys recorded.
+ */
+static size_t
+walk_dir(struct walk *w, int fd, const struct stat *sb,
+    const struct frame *up, int isroot)
+{
+	struct frame self = { sb->st_dev, sb->st_ino, up };
+	struct dirent *de;
+	DIR *dir;
+	size_t n = 0, base;
+	int readerr = 0;
+
+	if ((dir = fdopendir(fd)) == NULL) {
+		report(w, &w->st->failed, errno, "cannot read directory");
+		close(fd);
+		return 0;
+	}
+	base = w->path.len;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL) {
+			readerr = errno;
+			break;
+		}
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (base > 0)
+			buf_append(&w->path, "/", 1);
+		buf_append(&w->path, de->d_name, strlen(de->d_name));
+		n += walk_entry(w, dirfd(dir), de->d_name, DIRENT_TYPE(de),
+		    &self);
+		w->path.len = base;
+		w->path.data[base] = '\0';
+	}
+	if (readerr != 0)
+		report(w, &w->st->failed, readerr, "cannot read directory");
+	else if (n == 0 && !isroot) {
+		record(w, sb, 1);
+		n = 1;
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Walk "root" into "tbl"; see extern.h for the policy.  "root" itself
+ * is followed when it is a symlink to a directory.  Fills "st" (zeroed
+ * first).  Only table entries outlive the call: no path is kept.
+ */
+int
+scan_tree(const char *root, const struct config *cfg, struct table *tbl,
+    struct scan_stats *st)
+{
+	struct walk w;
+	struct stat sb;
+	size_t plen = 0;
+	int fd, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	memset(&w, 0, sizeof(w));
+	w.root = root;
+	w.rootlen = strlen(root);
+	while (w.rootlen > 0 && root[w.rootlen - 1] == '/')
+		w.rootlen--;
+	if (cfg->prefix != NULL && cfg->prefix[0] != '\0')
+		plen = strlen(cfg->prefix) + 1;
+	w.maxkey = plen >= SCAN_KEYMAX ? 0 : SCAN_KEYMAX - plen;
+	w.toolong = plen > 0 ? "object key longer than 1024 bytes with the "
+	    "prefix" : "object key longer than 1024 bytes";
+	w.follow = cfg->follow_symlinks;
+	w.tbl = tbl;
+	w.st = st;
+	buf_append(&w.path, "", 0);
+
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		report(&w, &st->failed, errno, NULL);
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1) {
+		report(&w, &st->failed, errno, NULL);
+		close(fd);
+		goto out;
+	}
+	walk_dir(&w, fd, &sb, NULL, 1);
+	rc = 0;
+out:
+	buf_free(&w.path);
+	return rc;
+}

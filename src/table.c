@@ -1,0 +1,182 @@
+/*
+ * The one table where local files and remote objects meet, keyed by
+ * object key (relative to DIRECTORY and --prefix), each key's bytes
+ * stored once, inside its entry.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+
+struct entry *
+table_find(const struct table *tbl, const char *key, size_t keylen)
+{
+	struct entry *e = NULL;
+
+	HASH_FIND(hh, tbl->entries, key, keylen, e);
+	return e;
+}
+
+struct entry *
+table_get(struct table *tbl, const char *key, size_t keylen)
+{
+	struct entry *e;
+
+	if ((e = table_find(tbl, key, keylen)) != NULL)
+		return e;
+	e = xcalloc(1, sizeof(*e) + keylen + 1);
+	memcpy(e->key, key, keylen);
+	e->key[keylen] = '\0';
+	HASH_ADD(hh, tbl->entries, key[0], keylen, e);
+	return e;
+}
+
+void
+table_merge(struct table *into, struct table *from)
+{
+	struct entry *e, *tmp, *dst;
+
+	HASH_ITER(hh, from->entries, e, tmp) {
+		HASH_DEL(from->entries, e);
+		dst = table_find(into, e->key, e->hh.keylen);
+		if (dst == NULL) {
+			HASH_ADD(hh, into->entries, key[0], e->hh.keylen, e);
+			continue;
+		}
+		if (e->remote) {
+			dst->remote = 1;
+			dst->rsize = e->rsize;
+			dst->rmtime_sec = e->rmtime_sec;
+			dst->rmtime_nsec = e->rmtime_nsec;
+			dst->rmtime_known = e->rmtime_known;
+			memcpy(dst->rmd5, e->rmd5, sizeof(dst->rmd5));
+			dst->rparts = e->rparts;
+			dst->retag_md5 = e->retag_md5;
+		}
+		free(e);
+	}
+	into->nlocal += from->nlocal;
+	into->nremote += from->nremote;
+	from->nlocal = from->nremote = 0;
+}
+
+void
+table_free(struct table *tbl)
+{
+	struct entry *e, *tmp;
+
+	HASH_ITER(hh, tbl->entries, e, tmp) {
+		HASH_DEL(tbl->entries, e);
+		free(e);
+	}
+	tbl->nlocal = tbl->nremote = 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void
+table_set_etag(struct entry *e, const char *etag)
+{
+	unsigned char md5[16];
+	char *end;
+	long parts = 0;
+	int i, hi, lo;
+
+	e->retag_md5 = 0;
+	e->rparts = 0;
+	for (i = 0; i < 16; i++) {
+		if ((hi = hexval((unsigned char)etag[2 * i])) == -1 ||
+		    (lo = hexval((unsigned char)etag[2 * i + 1])) == -1)
+			return;
+		md5[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (etag[32] == '-') {
+		/* strtol would also take leading blanks and a sign. */
+		if (!isdigit((unsigned char)etag[33]))
+			return;
+		parts = strtol(etag + 33, &end, 10);
+		if (*end != '\0' || parts < 1 || parts > 10000)
+			return;
+	} else if (etag[32] != '\0')
+		return;
+	memcpy(e->rmd5, md5, sizeof(md5));
+	e->rparts = (uint16_t)parts;
+	e->retag_md5 = 1;
+}
+
+int
+mtime_parse(const char *s, int64_t *sec, int32_t *nsec)
+{
+	int64_t v = 0;
+	int32_t frac = 0;
+	int digits = 0, neg = 0;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		for (s++; isdigit((unsigned char)*s); s++) {
+			/* Beyond nanoseconds the digits carry nothing we keep. */
+			if (digits < 9) {
+				frac = frac * 10 + (*s - '0');
+				digits++;
+			}
+		}
+		if (digits == 0)
+			return -1;
+	}
+	if (*s != '\0')
+		return -1;
+	for (; digits < 9; digits++)
+		frac *= 10;
+	if (neg && frac > 0) {
+		/* -1.25 is 0.75 s after -2: sec -2, nsec 750000000. */
+		*sec = -v - 1;
+		*nsec = 1000000000 - frac;
+	} else {
+		*sec = neg ? -v : v;
+		*nsec = frac;
+	}
+	return 0;
+}
+
+void
+mtime_format(int64_t sec, int32_t nsec, char out[32])
+{
+	int n;
+
+	if (sec < 0 && nsec > 0) {
+		/* Back to "-S.F" for times before the epoch. */
+		sec += 1;
+		nsec = 1000000000 - nsec;
+		n = snprintf(out, 32, "-%lld.%09d", (long long)-sec, (int)nsec);
+	} else
+		n = snprintf(out, 32, "%lld.%09d", (long long)sec, (int)nsec);
+	/* rclone drops trailing zeros of the fraction, and the dot with them. */
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
+}

@@ -1,0 +1,356 @@
+/*
+ * The upload stage: turns the plan's uploads into PutObject calls fed
+ * to the transfer engine as it has room.  Each file is read once into a
+ * small buffer (or hashed, then streamed, when it is larger), sent with
+ * Content-MD5 and x-amz-meta-mtime, and counted as uploaded only when
+ * the server's ETag equals the MD5 of the bytes we read while the file
+ * stood still.  A file that changes under us is read again, a few times,
+ * then reported; it is never recorded as backed up in a mixed state.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/md5.h>
+
+#include "extern.h"
+
+/* Files up to this size are read once into memory and sent from there. */
+#define SMALL_MAX	(1024 * 1024)
+/* How often a file that keeps changing is read again before giving up. */
+#define CHANGE_TRIES	3
+#define HASH_CHUNK	(256 * 1024)
+
+struct upjob {
+	struct upload	*up;
+	struct entry	*e;
+	char		*path;
+	int		 fd;
+	char		*data;		/* small files: the content */
+	unsigned char	 md5[16];
+	struct stat	 st;		/* the file as it was read */
+	int		 tries;
+};
+
+static void upload_done(struct s3_call *, void *);
+
+/* Content types by file name ending; application/octet-stream otherwise. */
+static const char *
+upload_ctype(const char *key)
+{
+	static const struct {
+		const char *ext;
+		const char *type;
+	} types[] = {
+		{ "txt", "text/plain" }, { "html", "text/html" },
+		{ "htm", "text/html" }, { "css", "text/css" },
+		{ "csv", "text/csv" }, { "md", "text/markdown" },
+		{ "js", "text/javascript" }, { "json", "application/json" },
+		{ "xml", "application/xml" }, { "pdf", "application/pdf" },
+		{ "zip", "application/zip" }, { "gz", "application/gzip" },
+		{ "tar", "application/x-tar" }, { "jpg", "image/jpeg" },
+		{ "jpeg", "image/jpeg" }, { "png", "image/png" },
+		{ "gif", "image/gif" }, { "svg", "image/svg+xml" },
+		{ "webp", "image/webp" }, { "mp3", "audio/mpeg" },
+		{ "mp4", "video/mp4" }, { "mov", "video/quicktime" },
+	};
+	const char *dot, *slash;
+	size_t i;
+
+	dot = strrchr(key, '.');
+	slash = strrchr(key, '/');
+	if (dot == NULL || (slash != NULL && dot < slash))
+		return "application/octet-stream";
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcasecmp(dot + 1, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+static int
+upload_same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+/*
+ * Read the file: into memory when small, else through MD5 only.
+ * Returns 0 with job->md5 and job->st set, 1 when the file changed
+ * while being read, -1 on an error (reported).
+ */
+static int
+upload_read(struct upjob *job)
+{
+	struct upload *up = job->up;
+	mbedtls_md5_context ctx;
+	struct stat after;
+	char *chunk = NULL;
+	uint64_t off = 0;
+	ssize_t n;
+	size_t want;
+	int rc = -1;
+
+	mbedtls_md5_init(&ctx);
+	mbedtls_md5_starts_ret(&ctx);
+	free(job->data);
+	job->data = NULL;
+	if (fstat(job->fd, &job->st) == -1) {
+		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(job->st.st_mode)) {
+		report_error(up->rep, job->e->key, "no longer a regular file");
+		goto out;
+	}
+	if (job->st.st_size <= SMALL_MAX) {
+		/* One byte more than expected tells us the file grew. */
+		want = (size_t)job->st.st_size + 1;
+		job->data = xmalloc(want);
+		while (off < want) {
+			n = pread(job->fd, job->data + off, want - off, off);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				report_error(up->rep, job->e->key, "read: %s",
+				    strerror(errno));
+				goto out;
+			}
+			if (n == 0)
+				break;
+			off += (uint64_t)n;
+		}
+		mbedtls_md5_update_ret(&ctx, (unsigned char *)job->data, off);
+	} else {
+		chunk = xmalloc(HASH_CHUNK);
+		while ((n = pread(job->fd, chunk, HASH_CHUNK, off)) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				report_error(up->rep, job->e->key, "read: %s",
+				    strerror(errno));
+				goto out;
+			}
+			mbedtls_md5_update_ret(&ctx, (unsigned char *)chunk, n);
+			off += (uint64_t)n;
+		}
+	}
+	mbedtls_md5_finish_ret(&ctx, job->md5);
+	if (fstat(job->fd, &after) == -1) {
+		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		goto out;
+	}
+	rc = (off == (uint64_t)job->st.st_size &&
+	    upload_same_stat(&job->st, &after)) ? 0 : 1;
+out:
+	mbedtls_md5_free(&ctx);
+	free(chunk);
+	return rc;
+}
+
+static void
+upload_job_free(struct upjob *job)
+{
+	if (job == NULL)
+		return;
+	if (job->fd != -1)
+		close(job->fd);
+	free(job->data);
+	free(job->path);
+	free(job);
+}
+
+/* The job failed for good: count it. */
+static void
+upload_fail(struct upjob *job)
+{
+	job->up->rep->failed++;
+	upload_job_free(job);
+}
+
+/*
+ * Read (again) and submit the PutObject for "job".  Takes ownership of
+ * the job: on failure it is reported, counted and freed.
+ */
+static void
+upload_submit(struct upjob *job)
+{
+	struct upload *up = job->up;
+	const struct config *cfg = up->cfg;
+	struct s3_call *c;
+	unsigned char b64[32];
+	char mtime[32], *okey;
+	size_t olen;
+	int r;
+
+	do {
+		r = upload_read(job);
+	} while (r == 1 && ++job->tries < CHANGE_TRIES);
+	if (r == 1)
+		report_error(up->rep, job->e->key, "changed while being read "
+		    "%d times; not backed up this run", CHANGE_TRIES);
+	if (r != 0) {
+		upload_fail(job);
+		return;
+	}
+	mbedtls_base64_encode(b64, sizeof(b64), &olen, job->md5, 16);
+	mtime_format(job->st.st_mtim.tv_sec, job->st.st_mtim.tv_nsec, mtime);
+	okey = list_object_key(cfg, job->e->key);
+	c = s3_put_new(up->bucket, okey, job->data != NULL ? -1 : job->fd,
+	    job->st.st_size, (char *)b64, mtime, upload_ctype(job->e->key));
+	free(okey);
+	if (job->data != NULL) {
+		c->body = job->data;
+		c->body_len = job->st.st_size;
+	}
+	c->done = upload_done;
+	c->arg = job;
+	xfer_submit(up->s3->xfer, c);
+}
+
+/* A directory marker: an empty object whose key ends in '/'. */
+static void
+upload_marker(struct upjob *job)
+{
+	struct s3_call *c;
+	char mtime[32], *okey;
+
+	mtime_format(job->e->lmtime_sec, job->e->lmtime_nsec, mtime);
+	okey = list_object_key(job->up->cfg, job->e->key);
+	/* MD5 of nothing, base64. */
+	c = s3_put_new(job->up->bucket, okey, -1, 0,
+	    "1B2M2Y8AsgTpgAmY7PhCfg==", mtime, "application/x-directory");
+	free(okey);
+	c->body = "";
+	c->body_len = 0;
+	memcpy(job->md5, "\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04"
+	    "\xe9\x80\x09\x98\xec\xf8\x42\x7e", 16);
+	job->st.st_size = 0;
+	job->st.st_mtim.tv_sec = job->e->lmtime_sec;
+	job->st.st_mtim.tv_nsec = job->e->lmtime_nsec;
+	c->done = upload_done;
+	c->arg = job;
+	xfer_submit(job->up->s3->xfer, c);
+}
+
+static void
+upload_done(struct s3_call *c, void *arg)
+{
+	struct upjob *job = arg;
+	struct upload *up = job->up;
+	struct entry *e = job->e;
+	struct stat now;
+	char md5hex[33], *msg;
+	int changed;
+
+	hex_encode(job->md5, 16, md5hex);
+	if (!c->ok) {
+		msg = s3_call_errstr(c);
+		if (s3_call_fatal(c) && !up->fatal) {
+			up->fatal = 1;
+			report_error(up->rep, e->key, "%s", msg);
+		} else if (!s3_call_fatal(c))
+			report_error(up->rep, e->key, "upload failed: %s", msg);
+		free(msg);
+		s3_call_free(c);
+		upload_fail(job);
+		return;
+	}
+	/*
+	 * The server hashed what it received: an ETag that is an MD5 but not
+	 * ours means it got other bytes than we hashed (the file changed
+	 * under a streaming read).  Read it again and resend.
+	 */
+	if (c->etag != NULL && strlen(c->etag) == 32 &&
+	    strcasecmp(c->etag, md5hex) != 0) {
+		changed = !e->dir && (fstat(job->fd, &now) == -1 ||
+		    !upload_same_stat(&now, &job->st));
+		s3_call_free(c);
+		if (changed && ++job->tries < CHANGE_TRIES) {
+			upload_submit(job);
+			return;
+		}
+		report_error(up->rep, e->key, "the server's ETag does not match "
+		    "the content sent%s", changed ? " (file keeps changing)" : "");
+		upload_fail(job);
+		return;
+	}
+	s3_call_free(c);
+	e->remote = 1;
+	e->rsize = job->st.st_size;
+	e->rmtime_sec = job->st.st_mtim.tv_sec;
+	e->rmtime_nsec = job->st.st_mtim.tv_nsec;
+	e->rmtime_known = 1;
+	memcpy(e->rmd5, job->md5, 16);
+	e->rparts = 0;
+	e->retag_md5 = 1;
+	up->rep->uploaded++;
+	up->rep->uploaded_bytes += job->st.st_size;
+	report_action(up->rep, "upload", NULL, e->key);
+	report_progress(up->rep, 0);
+	upload_job_free(job);
+}
+
+/* Engine callback: start the next planned upload, if any. */
+static int
+upload_feed(void *arg)
+{
+	struct upload *up = arg;
+	struct action *a;
+	struct upjob *job;
+	int flags;
+
+	while (up->next < up->plan->n && !up->fatal) {
+		a = &up->plan->v[up->next++];
+		if (a->act != ACT_UPLOAD)
+			continue;
+		job = xcalloc(1, sizeof(*job));
+		job->up = up;
+		job->e = a->e;
+		job->fd = -1;
+		if (a->e->dir) {
+			upload_marker(job);
+			return 1;
+		}
+		job->path = xasprintf("%s/%s", up->root, a->e->key);
+		/* Never block on a FIFO swapped in since the scan. */
+		flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOATIME;
+		if (!up->cfg->follow_symlinks)
+			flags |= O_NOFOLLOW;
+		job->fd = open(job->path, flags);
+		if (job->fd == -1 && errno == EPERM)
+			job->fd = open(job->path, flags & ~O_NOATIME);
+		if (job->fd == -1) {
+			report_error(up->rep, a->e->key, "%s", errno == ELOOP ?
+			    "is now a symbolic link" : strerror(errno));
+			upload_fail(job);
+			continue;
+		}
+		upload_submit(job);
+		return 1;
+	}
+	return 0;
+}
+
+int
+upload_run(struct upload *up)
+{
+	up->next = 0;
+	up->fatal = 0;
+	xfer_set_feed(up->s3->xfer, upload_feed, up);
+	if (xfer_run(up->s3->xfer) == -1)
+		return -1;
+	report_progress(up->rep, 1);
+	return up->fatal ? -1 : 0;
+}

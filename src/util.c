@@ -1,0 +1,177 @@
+/*
+ * Small services every stage uses: allocation that never returns NULL,
+ * a growable buffer, hex encoding, leveled logging and a monotonic clock.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "extern.h"
+
+int log_level = 0;
+
+void *
+xmalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		err(3, "malloc");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
+		err(3, "calloc");
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n == 0 ? 1 : n)) == NULL)
+		err(3, "realloc");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		err(3, "strdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err(3, "vasprintf");
+	return p;
+}
+
+void
+freezero_str(char *s)
+{
+	if (s == NULL)
+		return;
+	mbedtls_platform_zeroize(s, strlen(s));
+	free(s);
+}
+
+void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	size_t need;
+
+	need = b->len + n + 1;
+	if (need > b->cap) {
+		b->cap = b->cap ? b->cap : 256;
+		while (b->cap < need)
+			b->cap *= 2;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+hex_encode(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+logmsg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+char *
+printable(const char *s)
+{
+	struct buf b;
+	char esc[5];
+
+	memset(&b, 0, sizeof(b));
+	buf_append(&b, "", 0);
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\') {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*s);
+			buf_append(&b, esc, 4);
+		} else
+			buf_append(&b, s, 1);
+	}
+	return b.data;
+}

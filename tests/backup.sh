@@ -1,0 +1,160 @@
+#!/bin/bash
+# Incremental backup end to end against s3rver, read back with the AWS
+# CLI and rclone, with requests counted by the test proxy.
+. "${top_srcdir:-.}/tests/lib.sh"
+
+s3rver_start
+p3() { "$P3BACKUP" --no-progress "$@"; }
+# User objects only: p3backup's own index lives under .p3backup/.
+user_puts() {
+	tail -n +$((REQMARK + 1)) "$REQLOG" | awk -F '\t' '$1 == "PUT"' |
+	    grep -v '/\.p3backup/' | grep -c "/$1/"
+}
+
+# A tree with every awkward name the issue lists.
+src=$T/src
+mkdir -p "$src/a/b/c" "$src/empty dir with spaces" "$src/ü日本/€"
+echo "top" > "$src/top.txt"
+: > "$src/empty file"
+echo "nested" > "$src/a/b/c/deep.bin"
+head -c 70000 /dev/urandom > "$src/a/random.bin"
+head -c 2000000 /dev/urandom > "$src/a/b/big.bin"
+echo "unicode" > "$src/ü日本/€/naïve café.txt"
+for n in "sp ace" "plus+sign" "eq=ual" "amp&x" "semi;colon" "com,ma" \
+    "at@x" 'dollar$x' "bang!x" "quote'x" "paren(x)" "brack[x]" \
+    "tilde~x" "hash#x" "pct%41" "q?x"; do
+	echo "$n" > "$src/$n"
+done
+expected_keys() {
+	(cd "$src" && find . -type f | sed 's|^\./||'
+	 cd "$src" && find . -mindepth 1 -type d -empty | sed 's|^\./||; s|$|/|') |
+	    LC_ALL=C sort
+}
+listed_keys() {
+	awscli s3api list-objects-v2 --bucket "$1" --query 'Contents[].Key' \
+	    --output json | python3 -c 'import json,sys
+for k in json.load(sys.stdin) or []:
+    if not k.startswith(".p3backup/"): print(k)' | LC_ALL=C sort
+}
+
+b=$(new_bucket backup)
+mark_requests
+out=$(p3 "$b" "$src" 2>"$T/err"); st=$?
+is "$st" 0 "first backup exits 0"
+nfiles=$(expected_keys | wc -l)
+contains "$out" "uploaded $nfiles " "summary counts $nfiles uploads"
+is "$(listed_keys "$b")" "$(expected_keys)" "the AWS CLI lists exactly the tree's keys"
+is "$(user_puts "$b")" "$nfiles" "one PUT per file and empty directory (server side)"
+is "$(count_requests HEAD)" 1 "one HEAD (the bucket), none per file"
+
+# Content read back byte for byte, by an independent client.
+mkdir -p "$T/back"
+awscli s3 sync "s3://$b" "$T/back" --exclude '.p3backup/*' >/dev/null 2>&1
+diff -r "$src" "$T/back" >"$T/diff" 2>&1; ok $? "downloaded tree equals the source"
+[ -s "$T/diff" ] && diag "$(head -5 "$T/diff")"
+sz=$(awscli s3api head-object --bucket "$b" --key "empty dir with spaces/" \
+    --query ContentLength --output text)
+is "$sz" 0 "empty directory stored as a zero-byte marker"
+
+# mtimes as rclone stores and reads them.
+export RCLONE_CONFIG_T_TYPE=s3 RCLONE_CONFIG_T_PROVIDER=Other \
+    RCLONE_CONFIG_T_ACCESS_KEY_ID=S3RVER RCLONE_CONFIG_T_SECRET_ACCESS_KEY=S3RVER \
+    RCLONE_CONFIG_T_ENDPOINT=$S3_ENDPOINT RCLONE_CONFIG_T_REGION=us-east-1
+touch -d '2021-03-04 05:06:07.123456789' "$src/top.txt"
+echo "new-mtime" > "$src/mt.txt"; touch -d '2019-12-31 23:59:58' "$src/mt.txt"
+p3 --mtime "$b" "$src" >/dev/null 2>&1
+line=$(env -u AWS_CA_BUNDLE rclone lsl "T:$b/top.txt" 2>/dev/null)
+contains "$line" "2021-03-04 05:06:07.123456789" "rclone reads the file's mtime (ns)"
+line=$(env -u AWS_CA_BUNDLE rclone lsl "T:$b/mt.txt" 2>/dev/null)
+contains "$line" "2019-12-31 23:59:58.000000000" "rclone reads a whole-second mtime"
+mt=$(awscli s3api head-object --bucket "$b" --key top.txt \
+    --query Metadata.mtime --output text)
+is "$mt" "1614834367.123456789" "x-amz-meta-mtime in rclone's format"
+out=$(awscli s3 sync "$src" "s3://$b" --dryrun 2>&1)
+is "$out" "" "aws s3 sync --dryrun has nothing to do after p3backup"
+
+# Second run on an unchanged tree: nothing uploaded.
+mark_requests
+out=$(p3 "$b" "$src" 2>&1); st=$?
+is "$st" 0 "no-op run exits 0"
+is "$(count_requests PUT)" 0 "no-op run: no PUT at all (server side)"
+contains "$out" "uploaded 0 " "no-op run reports 0 uploads"
+
+# Append to one file, add one: exactly two uploads.
+echo "more" >> "$src/a/b/c/deep.bin"
+echo "added" > "$src/a/added.txt"
+mark_requests
+out=$(p3 -v "$b" "$src" 2>&1); st=$?
+is "$st" 0 "incremental run exits 0"
+is "$(user_puts "$b")" 2 "append + add: exactly 2 uploads (server side)"
+contains "$out" "upload a/added.txt" "-v names the new file"
+
+# Same size, new content, new mtime: skipped by default, sent with --mtime.
+printf 'TOP\n' > "$src/top.txt"
+touch -d '2022-01-01 00:00:00' "$src/top.txt"
+mark_requests
+p3 "$b" "$src" >/dev/null 2>&1
+is "$(user_puts "$b")" 0 "same-size change skipped without --mtime"
+mark_requests
+p3 --mtime "$b" "$src" >/dev/null 2>&1
+is "$(user_puts "$b")" 1 "same-size change uploaded with --mtime"
+awscli s3 cp "s3://$b/top.txt" "$T/top.back" >/dev/null 2>&1
+cmp -s "$src/top.txt" "$T/top.back"; ok $? "the new content is stored"
+
+# --mtime on an unchanged tree: no HEAD per file, no PUT.
+mark_requests
+p3 --mtime "$b" "$src" >/dev/null 2>&1; st=$?
+is "$st" 0 "--mtime no-op exits 0"
+is "$(count_requests HEAD)" 1 "--mtime no-op: only the bucket HEAD"
+is "$(count_requests PUT)" 0 "--mtime no-op: no PUT"
+
+# A stale index never hides a change: rewrite an object behind our back
+# (same size, other content) and the index must not vouch for it.
+printf 'XYZ\n' > "$T/other"
+awscli s3 cp "$T/other" "s3://$b/top.txt" >/dev/null 2>&1
+mark_requests
+p3 --mtime "$b" "$src" >/dev/null 2>&1
+is "$(count_requests HEAD '/top.txt$')" 1 "an object changed behind our back is asked with HEAD"
+is "$(user_puts "$b")" 1 "and re-uploaded (it has no stored mtime)"
+
+# --dry-run changes nothing anywhere.
+echo "dry" > "$src/dry.txt"
+mark_requests
+out=$(p3 --dry-run "$b" "$src" 2>&1); st=$?
+is "$st" 0 "--dry-run exits 0"
+contains "$out" "would upload (new) dry.txt" "--dry-run prints the plan"
+is "$(count_requests PUT)" 0 "--dry-run: no PUT"
+nb=$(new_bucket dryrun)
+p3 --dry-run "$nb" "$src" >/dev/null 2>&1
+awscli s3api head-bucket --bucket "$nb" >/dev/null 2>&1
+[ $? -ne 0 ]; ok $? "--dry-run creates no bucket"
+
+# --json: one object with every field.
+out=$(p3 --json "$b" "$src" 2>/dev/null)
+echo "$out" | python3 -c 'import json,sys
+o=json.load(sys.stdin)
+need=["bucket","scanned","uploaded","uploaded_bytes","skipped","deleted","tagged","downloaded","failed","elapsed_seconds"]
+missing=[k for k in need if k not in o]
+assert not missing, missing
+assert all(isinstance(o[k],(int,float)) for k in need if k!="bucket")
+assert o["uploaded"]==1 and o["failed"]==0, o'
+ok $? "--json prints one object with every field ($out)"
+
+# Generated bucket names: bare p3backup in a directory, and "default".
+before=$(awscli s3api list-buckets --query 'Buckets[].Name' --output text | tr '\t' '\n' | sort)
+mkdir -p "$T/dir with spaces"; echo x > "$T/dir with spaces/f.txt"
+out=$(cd "$T/dir with spaces" && p3 2>&1); st=$?
+is "$st" 0 "bare p3backup exits 0"
+name=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
+[[ "$name" =~ ^p3backup-[0-1][0-9]-[0-3][0-9]-[0-9][0-9]-[0-2][0-9][0-5][0-9][0-6][0-9]$ ]]
+ok $? "generated name $name has the form p3backup-MM-DD-YY-HHMMSS"
+is "$(awscli s3 ls "s3://$name/f.txt" | awk '{print $4}')" "f.txt" "the new bucket holds the file"
+sleep 1
+out=$(p3 default "$T/dir with spaces" 2>&1); st=$?
+is "$st" 0 "p3backup default DIR exits 0"
+name2=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
+[ -n "$name2" ] && [ "$name2" != "$name" ]; ok $? "\"default\" generates a second name ($name2)"
+after=$(awscli s3api list-buckets --query 'Buckets[].Name' --output text | tr '\t' '\n' | sort)
+is "$(comm -13 <(echo "$before") <(echo "$after") | wc -l)" 2 "exactly two buckets were created"
+
+finish

@@ -1,0 +1,72 @@
+#!/bin/sh
+# The command line without a server: help, version, usage errors and
+# the checks that must fail before any request (exit 2).
+. "${top_srcdir:-.}/tests/lib.sh"
+
+# Point at a port where nothing listens: any request would be an error.
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secretexample
+export AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_REGION=us-east-1
+export AWS_CONFIG_FILE=$T/none AWS_SHARED_CREDENTIALS_FILE=$T/none HOME=$T
+
+out=$("$P3BACKUP" --help); st=$?
+is "$st" 0 "--help exits 0"
+contains "$out" "Usage: p3backup [OPTION]... [BUCKET [DIRECTORY]]" "--help shows usage"
+contains "$out" "--endpoint-url" "--help lists --endpoint-url"
+
+out=$("$P3BACKUP" --version); st=$?
+is "$st" 0 "--version exits 0"
+contains "$out" "p3backup " "--version names the program"
+
+err=$("$P3BACKUP" --no-such-option 2>&1 >/dev/null); st=$?
+is "$st" 2 "unknown option: exit 2"
+contains "$err" "--no-such-option: unknown option" "unknown option is named"
+
+err=$("$P3BACKUP" --jobs 0 b "$T" 2>&1); st=$?
+is "$st" 2 "--jobs 0: exit 2"
+contains "$err" "--jobs 0: must be a whole number from 1 to 256" "--jobs range named"
+
+err=$("$P3BACKUP" --jobs 2>&1); st=$?
+is "$st" 2 "missing option argument: exit 2"
+contains "$err" "needs an argument" "missing argument is named"
+
+err=$("$P3BACKUP" --delete b "$T" 2>&1); st=$?
+is "$st" 2 "an option not yet available: exit 2"
+contains "$err" "--delete: not available in this version yet" "refusal names the option"
+
+err=$("$P3BACKUP" a b c 2>&1); st=$?
+is "$st" 2 "three arguments: exit 2"
+contains "$err" "too many arguments" "too many arguments named"
+
+err=$("$P3BACKUP" Bad_Name "$T" 2>&1); st=$?
+is "$st" 2 "invalid bucket name: exit 2"
+contains "$err" 'bucket name "Bad_Name": may contain only lower-case letters' "the broken rule is named"
+
+err=$("$P3BACKUP" ab "$T" 2>&1); st=$?
+is "$st" 2 "too short bucket name: exit 2"
+contains "$err" "must be 3 to 63 characters long" "length rule named"
+
+err=$("$P3BACKUP" 192.168.1.1 "$T" 2>&1); st=$?
+is "$st" 2 "IP-like bucket name: exit 2"
+contains "$err" "IP address" "IP rule named"
+
+err=$("$P3BACKUP" mybucket "$T/missing dir" 2>&1); st=$?
+is "$st" 2 "missing directory: exit 2"
+contains "$err" "$T/missing dir: no such directory" "missing directory named"
+
+: > "$T/afile"
+err=$("$P3BACKUP" mybucket "$T/afile" 2>&1); st=$?
+is "$st" 2 "directory that is a file: exit 2"
+contains "$err" "$T/afile: not a directory" "file-not-directory named"
+
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+err=$("$P3BACKUP" mybucket "$T" 2>&1); st=$?
+is "$st" 2 "no credentials: exit 2"
+contains "$err" "no AWS credentials" "missing credentials explained"
+contains "$err" "$T/none" "the places looked are listed"
+
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secretexample
+err=$("$P3BACKUP" --endpoint-url ftp://x mybucket "$T" 2>&1); st=$?
+is "$st" 2 "bad endpoint scheme: exit 2"
+contains "$err" "ftp://x" "bad endpoint named"
+
+finish

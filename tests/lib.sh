@@ -1,0 +1,181 @@
+# Shared shell for the integration tests: TAP output, a private s3rver
+# on a free loopback port with its own data directory, and clean-up.
+# Source it, call s3rver_start, then use ok/is/run_p3.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${P3BACKUP:=$top_builddir/src/p3backup}"
+
+TAP_N=0
+TAP_FAILED=0
+
+# ok STATUS DESCRIPTION: one TAP line; STATUS 0 passes.
+ok() {
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		TAP_FAILED=$((TAP_FAILED + 1))
+		echo "not ok $TAP_N - $2"
+	fi
+}
+
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  [%s]\n#   want: [%s]\n' "$1" "$2"
+	fi
+}
+
+# contains HAYSTACK NEEDLE DESCRIPTION
+contains() {
+	case "$1" in
+	*"$2"*) ok 0 "$3" ;;
+	*) ok 1 "$3"; printf '#   [%s]\n#   does not contain [%s]\n' "$1" "$2" ;;
+	esac
+}
+
+diag() {
+	printf '# %s\n' "$*"
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/p3test.XXXXXX")
+S3RVER_PID=
+PROXY_PID=
+
+cleanup() {
+	if [ -n "$PROXY_PID" ]; then
+		kill "$PROXY_PID" 2>/dev/null
+		wait "$PROXY_PID" 2>/dev/null
+	fi
+	if [ -n "$S3RVER_PID" ]; then
+		kill "$S3RVER_PID" 2>/dev/null
+		wait "$S3RVER_PID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+
+finish() {
+	echo "1..$TAP_N"
+	cleanup
+	trap - EXIT
+	[ "$TAP_FAILED" -eq 0 ]
+	exit $?
+}
+trap cleanup EXIT
+
+# Install s3rver once into a cache shared by every test of this build
+# (never globally), under a lock so parallel tests do not race.
+s3rver_install() {
+	S3RVER_CACHE=${P3_TEST_CACHE:-$top_builddir/tests/.cache}
+	mkdir -p "$S3RVER_CACHE"
+	S3RVER_BIN=$S3RVER_CACHE/node_modules/.bin/s3rver
+	(
+		flock 9
+		if [ ! -x "$S3RVER_BIN" ]; then
+			npm install --prefix "$S3RVER_CACHE" --no-audit \
+			    --no-fund --loglevel=error s3rver@3.7.1 >&2
+		fi
+	) 9>"$S3RVER_CACHE/.lock"
+	[ -x "$S3RVER_BIN" ]
+}
+
+# Start a private s3rver and point the AWS environment at it.
+s3rver_start() {
+	local try port data
+	s3rver_install || { echo "Bail out! cannot install s3rver"; exit 99; }
+	data=$T/s3data
+	mkdir -p "$data"
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		NODE_OPTIONS=--openssl-legacy-provider "$S3RVER_BIN" -d "$data" \
+		    -p "$port" -a 127.0.0.1 --silent >"$T/s3rver.log" 2>&1 &
+		S3RVER_PID=$!
+		for _ in $(seq 1 100); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				S3_PORT=$port
+				S3_DATA=$data
+				S3_DIRECT=http://127.0.0.1:$port
+				proxy_start
+				s3_env
+				return 0
+			fi
+			kill -0 "$S3RVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$S3RVER_PID" 2>/dev/null
+		wait "$S3RVER_PID" 2>/dev/null
+		S3RVER_PID=
+	done
+	echo "Bail out! s3rver did not start"
+	cat "$T/s3rver.log" >&2
+	exit 99
+}
+
+# Every test request goes through tests/s3proxy.py, which checks each
+# SigV4 signature (s3rver 3.7.1 does not) and logs every request, so
+# tests count requests on the server side: see count_requests.
+proxy_start() {
+	REQLOG=$T/requests.log
+	: > "$REQLOG"
+	python3 "$top_srcdir/tests/s3proxy.py" --listen-port 0 \
+	    --upstream "127.0.0.1:$S3_PORT" --log "$REQLOG" \
+	    --port-file "$T/proxy.port" --verify-sigv4 S3RVER:S3RVER \
+	    2>"$T/proxy.err" &
+	PROXY_PID=$!
+	for _ in $(seq 1 100); do
+		if [ -s "$T/proxy.port" ]; then
+			S3_ENDPOINT=http://127.0.0.1:$(cat "$T/proxy.port")
+			return 0
+		fi
+		kill -0 "$PROXY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "Bail out! the test proxy did not start"
+	cat "$T/proxy.err" >&2
+	exit 99
+}
+
+# count_requests METHOD [EXTENDED-REGEX]: requests logged since the last
+# mark_requests, by method, whose path matches the pattern.
+count_requests() {
+	tail -n +$((REQMARK + 1)) "$REQLOG" |
+	    awk -F '\t' -v m="$1" '$1 == m' |
+	    grep -Ec -- "${2:-.}"
+}
+
+# Start counting from here.
+mark_requests() {
+	REQMARK=$(wc -l < "$REQLOG")
+}
+REQMARK=0
+
+# The environment every client (ours and the AWS CLI) sees: only s3rver.
+s3_env() {
+	unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN \
+	    AWS_SECURITY_TOKEN AWS_ENDPOINT_URL_S3 AWS_CA_BUNDLE
+	export AWS_ACCESS_KEY_ID=S3RVER
+	export AWS_SECRET_ACCESS_KEY=S3RVER
+	export AWS_REGION=us-east-1
+	export AWS_DEFAULT_REGION=us-east-1
+	export AWS_ENDPOINT_URL=$S3_ENDPOINT
+	export AWS_CONFIG_FILE=$T/no-aws-config
+	export AWS_SHARED_CREDENTIALS_FILE=$T/no-aws-credentials
+	export HOME=$T
+}
+
+# The AWS CLI as an independent reader of what the server holds.
+awscli() {
+	aws --endpoint-url "$S3_ENDPOINT" --region us-east-1 "$@"
+}
+
+# A bucket name unique to this test run.
+new_bucket() {
+	echo "t-$1-$$-$RANDOM" | tr '[:upper:]_' '[:lower:]-' | cut -c1-63
+}

@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""Logging HTTP/1.1 reverse proxy for the p3backup integration tests.
+
+Sits between a client (p3backup, aws, curl) and s3rver on loopback and
+forwards every request unchanged: method, request target exactly as
+received (never re-encoded), all headers in order (Host, Authorization
+included, so SigV4 signatures still verify), and the body (Content-Length
+or chunked framing, passed through byte for byte).  The response goes back
+unchanged: status, reason, headers and body (none for HEAD, 1xx, 204, 304).
+Client keep-alive and many concurrent connections are supported; each
+client connection keeps its own keep-alive connection upstream.
+
+    python3 tests/s3proxy.py --listen-port 0 --upstream 127.0.0.1:PORT \\
+        --log FILE --port-file FILE2 [--rewrite-list MAP.json] \\
+        [--verify-sigv4 ACCESS_KEY:SECRET]...
+
+--listen-port 0 binds a free port on 127.0.0.1; once listening, the port
+number is written to --port-file (temp file + rename, so a reader never
+sees it half written).  SIGTERM (or SIGINT) exits cleanly with status 0.
+
+--log gets one line per client request, appended and flushed at once:
+    METHOD<TAB>PATH?QUERY<TAB>STATUS
+PATH?QUERY is the request target as received.  STATUS is the status sent
+to the client: 502 when upstream could not be reached or failed, 000 when
+the client went away before its request was read in full.
+
+--rewrite-list MAP.json: a JSON object {original: replacement}.  In the
+response to any GET whose query has list-type=2, each <Key>TEXT</Key> whose
+TEXT is a key of the map is replaced by its value, verbatim; Content-Length
+is fixed.  TEXT is matched as sent: XML-escaped, and URL-encoded only if the
+server honours encoding-type=url (s3rver 3.7.1 ignores it and sends no
+<EncodingType>, so clients that follow that element must not decode).
+The file is re-read on every listing, so a test may change it mid-run.
+This presents hostile keys (e.g. ../escape) without planting them in s3rver.
+
+--verify-sigv4 ACCESS_KEY:SECRET (repeatable; the secret may contain ':'):
+s3rver 3.7.1 never checks SigV4 signatures (only that the access key id
+exists), so with this option the proxy checks every request itself, before
+forwarding, the way S3 does, with hashlib/hmac only (see verify_sigv4()):
+Authorization header AWS4-HMAC-SHA256 (Credential, SignedHeaders incl. host,
+Signature); canonical URI = path percent-decoded and re-encoded (every byte
+but A-Za-z0-9-._~ and '/' as %XX, no '.'/'..'/'//' normalisation);
+canonical query = pairs split on '&', decoded per RFC 3986 ('+' is a
+literal plus), re-encoded, sorted; signed header values trimmed, inner
+space runs collapsed, repeats joined by ','; payload hash taken from
+x-amz-content-sha256 (required; a hex value must equal sha256 of the
+body); x-amz-date required and within 15 minutes of now.  Failures are
+answered by the proxy as S3 would, never forwarded: 403 InvalidAccessKeyId,
+403 AccessDenied (no/garbled Authorization, presigned query auth, bad
+x-amz-date), 403 RequestTimeTooSkewed, 403 SignatureDoesNotMatch, 400
+InvalidRequest (no x-amz-content-sha256), 400 InvalidArgument, 400
+AuthorizationHeaderMalformed (credential date != x-amz-date date), 400
+XAmzContentSHA256Mismatch; XML <Error> body with <RequestId>proxy, no body
+for HEAD, keep-alive kept; logged with that status.  On a signature
+mismatch the proxy's canonical request and string to sign go to stderr.
+STREAMING-* chunk signatures are not checked (the seed signature is).
+
+Limitation: bodies are buffered in memory (fine for test-sized objects).
+Fault injection belongs in Handler.forward(), the single place where a
+request becomes a response (see the comment there).
+"""
+import argparse
+import calendar
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from xml.sax.saxutils import escape
+
+# ---- SigV4 verification (--verify-sigv4), independent of the C signer -----
+SIGV4_KEYS = {}                        # access key id -> secret
+UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       b"0123456789-._~")
+MISMATCH = ("The request signature we calculated does not match the signature"
+            " you provided. Check your key and signing method.")
+
+
+def s3_encode(raw, keep_slash):
+    """Percent-encode bytes as S3 signs them (upper-case %XX)."""
+    return "".join(chr(b) if b in UNRESERVED or (keep_slash and b == 0x2F)
+                   else "%%%02X" % b for b in raw)
+
+
+def dechunk(raw):
+    """Payload of a Transfer-Encoding: chunked body (framing removed)."""
+    out, pos = bytearray(), 0
+    while True:
+        eol = raw.index(b"\n", pos)
+        size = int(raw[pos:eol].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return bytes(out)
+        out += raw[eol + 1:eol + 1 + size]
+        pos = eol + 1 + size + 2
+
+
+def verify_sigv4(method, target, headers, body):
+    """Check a request's SigV4 Authorization header as S3 would.
+
+    headers is the list of (name, value) pairs as received (latin-1 str).
+    Returns None when the request is authentic, else (status, code, message)
+    for the error answer.  On SignatureDoesNotMatch the canonical request
+    and string to sign are written to stderr (a debugging aid for tests).
+    """
+    hdrs = {}
+    for k, v in headers:
+        hdrs.setdefault(k.lower(), []).append(v)
+    parts = urllib.parse.urlsplit(target)
+    query = [q for q in parts.query.split("&") if q] if parts.query else []
+    if any(q.split("=", 1)[0].lower() in ("x-amz-signature", "x-amz-credential")
+           for q in query):
+        return 403, "AccessDenied", "Query-string authentication (presigned " \
+            "URLs) is not supported by this proxy."
+    auth = hdrs.get("authorization", [])
+    m = re.fullmatch(r"AWS4-HMAC-SHA256 +(.*)", auth[0].strip()) \
+        if len(auth) == 1 else None
+    fields = dict(f.strip().partition("=")[::2]
+                  for f in m.group(1).split(",")) if m else {}
+    cred = fields.get("Credential", "").split("/")
+    signed, sig = fields.get("SignedHeaders", ""), fields.get("Signature", "")
+    if (len(cred) != 5 or cred[4] != "aws4_request" or not signed
+            or not re.fullmatch(r"[0-9a-f]{64}", sig)):
+        return 403, "AccessDenied", "Missing or malformed SigV4 " \
+            "Authorization header."
+    if cred[0] not in SIGV4_KEYS:
+        return 403, "InvalidAccessKeyId", "The AWS Access Key Id you " \
+            "provided does not exist in our records."
+    names = signed.split(";")
+    if "host" not in names:
+        return 403, "AccessDenied", "Host must be among the SignedHeaders."
+    csha = hdrs.get("x-amz-content-sha256", [None])[0]
+    if csha is None:
+        return 400, "InvalidRequest", "Missing required header for this " \
+            "request: x-amz-content-sha256"
+    hexsha = re.fullmatch(r"[0-9a-f]{64}", csha)
+    if not (hexsha or csha == "UNSIGNED-PAYLOAD" or csha.startswith(
+            "STREAMING-")):
+        return 400, "InvalidArgument", "x-amz-content-sha256 must be " \
+            "UNSIGNED-PAYLOAD, STREAMING-... or a valid sha256 value."
+    amzdate = hdrs.get("x-amz-date", [""])[0]
+    try:
+        when = calendar.timegm(time.strptime(amzdate, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return 403, "AccessDenied", "AWS authentication requires a valid " \
+            "Date or x-amz-date header"
+    if cred[1] != amzdate[:8]:
+        return 400, "AuthorizationHeaderMalformed", "The authorization " \
+            "header is malformed; Invalid credential date. Date is not " \
+            "the same as X-Amz-Date."
+    if abs(time.time() - when) > 15 * 60:
+        return 403, "RequestTimeTooSkewed", "The difference between the " \
+            "request time and the current time is too large."
+
+    path = urllib.parse.unquote_to_bytes(parts.path.encode("latin-1") or b"/")
+    pairs = []
+    for q in query:                  # RFC 3986 decoding: '+' stays '+'
+        n, _, v = q.encode("latin-1").partition(b"=")
+        pairs.append((s3_encode(urllib.parse.unquote_to_bytes(n), False),
+                      s3_encode(urllib.parse.unquote_to_bytes(v), False)))
+    canon_headers = "".join(   # values trimmed, runs of spaces collapsed
+        "%s:%s\n" % (n, ",".join(re.sub(" +", " ", v.strip())
+                                 for v in hdrs.get(n.lower(), [""])))
+        for n in names)
+    creq = "\n".join([method, s3_encode(path, True),
+                      "&".join("%s=%s" % p for p in sorted(pairs)),
+                      canon_headers, signed, csha]).encode("latin-1")
+    scope = "/".join(cred[1:])
+    sts = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
+        amzdate, scope, hashlib.sha256(creq).hexdigest())
+    key = ("AWS4" + SIGV4_KEYS[cred[0]]).encode()
+    for part in cred[1:]:
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, sig):
+        sys.stderr.write("s3proxy: SignatureDoesNotMatch for %s %s\n"
+                         "--- canonical request ---\n%s\n--- string to sign"
+                         " ---\n%s\n---\n" % (method, target,
+                                              creq.decode("latin-1"), sts))
+        sys.stderr.flush()
+        return 403, "SignatureDoesNotMatch", MISMATCH
+    if hexsha:
+        te = ",".join(hdrs.get("transfer-encoding", [])).lower()
+        try:
+            payload = dechunk(body) if "chunked" in te else body
+        except ValueError:
+            payload = None
+        if payload is None or hashlib.sha256(payload).hexdigest() != csha:
+            return 400, "XAmzContentSHA256Mismatch", "The provided " \
+                "'x-amz-content-sha256' header does not match what was " \
+                "computed."
+    return None
+
+
+class UpstreamConnection(http.client.HTTPConnection):
+    # Send the request line as latin-1 so raw non-ASCII bytes survive.
+    def _encode_request(self, request):
+        return request.encode("latin-1")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 600                      # idle/dead client connections
+    cfg = None                         # argparse namespace, set in main()
+    log_lock = threading.Lock()
+    upstream = None                    # per client connection
+    upstream_used = False
+
+    # ---- request side -------------------------------------------------
+    def read_body(self):
+        """Return the raw request body, framing included when chunked."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raw = bytearray()
+            while True:
+                line = self.read_line()
+                raw += line
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    break
+                raw += self.read_exact(size + 2)
+            while line not in (b"\r\n", b"\n"):          # trailers
+                line = self.read_line()
+                raw += line
+            return bytes(raw)
+        return self.read_exact(int(self.headers.get("Content-Length") or 0))
+
+    def read_line(self):
+        line = self.rfile.readline(65537)
+        if not line.endswith(b"\n"):
+            raise ConnectionError("client closed mid-body")
+        return line
+
+    def read_exact(self, n):
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise ConnectionError("client closed mid-body")
+        return data
+
+    # ---- forwarding: the one place a request becomes a response --------
+    def forward(self, method, target, headers, body):
+        """Send one request upstream; return (status, reason, headers, body).
+
+        Fault injection hooks in here later: answer 503 SlowDown without
+        forwarding, or flip a byte of the returned body, or return a marker
+        that do_any() turns into a dropped connection or a stall.
+        """
+        for attempt in (0, 1):
+            if self.upstream is None:
+                self.upstream = UpstreamConnection(*self.cfg.up, timeout=600)
+                self.upstream_used = False
+            reused = self.upstream_used
+            try:
+                c = self.upstream
+                c.putrequest(method, target, skip_host=True,
+                             skip_accept_encoding=True)
+                for k, v in headers:
+                    c.putheader(k, v)
+                c.endheaders(body if body else None)
+                resp = c.getresponse()
+                data = resp.read()
+                self.upstream_used = True
+                if resp.will_close:
+                    self.close_upstream()
+                return resp.status, resp.reason, resp.getheaders(), data
+            except (OSError, http.client.HTTPException) as e:
+                self.close_upstream()
+                # A reused keep-alive connection may have been closed by
+                # upstream just as we sent: retry once on a fresh one.
+                if not (reused and isinstance(e, ConnectionError)) or attempt:
+                    raise
+
+    def close_upstream(self):
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+
+    def rewrite(self, method, target, headers, body):
+        """--rewrite-list: replace <Key> texts in ListObjectsV2 answers."""
+        if not self.cfg.rewrite_list or method != "GET":
+            return headers, body
+        query = urllib.parse.urlsplit(target).query
+        if ("list-type", "2") not in urllib.parse.parse_qsl(
+                query, keep_blank_values=True):
+            return headers, body
+        with open(self.cfg.rewrite_list, encoding="utf-8") as f:
+            mapping = {k.encode(): v.encode() for k, v in json.load(f).items()}
+        body = re.sub(rb"<Key>(.*?)</Key>",
+                      lambda m: b"<Key>" + mapping.get(m.group(1), m.group(1))
+                      + b"</Key>", body, flags=re.S)
+        headers = [(k, str(len(body)) if k.lower() == "content-length" else v)
+                   for k, v in headers]
+        return headers, body
+
+    # ---- response side ------------------------------------------------
+    def do_any(self):
+        method, target = self.command, self.path
+        status = "000"
+        try:
+            try:
+                body = self.read_body()
+            except (OSError, ValueError):
+                self.close_connection = True
+                return
+            bad = None
+            if SIGV4_KEYS:                  # --verify-sigv4: before forward()
+                try:
+                    bad = verify_sigv4(method, target,
+                                       list(self.headers.items()), body)
+                except Exception as e:      # verifier bug: never forward
+                    bad = (403, "AccessDenied", "verifier error: %r" % e)
+            try:
+                if bad:
+                    st, code, msg = bad
+                    reason = self.responses.get(st, ("Error",))[0]
+                    data = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+                            "<Code>%s</Code><Message>%s</Message><RequestId>"
+                            "proxy</RequestId></Error>" % (code, escape(msg))
+                            ).encode()
+                    headers = [("Content-Type", "application/xml"),
+                               ("Content-Length", str(len(data)))]
+                else:
+                    st, reason, headers, data = self.forward(
+                        method, target, list(self.headers.items()), body)
+                    headers, data = self.rewrite(method, target, headers,
+                                                 data)
+            except Exception as e:          # upstream down / broken
+                st, reason = 502, "Bad Gateway"
+                data = ("<Error><Code>ProxyUpstreamError</Code><Message>%s"
+                        "</Message></Error>" % escape(repr(e))).encode()
+                headers = [("Content-Type", "application/xml"),
+                           ("Content-Length", str(len(data))),
+                           ("Connection", "close")]
+            status = str(st)
+            self.send_upstream_response(method, st, reason, headers, data)
+        except OSError:                     # client went away while we wrote
+            self.close_connection = True
+        finally:
+            self.log_line(method, target, status)
+
+    def send_upstream_response(self, method, st, reason, headers, data):
+        want_close = self.close_connection
+        self.send_response_only(st, reason)   # no added Server/Date
+        chunked = framed = False
+        for k, v in headers:
+            self.send_header(k, v)            # also tracks Connection: close
+            lk = k.lower()
+            if lk == "transfer-encoding" and "chunked" in v.lower():
+                chunked = True
+            if lk in ("transfer-encoding", "content-length"):
+                framed = True
+        self.end_headers()
+        self.close_connection = self.close_connection or want_close
+        if method == "HEAD" or st in (204, 304) or st < 200:
+            return
+        if chunked:
+            if data:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(data)
+            if not framed:                    # body delimited by close
+                self.close_connection = True
+        self.wfile.flush()
+
+    def log_line(self, method, target, status):
+        line = "%s\t%s\t%s\n" % (method, target, status)
+        with self.log_lock:
+            os.write(self.cfg.log_fd, line.encode("latin-1", "replace"))
+
+    def finish(self):
+        self.close_upstream()
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, fmt, *args):      # keep stderr quiet
+        pass
+
+
+for _m in ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"):
+    setattr(Handler, "do_" + _m, Handler.do_any)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 256
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass                                # a bad client never kills us
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--listen-port", type=int, default=0)
+    p.add_argument("--upstream", required=True, help="HOST:PORT")
+    p.add_argument("--log", required=True)
+    p.add_argument("--port-file")
+    p.add_argument("--rewrite-list")
+    p.add_argument("--verify-sigv4", action="append", default=[],
+                   metavar="ACCESS_KEY:SECRET")
+    cfg = p.parse_args()
+    for pair in cfg.verify_sigv4:
+        ak, sep, secret = pair.partition(":")
+        if not sep or not ak:
+            p.error("--verify-sigv4 wants ACCESS_KEY:SECRET")
+        SIGV4_KEYS[ak] = secret
+    host, port = cfg.upstream.rsplit(":", 1)
+    cfg.up = (host, int(port))
+    cfg.log_fd = os.open(cfg.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                         0o644)
+    Handler.cfg = cfg
+    server = Server(("127.0.0.1", cfg.listen_port), Handler)
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+    if cfg.port_file:
+        tmp = "%s.tmp.%d" % (cfg.port_file, os.getpid())
+        with open(tmp, "w") as f:
+            f.write("%d\n" % server.server_address[1])
+        os.replace(tmp, cfg.port_file)
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

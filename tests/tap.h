@@ -1,0 +1,21 @@
+/*
+ * A minimal TAP producer for the unit tests: each check prints one
+ * "ok N - what" or "not ok N - what" line; tap_done() prints the plan
+ * and returns the exit status (0 all passed, 1 some failed).
+ */
+#ifndef P3BACKUP_TAP_H
+#define P3BACKUP_TAP_H
+
+int	 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* Compare two strings (either may be NULL); prints both on mismatch. */
+int	 tap_str(const char *got, const char *want, const char *file, int line,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void	 tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	 tap_done(void);
+
+#define ok(cond, ...)	tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define is_str(got, want, ...) \
+	tap_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * Unit tests for plan.c: every combination of what the scan and the
+ * listing can say about one key, the order of the plan, its counts,
+ * and a table of 100,000 keys.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+#include "tap.h"
+
+#define LSEC	INT64_C(1577934245)
+#define LNSEC	123456789
+
+/* How the stored mtime relates to the local one. */
+enum REL {
+	REL_EQUAL,
+	REL_NSEC,		/* differs only in the nanoseconds */
+	REL_SEC			/* differs in the seconds */
+};
+
+static const char *const relname[] = { "mtime equal", "nsec differs",
+    "sec differs" };
+
+/* One key as the scan and the listing saw it, and the verdict wanted. */
+struct pcase {
+	int		 remote;
+	int		 samesize;
+	int		 mtime;		/* --mtime */
+	int		 known;		/* rmtime_known */
+	enum REL	 rel;
+	int		 dir;		/* a directory marker */
+	enum ACT	 act;
+	enum REASON	 why;
+};
+
+/*
+ * Present locally and in the bucket with the same size: the only
+ * place where --mtime, rmtime_known, the mtimes and dir matter.
+ */
+static const struct pcase same_size[] = {
+	/* without --mtime the size decides alone */
+	{ 1, 1, 0, 0, REL_EQUAL, 0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 0, REL_NSEC,  0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 0, REL_SEC,   0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 1, REL_EQUAL, 0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 1, REL_NSEC,  0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 1, REL_SEC,   0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 0, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 0, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 0, REL_SEC,   1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 1, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 1, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 0, 1, REL_SEC,   1, ACT_SKIP, REASON_SAME },
+	/* --mtime, a file: an unknown stored mtime is an upload */
+	{ 1, 1, 1, 0, REL_EQUAL, 0, ACT_UPLOAD, REASON_MTIME },
+	{ 1, 1, 1, 0, REL_NSEC,  0, ACT_UPLOAD, REASON_MTIME },
+	{ 1, 1, 1, 0, REL_SEC,   0, ACT_UPLOAD, REASON_MTIME },
+	{ 1, 1, 1, 1, REL_EQUAL, 0, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 1, 1, REL_NSEC,  0, ACT_UPLOAD, REASON_MTIME },
+	{ 1, 1, 1, 1, REL_SEC,   0, ACT_UPLOAD, REASON_MTIME },
+	/* --mtime, a directory marker: presence and size only */
+	{ 1, 1, 1, 0, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 1, 0, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 1, 0, REL_SEC,   1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 1, 1, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 1, 1, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
+	{ 1, 1, 1, 1, REL_SEC,   1, ACT_SKIP, REASON_SAME },
+};
+
+static struct config cfg;
+
+/* Add "key" to "tbl" as seen locally and/or remotely. */
+static struct entry *
+add(struct table *tbl, const char *key, int local, int remote)
+{
+	struct entry *e;
+
+	e = table_get(tbl, key, strlen(key));
+	if (local && !e->local) {
+		e->local = 1;
+		tbl->nlocal++;
+	}
+	if (remote && !e->remote) {
+		e->remote = 1;
+		tbl->nremote++;
+	}
+	return e;
+}
+
+/* Describe case "c" in "out". */
+static void
+describe(const struct pcase *c, int local, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s, %s, %s, %s, %s, %s",
+	    local ? "local" : "not local",
+	    c->remote ? " + remote" : ", not remote",
+	    c->samesize ? "same size" : "size differs",
+	    c->mtime ? "--mtime" : "no --mtime",
+	    c->known ? "rmtime known" : "rmtime unknown",
+	    relname[c->rel], c->dir ? "dir marker" : "file");
+}
+
+/* Build a one-key table for case "c" and check the verdict. */
+static void
+check_case(const struct pcase *c, int local)
+{
+	struct table tbl = { 0 };
+	struct plan plan;
+	struct entry *e;
+	char what[256];
+
+	describe(c, local, what, sizeof(what));
+	e = add(&tbl, c->dir ? "d/" : "f", local, c->remote);
+	e->dir = (unsigned)c->dir;
+	e->lsize = c->dir ? 0 : 100;
+	e->lmtime_sec = LSEC;
+	e->lmtime_nsec = LNSEC;
+	if (c->remote) {
+		e->rsize = c->samesize ? e->lsize : e->lsize + 1;
+		/* Unknown mtimes hold equal values: "unknown" must decide. */
+		e->rmtime_known = (unsigned)c->known;
+		e->rmtime_sec = LSEC + (c->rel == REL_SEC);
+		e->rmtime_nsec = LNSEC + (c->rel == REL_NSEC);
+	}
+	cfg.mtime = c->mtime;
+	plan_build(&tbl, &cfg, &plan);
+	if (!local)
+		ok(plan.n == 0 && plan.nupload == 0 && plan.nskip == 0,
+		    "%s: no action", what);
+	else if (ok(plan.n == 1 && plan.v[0].e == e, "%s: one action",
+	    what)) {
+		ok(plan.v[0].act == c->act, "%s: %s", what,
+		    c->act == ACT_UPLOAD ? "upload" : "skip");
+		is_str(plan_reason(plan.v[0].why), plan_reason(c->why),
+		    "%s: reason", what);
+	}
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
+/*
+ * Every combination of remote, size, --mtime, rmtime_known, mtime
+ * relation and dir, for a local entry and for a remote-only one.
+ */
+static void
+test_cases(void)
+{
+	struct pcase c;
+	size_t i;
+	int local;
+
+	for (local = 1; local >= 0; local--) {
+		for (i = 0; i < sizeof(same_size) / sizeof(same_size[0]); i++)
+			check_case(&same_size[i], local);
+		memset(&c, 0, sizeof(c));
+		c.act = ACT_UPLOAD;
+		for (c.remote = 0; c.remote <= 1; c.remote++)
+		for (c.samesize = 0; c.samesize <= 1; c.samesize++)
+		for (c.mtime = 0; c.mtime <= 1; c.mtime++)
+		for (c.known = 0; c.known <= 1; c.known++)
+		for (c.rel = REL_EQUAL; c.rel <= REL_SEC; c.rel++)
+		for (c.dir = 0; c.dir <= 1; c.dir++) {
+			/* The same-size rows are in the table above. */
+			if (c.remote && c.samesize)
+				continue;
+			c.why = c.remote ? REASON_SIZE : REASON_NEW;
+			check_case(&c, local);
+		}
+	}
+}
+
+static void
+test_reason(void)
+{
+	is_str(plan_reason(REASON_NEW), "new", "reason new");
+	is_str(plan_reason(REASON_SIZE), "size", "reason size");
+	is_str(plan_reason(REASON_MTIME), "mtime", "reason mtime");
+	is_str(plan_reason(REASON_SAME), "same", "reason same");
+}
+
+/* The plan is in byte order of the keys, like an S3 listing. */
+static void
+test_order(void)
+{
+	/* Inserted out of order; remote-only keys mixed in. */
+	static const char *const in[] = { "\xff", "a/b", "z", "a b", "a",
+	    "\xc3\xa9t\xc3\xa9", "~", "a/", "A", "a\x7f", "0", "\x01",
+	    "a/b/", "\xc3\xa9" };
+	static const char *const want[] = { "\x01", "0", "A", "a", "a b",
+	    "a/", "a/b", "a/b/", "a\x7f", "z", "~", "\xc3\xa9",
+	    "\xc3\xa9t\xc3\xa9", "\xff" };
+	static const char *const ronly[] = { "a/c", "\x80", "a/b/c", "b" };
+	struct table tbl = { 0 };
+	struct plan plan;
+	size_t i, n = sizeof(want) / sizeof(want[0]);
+
+	for (i = 0; i < n; i++)
+		add(&tbl, in[i], 1, i % 2);
+	for (i = 0; i < sizeof(ronly) / sizeof(ronly[0]); i++)
+		add(&tbl, ronly[i], 0, 1);
+	cfg.mtime = 0;
+	plan_build(&tbl, &cfg, &plan);
+	if (ok(plan.n == n, "order: %zu actions for %zu local keys",
+	    plan.n, n))
+		for (i = 0; i < n; i++)
+			is_str(plan.v[i].e->key, want[i],
+			    "order: position %zu", i);
+	for (i = 0; i < plan.n; i++)
+		if (!plan.v[i].e->local)
+			break;
+	ok(i == plan.n, "order: remote-only keys absent");
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
+/* nupload, nskip and upload_bytes, with and without --mtime. */
+static void
+test_counts(void)
+{
+	struct table tbl = { 0 };
+	struct plan plan;
+	struct entry *e;
+
+	e = add(&tbl, "new", 1, 0);
+	e->lsize = INT64_C(6) << 30;	/* past 32 bits */
+	e = add(&tbl, "size", 1, 1);
+	e->lsize = 20;
+	e->rsize = 5;
+	e = add(&tbl, "mtime", 1, 1);
+	e->lsize = e->rsize = 40;
+	e->lmtime_sec = 2;
+	e->rmtime_sec = 1;
+	e->rmtime_known = 1;
+	e = add(&tbl, "same", 1, 1);
+	e->lsize = e->rsize = 80;
+	e->lmtime_sec = e->rmtime_sec = 3;
+	e->rmtime_known = 1;
+	e = add(&tbl, "gone", 0, 1);
+	e->rsize = 1000;
+
+	cfg.mtime = 0;
+	plan_build(&tbl, &cfg, &plan);
+	ok(plan.n == 4, "counts: 4 actions, got %zu", plan.n);
+	ok(plan.nupload == 2, "counts: 2 uploads, got %zu", plan.nupload);
+	ok(plan.nskip == 2, "counts: 2 skips, got %zu", plan.nskip);
+	ok(plan.upload_bytes == (UINT64_C(6) << 30) + 20,
+	    "counts: upload_bytes %llu",
+	    (unsigned long long)plan.upload_bytes);
+	plan_free(&plan);
+
+	cfg.mtime = 1;
+	plan_build(&tbl, &cfg, &plan);
+	ok(plan.n == 4, "counts --mtime: 4 actions, got %zu", plan.n);
+	ok(plan.nupload == 3, "counts --mtime: 3 uploads, got %zu",
+	    plan.nupload);
+	ok(plan.nskip == 1, "counts --mtime: 1 skip, got %zu", plan.nskip);
+	ok(plan.upload_bytes == (UINT64_C(6) << 30) + 20 + 40,
+	    "counts --mtime: upload_bytes %llu",
+	    (unsigned long long)plan.upload_bytes);
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
+/* Empty tables, remote-only tables, and plan_free on a freed plan. */
+static void
+test_empty(void)
+{
+	struct table tbl = { 0 };
+	struct plan plan;
+
+	cfg.mtime = 1;
+	plan_build(&tbl, &cfg, &plan);
+	ok(plan.n == 0 && plan.nupload == 0 && plan.nskip == 0 &&
+	    plan.upload_bytes == 0, "empty table: empty plan");
+	plan_free(&plan);
+	ok(plan.v == NULL && plan.n == 0, "plan_free zeroes the plan");
+	plan_free(&plan);
+	ok(plan.v == NULL, "plan_free twice is harmless");
+	plan_free(NULL);
+	ok(1, "plan_free(NULL) is harmless");
+
+	add(&tbl, "a", 0, 1);
+	add(&tbl, "b", 0, 1);
+	plan_build(&tbl, &cfg, &plan);
+	ok(plan.n == 0 && plan.nupload == 0 && plan.nskip == 0,
+	    "remote-only table: empty plan");
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
+/* A small deterministic generator (Knuth's MMIX LCG). */
+static uint64_t
+lcg(uint64_t *state)
+{
+	*state = *state * UINT64_C(6364136223846793005) +
+	    UINT64_C(1442695040888963407);
+	return *state >> 33;
+}
+
+#define BIG	100000
+
+/*
+ * 100,000 local keys of random bytes 0x01-0xff (so many above 0x80
+ * and many sharing prefixes) and some remote-only ones: the plan holds
+ * each local key once, in strictly increasing byte order, and the same
+ * plan comes out twice.
+ */
+static void
+test_big(void)
+{
+	struct table tbl = { 0 };
+	struct plan plan, again;
+	struct entry *e;
+	char key[16];
+	uint64_t state = 42;
+	size_t i, len, nlocal = 0, bad = 0;
+
+	while (nlocal < BIG) {
+		len = 1 + lcg(&state) % 6;
+		for (i = 0; i < len; i++)
+			key[i] = (char)(1 + lcg(&state) % 255);
+		key[len] = '\0';
+		e = table_get(&tbl, key, len);
+		if (e->local)
+			continue;
+		e->local = 1;
+		e->lsize = (int64_t)len;
+		nlocal++;
+		if (nlocal % 3 == 0) {
+			e->remote = 1;
+			e->rsize = (int64_t)len;
+		}
+	}
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "r%zu", i);
+		e = table_get(&tbl, key, strlen(key));
+		if (!e->local)
+			e->remote = 1;
+	}
+	cfg.mtime = 0;
+	plan_build(&tbl, &cfg, &plan);
+	ok(plan.n == BIG, "big: %zu actions, want %d", plan.n, BIG);
+	for (i = 0; i < plan.n; i++)
+		if (!plan.v[i].e->local ||
+		    (i > 0 && strcmp(plan.v[i - 1].e->key,
+		    plan.v[i].e->key) >= 0))
+			bad++;
+	ok(bad == 0, "big: strictly increasing local keys (%zu bad)", bad);
+	ok(plan.nupload + plan.nskip == plan.n && plan.nskip == BIG / 3,
+	    "big: %zu uploads, %zu skips", plan.nupload, plan.nskip);
+	plan_build(&tbl, &cfg, &again);
+	ok(again.n == plan.n && memcmp(again.v, plan.v,
+	    plan.n * sizeof(*plan.v)) == 0, "big: deterministic");
+	plan_free(&again);
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
+int
+main(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	test_cases();
+	test_reason();
+	test_order();
+	test_counts();
+	test_empty();
+	test_big();
+	return tap_done();
+}

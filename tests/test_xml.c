@@ -1,0 +1,598 @@
+/*
+ * Tests for xml.c: ListObjectsV2 pages and <Error> documents, read
+ * from the saved responses in tests/data/xml (see SOURCE there) and
+ * from pages built in memory.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "extern.h"
+#include "tap.h"
+
+#define MAXSEEN	1100
+
+/* What the callback saw: copies of every entry. */
+struct seen {
+	size_t	 n;
+	int	 stop_at;	/* return -1 on this call (1-based); 0 never */
+	struct {
+		char	*key;
+		size_t	 keylen;
+		int64_t	 size;
+		char	*etag;
+		char	*mtime;
+		char	*sclass;
+	} e[MAXSEEN];
+};
+
+static char *
+dupnull(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+static int
+collect(void *arg, const struct list_entry *le)
+{
+	struct seen *s = arg;
+
+	if (s->n >= MAXSEEN)
+		return -1;
+	s->e[s->n].key = xstrndup(le->key, le->keylen);
+	s->e[s->n].keylen = le->keylen;
+	s->e[s->n].size = le->size;
+	s->e[s->n].etag = dupnull(le->etag);
+	s->e[s->n].mtime = dupnull(le->last_modified);
+	s->e[s->n].sclass = dupnull(le->storage_class);
+	s->n++;
+	return s->stop_at != 0 && (int)s->n == s->stop_at ? -1 : 0;
+}
+
+static void
+seen_free(struct seen *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->e[i].key);
+		free(s->e[i].etag);
+		free(s->e[i].mtime);
+		free(s->e[i].sclass);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+/* Read a fixture; exits 99 when it is missing. */
+static char *
+fixture(const char *name, size_t *len)
+{
+	const char *top;
+	char *path, *data;
+	FILE *f;
+	long n;
+
+	if ((top = getenv("top_srcdir")) == NULL)
+		top = ".";
+	path = xasprintf("%s/tests/data/xml/%s", top, name);
+	if ((f = fopen(path, "rb")) == NULL ||
+	    fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		printf("Bail out! cannot read %s\n", path);
+		exit(99);
+	}
+	data = xmalloc((size_t)n + 1);
+	if (fread(data, 1, (size_t)n, f) != (size_t)n) {
+		printf("Bail out! short read on %s\n", path);
+		exit(99);
+	}
+	data[n] = '\0';
+	fclose(f);
+	free(path);
+	*len = (size_t)n;
+	return data;
+}
+
+/*
+ * Parse "doc" with stderr sent to a temporary file; the messages
+ * printed go to "msgs" (caller frees).
+ */
+static int
+parse_quiet(const char *doc, size_t len, int url_encoded, struct seen *s,
+    struct list_page *page, char **msgs)
+{
+	FILE *tmp;
+	long n;
+	int saved, rc;
+
+	fflush(stderr);
+	if ((tmp = tmpfile()) == NULL || (saved = dup(2)) == -1 ||
+	    dup2(fileno(tmp), 2) == -1) {
+		printf("Bail out! cannot redirect stderr\n");
+		exit(99);
+	}
+	rc = xml_parse_list_page(doc, len, url_encoded, collect, s, page);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = ftell(tmp);
+	*msgs = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	rewind(tmp);
+	n = n > 0 ? (long)fread(*msgs, 1, (size_t)n, tmp) : 0;
+	(*msgs)[n] = '\0';
+	fclose(tmp);
+	return rc;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+/* A page that must be rejected with one line containing "want". */
+static void
+check_reject(const char *name, const char *doc, size_t len, int url_encoded,
+    const char *want)
+{
+	struct seen *s = xcalloc(1, sizeof(*s));
+	struct list_page page;
+	char *msgs;
+	int rc;
+
+	rc = parse_quiet(doc, len, url_encoded, s, &page, &msgs);
+	ok(rc == -1, "%s: rejected", name);
+	ok(page.next_token == NULL, "%s: no token left to free", name);
+	ok(count_lines(msgs) == 1 && strstr(msgs, want) != NULL,
+	    "%s: one line naming \"%s\"", name, want);
+	if (count_lines(msgs) != 1 || strstr(msgs, want) == NULL)
+		tap_diag("stderr was: %s", msgs);
+	free(msgs);
+	seen_free(s);
+	free(s);
+}
+
+static void
+check_reject_file(const char *file, int url_encoded, const char *want)
+{
+	size_t len;
+	char *doc = fixture(file, &len);
+
+	check_reject(file, doc, len, url_encoded, want);
+	free(doc);
+}
+
+/* Parse a fixture that must succeed; "s" receives the entries. */
+static int
+parse_file(const char *file, int url_encoded, struct seen *s,
+    struct list_page *page)
+{
+	size_t len;
+	char *doc = fixture(file, &len), *msgs;
+	int rc;
+
+	rc = parse_quiet(doc, len, url_encoded, s, page, &msgs);
+	ok(rc == 0, "%s: parsed", file);
+	ok(msgs[0] == '\0', "%s: nothing printed", file);
+	if (msgs[0] != '\0')
+		tap_diag("stderr was: %s", msgs);
+	free(msgs);
+	free(doc);
+	return rc;
+}
+
+static void
+check_entry(const struct seen *s, size_t i, const char *key, size_t keylen,
+    int64_t size, const char *etag, const char *mtime, const char *sclass)
+{
+	if (i >= s->n) {
+		ok(0, "entry %zu exists", i);
+		return;
+	}
+	ok(s->e[i].keylen == keylen &&
+	    memcmp(s->e[i].key, key, keylen) == 0,
+	    "entry %zu: key (%zu bytes)", i, keylen);
+	ok(s->e[i].size == size, "entry %zu: size %" PRId64, i, size);
+	is_str(s->e[i].etag, etag, "entry %zu: etag", i);
+	is_str(s->e[i].mtime, mtime, "entry %zu: last modified", i);
+	is_str(s->e[i].sclass, sclass, "entry %zu: storage class", i);
+}
+
+#define KEY(s)	(s), sizeof(s) - 1
+
+static void
+test_basic(void)
+{
+	struct seen *s = xcalloc(1, sizeof(*s));
+	struct list_page page;
+
+	parse_file("list-basic.xml", 0, s, &page);
+	ok(s->n == 3 && page.count == 3, "list-basic: 3 entries");
+	ok(page.truncated == 0 && page.next_token == NULL,
+	    "list-basic: last page");
+	check_entry(s, 0, KEY("ExampleObject.txt"), 857,
+	    "599bab3ed2c697f1d26842727561fd94", "2013-09-17T18:07:53.000Z",
+	    "REDUCED_REDUNDANCY");
+	check_entry(s, 1, KEY("my-image.jpg"), 434234,
+	    "fba9dede5f27731c9771645a39863328", "2009-10-12T17:50:30.000Z",
+	    "STANDARD");
+	check_entry(s, 2, KEY("photos/2006/January/big.bin"), INT64_MAX,
+	    "d41d8cd98f00b204e9800998ecf8427e-12", "2024-01-31T23:59:59.123Z",
+	    NULL);
+	seen_free(s);
+
+	/* url_encoded with no <EncodingType>: plain keys stay as they are. */
+	parse_file("list-basic.xml", 1, s, &page);
+	ok(s->n == 3 && strcmp(s->e[2].key, "photos/2006/January/big.bin") == 0,
+	    "list-basic: same with url_encoded");
+	seen_free(s);
+
+	parse_file("list-empty.xml", 1, s, &page);
+	ok(s->n == 0 && page.count == 0, "list-empty: no entries");
+	ok(page.truncated == 0 && page.next_token == NULL,
+	    "list-empty: last page");
+	seen_free(s);
+
+	parse_file("list-truncated.xml", 0, s, &page);
+	ok(s->n == 2 && page.count == 2, "list-truncated: 2 entries");
+	ok(page.truncated == 1, "list-truncated: truncated");
+	is_str(page.next_token,
+	    "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=+&x",
+	    "list-truncated: token verbatim");
+	check_entry(s, 1, KEY("happyface2.jpg"), 0,
+	    "70ee1738b6b21e2c8a43f3a5ab0eee71", "2014-11-21T19:40:05.000Z",
+	    "STANDARD");
+	free(page.next_token);
+	seen_free(s);
+
+	/* Tokens are never decoded, even with url_encoded. */
+	parse_file("list-truncated.xml", 1, s, &page);
+	is_str(page.next_token,
+	    "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=+&x",
+	    "list-truncated: token verbatim with url_encoded");
+	free(page.next_token);
+	seen_free(s);
+	free(s);
+}
+
+static void
+test_encoded(void)
+{
+	struct seen *s = xcalloc(1, sizeof(*s));
+	struct list_page page;
+
+	parse_file("list-urlencoded.xml", 1, s, &page);
+	ok(s->n == 8 && page.count == 8, "list-urlencoded: 8 entries");
+	check_entry(s, 0, KEY("a b"), 1, "00000000000000000000000000000001",
+	    "2024-05-01T10:00:00.000Z", "STANDARD");
+	check_entry(s, 1, KEY("c+d"), 2, "00000000000000000000000000000002",
+	    "2024-05-01T10:00:00.000Z", "STANDARD");
+	check_entry(s, 2, KEY("\xe2\x82\xac.txt"), 3,
+	    "00000000000000000000000000000003", "2024-05-01T10:00:00.000Z",
+	    "STANDARD");
+	check_entry(s, 3, KEY("dir/run books/x.txt"), 4,
+	    "00000000000000000000000000000004", "2024-05-01T10:00:00.000Z",
+	    "STANDARD");
+	check_entry(s, 4, KEY("dir/encoded/slash"), 5,
+	    "00000000000000000000000000000005", "2024-05-01T10:00:00.000Z",
+	    "STANDARD");
+	check_entry(s, 5, KEY("100%.csv"), 6,
+	    "00000000000000000000000000000006", "2024-05-01T10:00:00.000Z",
+	    "STANDARD");
+	check_entry(s, 6, KEY("line\nbreak\r\x01"), 7,
+	    "00000000000000000000000000000007", "2024-05-01T10:00:00.000Z",
+	    "STANDARD");
+	check_entry(s, 7, KEY("x&y<z>"), 8,
+	    "00000000000000000000000000000008", "2024-05-01T10:00:00.000Z",
+	    "STANDARD");
+	seen_free(s);
+
+	/* Not asked for: the caller gets what the server sent. */
+	parse_file("list-urlencoded.xml", 0, s, &page);
+	ok(s->n == 8 && strcmp(s->e[0].key, "a+b") == 0 &&
+	    strcmp(s->e[2].key, "%E2%82%AC.txt") == 0,
+	    "list-urlencoded: raw keys without url_encoded");
+	seen_free(s);
+
+	/* <EncodingType> after the entries still counts. */
+	parse_file("list-encoding-last.xml", 1, s, &page);
+	ok(s->n == 2, "list-encoding-last: 2 entries");
+	check_entry(s, 0, KEY("a b"), 1, "1", "2024-05-01T10:00:00Z", NULL);
+	check_entry(s, 1, KEY("c+d"), 2, "2", "2024-05-01T10:00:00Z", NULL);
+	seen_free(s);
+
+	/* s3rver ignores encoding-type=url: its keys must not be decoded. */
+	parse_file("s3rver-list-urlignored.xml", 1, s, &page);
+	ok(s->n == 7 && page.count == 7, "s3rver: 7 entries");
+	check_entry(s, 0, KEY("100%.csv"), 5,
+	    "5d41402abc4b2a76b9719d911017c592", "2026-11-22T02:31:47.000Z",
+	    "STANDARD");
+	check_entry(s, 1, KEY("a b.txt"), 5,
+	    "5d41402abc4b2a76b9719d911017c592", "2026-11-22T02:31:47.000Z",
+	    "STANDARD");
+	check_entry(s, 2, KEY("a+b.txt"), 5,
+	    "5d41402abc4b2a76b9719d911017c592", "2026-11-22T02:31:47.000Z",
+	    "STANDARD");
+	ok(s->n == 7 && strcmp(s->e[4].key, "it's.txt") == 0 &&
+	    strcmp(s->e[5].key, "x&y<z>.txt") == 0 &&
+	    strcmp(s->e[6].key, "\xe2\x82\xac.txt") == 0,
+	    "s3rver: escaped keys");
+	seen_free(s);
+
+	parse_file("s3rver-list-truncated.xml", 1, s, &page);
+	ok(s->n == 2 && page.truncated == 1, "s3rver: truncated page");
+	is_str(page.next_token, "1c40Pn4Z+dpmDGCgi2O/+aLcBU+iakwUk6GyHmGyO+o=",
+	    "s3rver: token verbatim");
+	free(page.next_token);
+	seen_free(s);
+	free(s);
+}
+
+static void
+test_entities(void)
+{
+	struct seen *s = xcalloc(1, sizeof(*s));
+	struct list_page page;
+
+	parse_file("list-entities.xml", 1, s, &page);
+	ok(s->n == 5, "list-entities: 5 entries");
+	check_entry(s, 0, KEY("Tom & Jerry <1>.txt"), 10, "0123",
+	    "2024-05-01T10:00:00.000Z", "GLACIER");
+	check_entry(s, 1, KEY("caf\xc3\xa9 \xe2\x82\xac it's \"q\""), 11,
+	    "noquotes", NULL, NULL);
+	check_entry(s, 2, KEY(" "), 12, NULL, NULL, NULL);
+	check_entry(s, 3, KEY("a<b>&amp;c"), 13, NULL, NULL, NULL);
+	check_entry(s, 4, KEY("a+b%20c"), 14, NULL, NULL, NULL);
+	seen_free(s);
+	free(s);
+}
+
+static void
+test_reject(void)
+{
+	static const char head[] = "<ListBucketResult><EncodingType>url"
+	    "</EncodingType><IsTruncated>false</IsTruncated><Contents><Key>";
+	static const char tail[] = "</Key><Size>1</Size></Contents>"
+	    "</ListBucketResult>";
+	static const char nul[] = "<ListBucketResult>\0</ListBucketResult>";
+	static const struct {
+		const char	*name;
+		const char	*doc;
+		int		 url;
+		const char	*want;
+	} cases[] = {
+		{ "escape at end", "a%", 1, "invalid %-escape" },
+		{ "short escape", "a%4", 1, "invalid %-escape" },
+		{ "non-hex escape", "a%zz", 1, "invalid %-escape" },
+		{ "escaped NUL", "a%00b", 1, "NUL byte" },
+		{ "empty key", "", 0, "empty <Key>" },
+		{ "empty decoded key", "", 1, "empty <Key>" },
+	};
+	static const struct {
+		const char	*name;
+		const char	*doc;
+		const char	*want;
+	} docs[] = {
+		{ "empty body", "", "malformed XML at line 0: empty document" },
+		{ "not XML", "garbage", "malformed XML at line 1" },
+		{ "not UTF-8", "<ListBucketResult><Name>\xff\xfe</Name>"
+		    "</ListBucketResult>", "Input is not proper UTF-8, "
+		    "indicate encoding ! Bytes: 0xFF 0xFE" },
+		{ "HTML", "<html><body>502</body></html>",
+		    "unexpected root element <html>" },
+		{ "DOCTYPE", "<!DOCTYPE x [<!ENTITY e \"v\">]>"
+		    "<ListBucketResult>&e;</ListBucketResult>",
+		    "DOCTYPE not allowed" },
+		{ "trailing junk", "<ListBucketResult/>junk",
+		    "Extra content at the end" },
+		{ "size overflow", "<ListBucketResult><Contents><Key>k</Key>"
+		    "<Size>9223372036854775808</Size></Contents>"
+		    "</ListBucketResult>", "k: bad <Size>" },
+		{ "size not a number", "<ListBucketResult><Contents><Key>k"
+		    "</Key><Size>12kB</Size></Contents></ListBucketResult>",
+		    "k: bad <Size> \"12kB\"" },
+		{ "size with a sign", "<ListBucketResult><Contents><Key>k"
+		    "</Key><Size>+1</Size></Contents></ListBucketResult>",
+		    "bad <Size>" },
+		{ "no size", "<ListBucketResult><Contents><Key>k</Key>"
+		    "</Contents></ListBucketResult>",
+		    "k: <Contents> without <Size>" },
+		{ "bad IsTruncated", "<ListBucketResult><IsTruncated>yes"
+		    "</IsTruncated></ListBucketResult>",
+		    "bad <IsTruncated> \"yes\"" },
+		{ "empty token", "<ListBucketResult><IsTruncated>true"
+		    "</IsTruncated><NextContinuationToken/></ListBucketResult>",
+		    "no <NextContinuationToken>" },
+	};
+	size_t i;
+	char *doc;
+
+	check_reject_file("bad-unclosed.xml", 0,
+	    "listing: malformed XML at line 8: Opening and ending tag "
+	    "mismatch: Key line 6 and Contents");
+	check_reject_file("bad-truncated.xml", 0,
+	    "listing: malformed XML at line ");
+	check_reject_file("error-nosuchbucket.xml", 0,
+	    "listing: server error NoSuchBucket: The specified bucket does "
+	    "not exist");
+	check_reject_file("s3rver-error-nosuchbucket.xml", 1,
+	    "server error NoSuchBucket");
+	/* s3rver writes HTML entities such as &euro; that XML lacks. */
+	check_reject_file("s3rver-error-nosuchkey.xml", 1,
+	    "listing: malformed XML at line 2: Entity 'euro' not defined");
+	check_reject_file("list-truncated-notoken.xml", 0,
+	    "listing: <IsTruncated> is true but no <NextContinuationToken>");
+	check_reject_file("list-nokey.xml", 0,
+	    "listing: <Contents> without <Key>");
+	check_reject_file("list-negsize.xml", 0,
+	    "listing: a: bad <Size> \"-1\"");
+	check_reject_file("error-html.html", 0, "listing: malformed XML");
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		doc = xasprintf("%s%s%s", head, cases[i].doc, tail);
+		check_reject(cases[i].name, doc, strlen(doc), cases[i].url,
+		    cases[i].want);
+		free(doc);
+	}
+	check_reject("NUL byte", nul, sizeof(nul) - 1, 0,
+	    "Char 0x0 out of allowed range");
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		check_reject(docs[i].name, docs[i].doc, strlen(docs[i].doc),
+		    0, docs[i].want);
+}
+
+static void
+test_stop(void)
+{
+	struct seen *s = xcalloc(1, sizeof(*s));
+	struct list_page page;
+	size_t len;
+	char *doc = fixture("list-truncated.xml", &len), *msgs;
+	int rc;
+
+	s->stop_at = 1;
+	rc = parse_quiet(doc, len, 0, s, &page, &msgs);
+	ok(rc == -1, "callback -1: parse fails");
+	ok(s->n == 1, "callback -1: no call after it");
+	ok(msgs[0] == '\0', "callback -1: nothing printed");
+	ok(page.next_token == NULL, "callback -1: no token left to free");
+	free(msgs);
+	free(doc);
+	seen_free(s);
+	free(s);
+}
+
+/* A 1000-entry truncated page, encoded, built the way S3 writes it. */
+static void
+test_big(void)
+{
+	struct seen *s = xcalloc(1, sizeof(*s));
+	struct list_page page;
+	struct buf doc = { NULL, 0, 0 };
+	char *part, want[64];
+	size_t i, bad = 0;
+	int rc;
+
+	part = xasprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/"
+	    "2006-03-01/\"><Name>b</Name><Prefix></Prefix>"
+	    "<NextContinuationToken>tok%%2B</NextContinuationToken>"
+	    "<KeyCount>1000</KeyCount><MaxKeys>1000</MaxKeys>"
+	    "<EncodingType>url</EncodingType>"
+	    "<IsTruncated>true</IsTruncated>");
+	buf_append(&doc, part, strlen(part));
+	free(part);
+	for (i = 0; i < 1000; i++) {
+		part = xasprintf("<Contents><Key>dir+%zu/file%%2B%04zu</Key>"
+		    "<LastModified>2024-05-01T10:00:00.000Z</LastModified>"
+		    "<ETag>&quot;%032zx&quot;</ETag><Size>%zu</Size>"
+		    "<StorageClass>STANDARD</StorageClass></Contents>\n",
+		    i / 100, i, i, i * 1000003);
+		buf_append(&doc, part, strlen(part));
+		free(part);
+	}
+	buf_append(&doc, "</ListBucketResult>", 19);
+
+	rc = xml_parse_list_page(doc.data, doc.len, 1, collect, s, &page);
+	ok(rc == 0, "1000 entries: parsed");
+	ok(s->n == 1000 && page.count == 1000, "1000 entries: all seen");
+	ok(page.truncated == 1, "1000 entries: truncated");
+	is_str(page.next_token, "tok%2B", "1000 entries: token verbatim");
+	for (i = 0; i < s->n; i++) {
+		snprintf(want, sizeof(want), "dir %zu/file+%04zu", i / 100, i);
+		if (strcmp(s->e[i].key, want) != 0 ||
+		    s->e[i].keylen != strlen(want) ||
+		    s->e[i].size != (int64_t)(i * 1000003) ||
+		    strlen(s->e[i].etag) != 32 ||
+		    strtoul(s->e[i].etag, NULL, 16) != i)
+			bad++;
+	}
+	ok(bad == 0, "1000 entries: every field in order (%zu bad)", bad);
+	free(page.next_token);
+	buf_free(&doc);
+	seen_free(s);
+	free(s);
+}
+
+static void
+check_error(const char *file, int want_rc, const char *code,
+    const char *message, const char *region)
+{
+	struct s3_error err;
+	size_t len;
+	char *doc = fixture(file, &len);
+	int rc;
+
+	rc = xml_parse_error(doc, len, &err);
+	ok(rc == want_rc, "%s: returns %d", file, want_rc);
+	is_str(err.code, code, "%s: code", file);
+	is_str(err.message, message, "%s: message", file);
+	is_str(err.region, region, "%s: region", file);
+	s3_error_free(&err);
+	free(doc);
+}
+
+static void
+test_error(void)
+{
+	struct s3_error err;
+
+	check_error("error-nosuchbucket.xml", 0, "NoSuchBucket",
+	    "The specified bucket does not exist", NULL);
+	check_error("error-signature.xml", 0, "SignatureDoesNotMatch",
+	    "The request signature we calculated does not match the "
+	    "signature you provided. Check your key and signing method.",
+	    NULL);
+	check_error("error-redirect.xml", 0, "PermanentRedirect",
+	    "The bucket you are attempting to access must be addressed "
+	    "using the specified endpoint. Please send all future requests "
+	    "to this endpoint.", NULL);
+	check_error("error-region.xml", 0, "AuthorizationHeaderMalformed",
+	    "The authorization header is malformed; the region 'us-east-1' "
+	    "is wrong; expecting 'eu-west-1'", "eu-west-1");
+	check_error("s3rver-error-nosuchbucket.xml", 0, "NoSuchBucket",
+	    "The specified bucket does not exist", NULL);
+	/* s3rver writes HTML entities such as &euro; that XML lacks. */
+	check_error("s3rver-error-nosuchkey.xml", -1, NULL, NULL, NULL);
+	check_error("error-html.html", -1, NULL, NULL, NULL);
+	check_error("list-basic.xml", -1, NULL, NULL, NULL);
+	check_error("bad-truncated.xml", -1, NULL, NULL, NULL);
+
+	ok(xml_parse_error("", 0, &err) == -1 && err.code == NULL,
+	    "empty body: -1");
+	ok(xml_parse_error("<Error><Message>m</Message></Error>", 35,
+	    &err) == -1 && err.message == NULL, "<Error> without <Code>: -1");
+	ok(xml_parse_error("<Error><Code>SlowDown</Code></Error>", 36,
+	    &err) == 0 && strcmp(err.code, "SlowDown") == 0 &&
+	    err.message == NULL && err.region == NULL,
+	    "<Error> with only <Code>");
+	s3_error_free(&err);
+	s3_error_free(&err);
+	s3_error_free(NULL);
+	ok(1, "s3_error_free twice and on NULL");
+}
+
+int
+main(void)
+{
+	test_basic();
+	test_encoded();
+	test_entities();
+	test_reject();
+	test_stop();
+	test_big();
+	test_error();
+	xmlCleanupParser();
+	return tap_done();
+}
