@@ -482,15 +482,17 @@ char	*list_object_key(const struct config *, const char *key);
 
 struct scan_stats {
 	size_t	 files;		/* regular files recorded */
-	size_t	 dirs;		/* empty directories recorded as markers */
+	size_t	 dirs;		/* directories with nothing recorded beneath,
+				   recorded as markers (so restore keeps them) */
 	size_t	 skipped;	/* symlinks and special files, reported */
 	size_t	 failed;	/* unreadable entries and bad names, reported */
 	uint64_t bytes;		/* sum of recorded file sizes */
 };
 
 /*
- * Walk "root" and record every regular file and every empty directory
- * in "tbl" (local side).  Symlinks are skipped with a note unless
+ * Walk "root" and record every regular file, and every directory under
+ * which nothing was recorded, in "tbl" (local side); "*st" is zeroed
+ * first and a symlinked root is followed.  Symlinks are skipped with a note unless
  * cfg->follow_symlinks (then followed, loops reported and cut); FIFOs,
  * sockets and devices are skipped with a note and never opened;
  * unreadable directories and names that cannot be S3 keys (not UTF-8,

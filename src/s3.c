@@ -394,6 +394,8 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 		errx(3, "curl_slist_append: out of memory");
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
+	/* Keys may hold "." and ".." segments: send the path as signed. */
+	curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, c->hdrlist);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -561,6 +563,18 @@ s3_head_bucket(struct s3 *s3, const char *bucket)
 	if (c->curl_code == CURLE_OK && c->status == 404) {
 		rc = 1;
 		goto out;
+	}
+	if (c->curl_code == CURLE_OK && c->err.code == NULL &&
+	    (c->status == 400 || c->status == 403)) {
+		/* A HEAD answer has no body: ask again to learn the cause. */
+		s3_call_free(c);
+		c = s3_call_new("GET", bucket, NULL);
+		s3_call_query(c, "list-type", "2");
+		s3_call_query(c, "max-keys", "1");
+		if (s3_exec(s3, c) == 0) {
+			rc = 0;
+			goto out;
+		}
 	}
 	msg = s3_call_errstr(c);
 	if (c->curl_code == CURLE_OK && c->status == 403 && c->err.code == NULL)

@@ -381,18 +381,18 @@ scan_tree(const char *root, const struct config *cfg, struct table *tbl,
 	w.st = st;
 	buf_append(&w.path, "", 0);
 
-	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
 		report(&w, &st->failed, errno, NULL);
 		goto out;
 	}
-	if (fstat(fd, &sb) == -1) {
-		report(&w, &st->failed, errno, NULL);
-		close(fd);
-		goto out;
-	}
+	/* walk_dir owns the descriptor from here on. */
 	walk_dir(&w, fd, &sb, NULL, 1);
+	fd = -1;
 	rc = 0;
 out:
+	if (fd != -1)
+		close(fd);
 	buf_free(&w.path);
 	return rc;
 }

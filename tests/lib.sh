@@ -19,6 +19,7 @@ ok() {
 	else
 		TAP_FAILED=$((TAP_FAILED + 1))
 		echo "not ok $TAP_N - $2"
+		return 1
 	fi
 }
 
@@ -29,6 +30,7 @@ is() {
 	else
 		ok 1 "$3"
 		printf '#   got:  [%s]\n#   want: [%s]\n' "$1" "$2"
+		return 1
 	fi
 }
 
@@ -38,6 +40,15 @@ contains() {
 	*"$2"*) ok 0 "$3" ;;
 	*) ok 1 "$3"; printf '#   [%s]\n#   does not contain [%s]\n' "$1" "$2" ;;
 	esac
+}
+
+# skip N REASON: N tests that cannot run here.
+skip() {
+	local i
+	for i in $(seq 1 "$1"); do
+		TAP_N=$((TAP_N + 1))
+		echo "ok $TAP_N # SKIP $2"
+	done
 }
 
 diag() {

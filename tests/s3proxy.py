@@ -33,27 +33,18 @@ server honours encoding-type=url (s3rver 3.7.1 ignores it and sends no
 The file is re-read on every listing, so a test may change it mid-run.
 This presents hostile keys (e.g. ../escape) without planting them in s3rver.
 
---verify-sigv4 ACCESS_KEY:SECRET (repeatable; the secret may contain ':'):
-s3rver 3.7.1 never checks SigV4 signatures (only that the access key id
-exists), so with this option the proxy checks every request itself, before
-forwarding, the way S3 does, with hashlib/hmac only (see verify_sigv4()):
-Authorization header AWS4-HMAC-SHA256 (Credential, SignedHeaders incl. host,
-Signature); canonical URI = path percent-decoded and re-encoded (every byte
-but A-Za-z0-9-._~ and '/' as %XX, no '.'/'..'/'//' normalisation);
-canonical query = pairs split on '&', decoded per RFC 3986 ('+' is a
-literal plus), re-encoded, sorted; signed header values trimmed, inner
-space runs collapsed, repeats joined by ','; payload hash taken from
-x-amz-content-sha256 (required; a hex value must equal sha256 of the
-body); x-amz-date required and within 15 minutes of now.  Failures are
-answered by the proxy as S3 would, never forwarded: 403 InvalidAccessKeyId,
-403 AccessDenied (no/garbled Authorization, presigned query auth, bad
-x-amz-date), 403 RequestTimeTooSkewed, 403 SignatureDoesNotMatch, 400
-InvalidRequest (no x-amz-content-sha256), 400 InvalidArgument, 400
-AuthorizationHeaderMalformed (credential date != x-amz-date date), 400
-XAmzContentSHA256Mismatch; XML <Error> body with <RequestId>proxy, no body
-for HEAD, keep-alive kept; logged with that status.  On a signature
-mismatch the proxy's canonical request and string to sign go to stderr.
-STREAMING-* chunk signatures are not checked (the seed signature is).
+--verify-sigv4 ACCESS_KEY:SECRET (repeatable): s3rver 3.7.1 never checks
+SigV4 signatures, so verify_sigv4() checks each request as S3 does, with
+hashlib/hmac only, before it is forwarded: path decoded and re-encoded (all
+but A-Za-z0-9-._~/ as %XX; '.', '..', '//' kept); query split on '&',
+decoded per RFC 3986 ('+' stays '+'), re-encoded, sorted; signed header
+values trimmed, space runs collapsed, repeats joined by ','; hex
+x-amz-content-sha256 must match the body (STREAMING-* chunk signatures are
+not checked); x-amz-date within 15 minutes.  Failures never reach s3rver:
+the proxy answers like S3 (XML <Error>, e.g. 403 SignatureDoesNotMatch,
+InvalidAccessKeyId, AccessDenied for a missing/garbled Authorization or a
+presigned URL; no body for HEAD; keep-alive kept; logged with the status)
+and, on SignatureDoesNotMatch, prints its canonical request to stderr.
 
 Limitation: bodies are buffered in memory (fine for test-sized objects).
 Fault injection belongs in Handler.forward(), the single place where a
@@ -63,6 +54,7 @@ import argparse
 import calendar
 import hashlib
 import hmac
+import http
 import http.client
 import http.server
 import json
@@ -77,47 +69,51 @@ from xml.sax.saxutils import escape
 
 # ---- SigV4 verification (--verify-sigv4), independent of the C signer -----
 SIGV4_KEYS = {}                        # access key id -> secret
-UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                       b"0123456789-._~")
-MISMATCH = ("The request signature we calculated does not match the signature"
-            " you provided. Check your key and signing method.")
+ERRORS = {  # code: (status, message)
+    "AccessDenied": (403, "Access Denied"),
+    "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does "
+                           "not exist in our records."),
+    "RequestTimeTooSkewed": (403, "The difference between the request time "
+                             "and the current time is too large."),
+    "SignatureDoesNotMatch": (403, "The request signature we calculated does"
+                              " not match the signature you provided. Check "
+                              "your key and signing method."),
+    "InvalidRequest": (400, "Missing required header for this request: "
+                       "x-amz-content-sha256"),
+    "InvalidArgument": (400, "Invalid x-amz-content-sha256 value."),
+    "AuthorizationHeaderMalformed": (400, "Invalid credential date. Date "
+                                     "is not the same as X-Amz-Date."),
+    "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' "
+                                  "header does not match what was computed."),
+}
 
 
-def s3_encode(raw, keep_slash):
-    """Percent-encode bytes as S3 signs them (upper-case %XX)."""
-    return "".join(chr(b) if b in UNRESERVED or (keep_slash and b == 0x2F)
-                   else "%%%02X" % b for b in raw)
-
-
-def dechunk(raw):
-    """Payload of a Transfer-Encoding: chunked body (framing removed)."""
-    out, pos = bytearray(), 0
-    while True:
-        eol = raw.index(b"\n", pos)
-        size = int(raw[pos:eol].split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            return bytes(out)
-        out += raw[eol + 1:eol + 1 + size]
-        pos = eol + 1 + size + 2
+def s3_error(status, code, message):
+    """An error answer as S3 words it: (status, reason, headers, body)."""
+    data = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
+            "<Message>%s</Message><RequestId>proxy</RequestId></Error>"
+            % (code, escape(message))).encode()
+    return (status, http.HTTPStatus(status).phrase,
+            [("Content-Type", "application/xml"),
+             ("Content-Length", str(len(data)))], data)
 
 
 def verify_sigv4(method, target, headers, body):
-    """Check a request's SigV4 Authorization header as S3 would.
+    """Check SigV4 header auth as S3 does (rules: module docstring).
 
-    headers is the list of (name, value) pairs as received (latin-1 str).
-    Returns None when the request is authentic, else (status, code, message)
-    for the error answer.  On SignatureDoesNotMatch the canonical request
-    and string to sign are written to stderr (a debugging aid for tests).
+    headers: (name, value) pairs as received; body: the payload (chunked
+    framing removed).  Returns None if authentic, else (status, code, msg).
     """
+    def fail(code):
+        return (ERRORS[code][0], code, ERRORS[code][1])
     hdrs = {}
     for k, v in headers:
         hdrs.setdefault(k.lower(), []).append(v)
-    parts = urllib.parse.urlsplit(target)
-    query = [q for q in parts.query.split("&") if q] if parts.query else []
-    if any(q.split("=", 1)[0].lower() in ("x-amz-signature", "x-amz-credential")
+    rawpath, _, rawquery = target.partition("?")    # no urlsplit: "//x"
+    query = [q for q in rawquery.split("&") if q]
+    if any(q.split("=", 1)[0].lower() in ("x-amz-signature", "signature")
            for q in query):
-        return 403, "AccessDenied", "Query-string authentication (presigned " \
-            "URLs) is not supported by this proxy."
+        return fail("AccessDenied")    # presigned URLs: unsupported here
     auth = hdrs.get("authorization", [])
     m = re.fullmatch(r"AWS4-HMAC-SHA256 +(.*)", auth[0].strip()) \
         if len(auth) == 1 else None
@@ -125,76 +121,55 @@ def verify_sigv4(method, target, headers, body):
                   for f in m.group(1).split(",")) if m else {}
     cred = fields.get("Credential", "").split("/")
     signed, sig = fields.get("SignedHeaders", ""), fields.get("Signature", "")
-    if (len(cred) != 5 or cred[4] != "aws4_request" or not signed
-            or not re.fullmatch(r"[0-9a-f]{64}", sig)):
-        return 403, "AccessDenied", "Missing or malformed SigV4 " \
-            "Authorization header."
-    if cred[0] not in SIGV4_KEYS:
-        return 403, "InvalidAccessKeyId", "The AWS Access Key Id you " \
-            "provided does not exist in our records."
     names = signed.split(";")
-    if "host" not in names:
-        return 403, "AccessDenied", "Host must be among the SignedHeaders."
+    if (len(cred) != 5 or cred[4] != "aws4_request" or "host" not in names
+            or not re.fullmatch(r"[0-9a-f]{64}", sig)):
+        return fail("AccessDenied")
+    if cred[0] not in SIGV4_KEYS:
+        return fail("InvalidAccessKeyId")
     csha = hdrs.get("x-amz-content-sha256", [None])[0]
     if csha is None:
-        return 400, "InvalidRequest", "Missing required header for this " \
-            "request: x-amz-content-sha256"
+        return fail("InvalidRequest")
     hexsha = re.fullmatch(r"[0-9a-f]{64}", csha)
-    if not (hexsha or csha == "UNSIGNED-PAYLOAD" or csha.startswith(
-            "STREAMING-")):
-        return 400, "InvalidArgument", "x-amz-content-sha256 must be " \
-            "UNSIGNED-PAYLOAD, STREAMING-... or a valid sha256 value."
+    if not (hexsha or csha == "UNSIGNED-PAYLOAD"
+            or csha.startswith("STREAMING-")):
+        return fail("InvalidArgument")
     amzdate = hdrs.get("x-amz-date", [""])[0]
     try:
         when = calendar.timegm(time.strptime(amzdate, "%Y%m%dT%H%M%SZ"))
     except ValueError:
-        return 403, "AccessDenied", "AWS authentication requires a valid " \
-            "Date or x-amz-date header"
+        return fail("AccessDenied")
     if cred[1] != amzdate[:8]:
-        return 400, "AuthorizationHeaderMalformed", "The authorization " \
-            "header is malformed; Invalid credential date. Date is not " \
-            "the same as X-Amz-Date."
+        return fail("AuthorizationHeaderMalformed")
     if abs(time.time() - when) > 15 * 60:
-        return 403, "RequestTimeTooSkewed", "The difference between the " \
-            "request time and the current time is too large."
-
-    path = urllib.parse.unquote_to_bytes(parts.path.encode("latin-1") or b"/")
-    pairs = []
-    for q in query:                  # RFC 3986 decoding: '+' stays '+'
-        n, _, v = q.encode("latin-1").partition(b"=")
-        pairs.append((s3_encode(urllib.parse.unquote_to_bytes(n), False),
-                      s3_encode(urllib.parse.unquote_to_bytes(v), False)))
+        return fail("RequestTimeTooSkewed")
+    # Decode, then re-encode every byte but A-Za-z0-9-._~ (and '/' in the
+    # path) as upper-case %XX; RFC 3986 decoding: a '+' stays a '+'.
+    dec, enc = urllib.parse.unquote_to_bytes, urllib.parse.quote_from_bytes
+    path = enc(dec(rawpath.encode("latin-1") or b"/"), safe="/")
+    pairs = sorted(tuple(enc(dec(x), safe="") for x in
+                         q.encode("latin-1").partition(b"=")[::2])
+                   for q in query)
     canon_headers = "".join(   # values trimmed, runs of spaces collapsed
         "%s:%s\n" % (n, ",".join(re.sub(" +", " ", v.strip())
                                  for v in hdrs.get(n.lower(), [""])))
         for n in names)
-    creq = "\n".join([method, s3_encode(path, True),
-                      "&".join("%s=%s" % p for p in sorted(pairs)),
+    creq = "\n".join([method, path, "&".join("%s=%s" % p for p in pairs),
                       canon_headers, signed, csha]).encode("latin-1")
-    scope = "/".join(cred[1:])
     sts = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
-        amzdate, scope, hashlib.sha256(creq).hexdigest())
+        amzdate, "/".join(cred[1:]), hashlib.sha256(creq).hexdigest())
     key = ("AWS4" + SIGV4_KEYS[cred[0]]).encode()
     for part in cred[1:]:
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(want, sig):
-        sys.stderr.write("s3proxy: SignatureDoesNotMatch for %s %s\n"
-                         "--- canonical request ---\n%s\n--- string to sign"
-                         " ---\n%s\n---\n" % (method, target,
-                                              creq.decode("latin-1"), sts))
-        sys.stderr.flush()
-        return 403, "SignatureDoesNotMatch", MISMATCH
-    if hexsha:
-        te = ",".join(hdrs.get("transfer-encoding", [])).lower()
-        try:
-            payload = dechunk(body) if "chunked" in te else body
-        except ValueError:
-            payload = None
-        if payload is None or hashlib.sha256(payload).hexdigest() != csha:
-            return 400, "XAmzContentSHA256Mismatch", "The provided " \
-                "'x-amz-content-sha256' header does not match what was " \
-                "computed."
+    if not hmac.compare_digest(want, sig):   # test debugging aid: stderr
+        print("s3proxy: SignatureDoesNotMatch for %s %s\n--- canonical "
+              "request ---\n%s\n--- string to sign ---\n%s\n---" % (
+                  method, target, creq.decode("latin-1"), sts),
+              file=sys.stderr, flush=True)
+        return fail("SignatureDoesNotMatch")
+    if hexsha and hashlib.sha256(body).hexdigest() != csha:
+        return fail("XAmzContentSHA256Mismatch")
     return None
 
 
@@ -214,21 +189,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # ---- request side -------------------------------------------------
     def read_body(self):
-        """Return the raw request body, framing included when chunked."""
+        """Return (raw body, framing included when chunked; payload)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raw = bytearray()
+            raw, payload = bytearray(), bytearray()
             while True:
                 line = self.read_line()
                 raw += line
                 size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     break
-                raw += self.read_exact(size + 2)
+                chunk = self.read_exact(size + 2)
+                raw += chunk
+                payload += chunk[:-2]
             while line not in (b"\r\n", b"\n"):          # trailers
                 line = self.read_line()
                 raw += line
-            return bytes(raw)
-        return self.read_exact(int(self.headers.get("Content-Length") or 0))
+            return bytes(raw), bytes(payload)
+        body = self.read_exact(int(self.headers.get("Content-Length") or 0))
+        return body, body
 
     def read_line(self):
         line = self.rfile.readline(65537)
@@ -303,33 +281,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status = "000"
         try:
             try:
-                body = self.read_body()
+                body, payload = self.read_body()
             except (OSError, ValueError):
                 self.close_connection = True
                 return
-            bad = None
-            if SIGV4_KEYS:                  # --verify-sigv4: before forward()
-                try:
-                    bad = verify_sigv4(method, target,
-                                       list(self.headers.items()), body)
-                except Exception as e:      # verifier bug: never forward
-                    bad = (403, "AccessDenied", "verifier error: %r" % e)
             try:
+                bad = SIGV4_KEYS and verify_sigv4(     # --verify-sigv4
+                    method, target, list(self.headers.items()), payload)
                 if bad:
-                    st, code, msg = bad
-                    reason = self.responses.get(st, ("Error",))[0]
-                    data = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
-                            "<Code>%s</Code><Message>%s</Message><RequestId>"
-                            "proxy</RequestId></Error>" % (code, escape(msg))
-                            ).encode()
-                    headers = [("Content-Type", "application/xml"),
-                               ("Content-Length", str(len(data)))]
+                    st, reason, headers, data = s3_error(*bad)
                 else:
                     st, reason, headers, data = self.forward(
                         method, target, list(self.headers.items()), body)
                     headers, data = self.rewrite(method, target, headers,
                                                  data)
-            except Exception as e:          # upstream down / broken
+            except Exception as e:   # upstream down / broken (verifier bug)
                 st, reason = 502, "Bad Gateway"
                 data = ("<Error><Code>ProxyUpstreamError</Code><Message>%s"
                         "</Message></Error>" % escape(repr(e))).encode()
