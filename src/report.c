@@ -63,7 +63,8 @@ report_action(struct report *r, const char *verb, const char *why,
 {
 	char *safe;
 
-	if (log_level < 1 && !r->cfg->dry_run)
+	/* A dry run shows its plan unless -q; otherwise only -v does. */
+	if (log_level < 0 || (log_level < 1 && !r->cfg->dry_run))
 		return;
 	report_clear(r);
 	safe = printable(key);
