@@ -146,6 +146,30 @@ assert all(isinstance(o[k],(int,float)) for k in need if k!="bucket")
 assert o["uploaded"]==1 and o["failed"]==0, o'
 ok $? "--json prints one object with every field ($out)"
 
+# --prefix: keys (and the index) go under P/; other keys are untouched.
+mark_requests
+out=$(p3 --prefix "/my prefix/sub/" "$b" "$src" 2>&1); st=$?
+is "$st" 0 "--prefix run exits 0"
+n=$(awscli s3api list-objects-v2 --bucket "$b" --prefix "my prefix/sub/" \
+    --query 'Contents[].Key' --output json | python3 -c 'import json,sys
+ks=json.load(sys.stdin)
+print(len([k for k in ks if not k.startswith("my prefix/sub/.p3backup/")]))')
+is "$n" "$(expected_keys | wc -l)" "every file stored under the prefix"
+awscli s3api head-object --bucket "$b" --key "my prefix/sub/.p3backup/index" >/dev/null 2>&1
+ok $? "the prefix has its own index"
+mark_requests
+p3 --prefix "my prefix/sub" "$b" "$src" >/dev/null 2>&1
+is "$(count_requests PUT)" 0 "a second --prefix run uploads nothing"
+
+# -q prints nothing on success; --progress draws a progress line.
+echo "q" > "$src/q.txt"
+out=$(p3 -q "$b" "$src" 2>&1); st=$?
+is "$st" 0 "-q run exits 0"
+is "$out" "" "-q prints nothing when all is well"
+echo "p" > "$src/p.txt"
+err=$("$P3BACKUP" --progress "$b" "$src" 2>&1 >/dev/null)
+contains "$err" "1/1 files" "--progress draws files done/total on stderr"
+
 # Odd things in the tree: a FIFO and a symlink are skipped with a note
 # (exit 0), never opened; an unreadable file fails alone (exit 1).
 odd=$T/odd

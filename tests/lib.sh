@@ -138,7 +138,7 @@ proxy_start() {
 	python3 "$top_srcdir/tests/s3proxy.py" --listen-port 0 \
 	    --upstream "127.0.0.1:$S3_PORT" --log "$REQLOG" \
 	    --port-file "$T/proxy.port" --verify-sigv4 S3RVER:S3RVER \
-	    2>"$T/proxy.err" &
+	    ${PROXY_ARGS:-} 2>"$T/proxy.err" &
 	PROXY_PID=$!
 	for _ in $(seq 1 100); do
 		if [ -s "$T/proxy.port" ]; then

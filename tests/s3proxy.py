@@ -183,6 +183,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 600                      # idle/dead client connections
     cfg = None                         # argparse namespace, set in main()
+    requests_seen = 0                  # for --fail-every / --drop-every
     log_lock = threading.Lock()
     upstream = None                    # per client connection
     upstream_used = False
@@ -285,9 +286,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (OSError, ValueError):
                 self.close_connection = True
                 return
+            fault = self.next_fault()
+            if fault == "drop":                     # --drop-every
+                self.close_connection = True
+                status = "drop"
+                return
             try:
                 bad = SIGV4_KEYS and verify_sigv4(     # --verify-sigv4
                     method, target, list(self.headers.items()), payload)
+                if fault == "503":                  # --fail-every
+                    bad = (503, "SlowDown", "Please reduce your request rate.")
                 if bad:
                     st, reason, headers, data = s3_error(*bad)
                 else:
@@ -334,6 +342,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
         self.wfile.flush()
 
+    def next_fault(self):
+        """Deterministic faults: the Nth, 2Nth... request fails."""
+        with self.log_lock:
+            Handler.requests_seen += 1
+            n = Handler.requests_seen
+        if self.cfg.drop_every and n % self.cfg.drop_every == 0:
+            return "drop"
+        if self.cfg.fail_every and n % self.cfg.fail_every == 0:
+            return "503"
+        return None
+
     def log_line(self, method, target, status):
         line = "%s\t%s\t%s\n" % (method, target, status)
         with self.log_lock:
@@ -369,6 +388,11 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--port-file")
     p.add_argument("--rewrite-list")
+    p.add_argument("--fail-every", type=int, default=0, metavar="N",
+                   help="answer every Nth request 503 SlowDown")
+    p.add_argument("--drop-every", type=int, default=0, metavar="N",
+                   help="close the connection instead of answering "
+                   "every Nth request")
     p.add_argument("--verify-sigv4", action="append", default=[],
                    metavar="ACCESS_KEY:SECRET")
     cfg = p.parse_args()
