@@ -37,6 +37,15 @@ void	 buf_append(struct buf *, const void *, size_t);
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
 
+/* The value of hex digit "c", or -1. */
+int	 hex_digit(int c);
+/*
+ * Percent-decode "len" bytes of "s" into "dst" (emptied first): %XX is
+ * a byte, and '+' a space when "plus_is_space".  Returns 0, or -1 on a
+ * malformed escape or a decoded NUL byte; reports nothing.
+ */
+int	 url_decode(struct buf *dst, const char *s, size_t len,
+	    int plus_is_space);
 /* Write 2*len lower-case hex digits and a NUL to out. */
 void	 hex_encode(const unsigned char *, size_t, char *out);
 
@@ -550,6 +559,7 @@ struct index {
 	char	*etag;		/* the loaded index object's ETag, or NULL */
 	size_t	 vouched;	/* entries whose mtime the listing confirmed */
 	size_t	 malformed;	/* lines ignored */
+	struct buf key;		/* scratch: the decoded key of a line */
 };
 
 /*

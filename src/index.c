@@ -34,38 +34,12 @@
 #define INDEX_MAGIC	"p3backup-index 1"
 #define INDEX_NAME	RESERVED_PREFIX "index"
 
-/* Decode %XX escapes in place; returns the length, or -1 if malformed. */
-static ssize_t
-index_unescape(char *s)
-{
-	char *w = s, hex[3] = { 0 };
-	const char *r;
-
-	for (r = s; *r != '\0'; r++) {
-		if (*r != '%') {
-			*w++ = *r;
-			continue;
-		}
-		if (r[1] == '\0' || r[2] == '\0')
-			return -1;
-		hex[0] = r[1];
-		hex[1] = r[2];
-		if (strspn(hex, "0123456789abcdefABCDEF") != 2)
-			return -1;
-		*w++ = (char)strtol(hex, NULL, 16);
-		r += 2;
-	}
-	*w = '\0';
-	return w - s;
-}
-
 /* Apply one index line to the table when the listing vouches for it. */
 static void
 index_apply(struct index *ix, struct table *tbl, char *line)
 {
 	char *key, *size, *etag, *mtime, *end;
 	struct entry *e, probe;
-	ssize_t keylen;
 	int64_t sec;
 	int32_t nsec;
 	long long n;
@@ -75,7 +49,8 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	etag = strsep(&line, " ");
 	mtime = strsep(&line, " \n");
 	if (key == NULL || size == NULL || etag == NULL || mtime == NULL ||
-	    (keylen = index_unescape(key)) <= 0)
+	    url_decode(&ix->key, key, strlen(key), 0) == -1 ||
+	    ix->key.len == 0)
 		goto bad;
 	n = strtoll(size, &end, 10);
 	if (*end != '\0' || n < 0 || mtime_parse(mtime, &sec, &nsec) == -1)
@@ -84,7 +59,7 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	table_set_etag(&probe, etag);
 	if (!probe.retag_md5)
 		goto bad;
-	e = table_find(tbl, key, (size_t)keylen);
+	e = table_find(tbl, ix->key.data, ix->key.len);
 	if (e == NULL || !e->remote || e->rsize != n || !e->retag_md5 ||
 	    e->rparts != probe.rparts ||
 	    memcmp(e->rmd5, probe.rmd5, sizeof(e->rmd5)) != 0)
@@ -245,6 +220,7 @@ index_free(struct index *ix)
 {
 	free(ix->etag);
 	ix->etag = NULL;
+	buf_free(&ix->key);
 }
 
 /* ---- HEAD for the objects the index does not vouch for ---- */

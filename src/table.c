@@ -76,18 +76,6 @@ table_free(struct table *tbl)
 	tbl->nlocal = tbl->nremote = 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void
 table_set_etag(struct entry *e, const char *etag)
 {
@@ -99,8 +87,8 @@ table_set_etag(struct entry *e, const char *etag)
 	e->retag_md5 = 0;
 	e->rparts = 0;
 	for (i = 0; i < 16; i++) {
-		if ((hi = hexval((unsigned char)etag[2 * i])) == -1 ||
-		    (lo = hexval((unsigned char)etag[2 * i + 1])) == -1)
+		if ((hi = hex_digit((unsigned char)etag[2 * i])) == -1 ||
+		    (lo = hex_digit((unsigned char)etag[2 * i + 1])) == -1)
 			return;
 		md5[i] = (unsigned char)(hi << 4 | lo);
 	}

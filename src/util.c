@@ -175,3 +175,43 @@ printable(const char *s)
 	}
 	return b.data;
 }
+
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+url_decode(struct buf *dst, const char *s, size_t len, int plus_is_space)
+{
+	size_t i;
+	int hi, lo;
+	char c;
+
+	buf_reset(dst);
+	buf_append(dst, "", 0);
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c == '+' && plus_is_space)
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= len ||
+			    (hi = hex_digit((unsigned char)s[i + 1])) == -1 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) == -1)
+				return -1;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0')
+			return -1;
+		buf_append(dst, &c, 1);
+	}
+	return 0;
+}

@@ -317,18 +317,6 @@ list_prescan(const struct list_ctx *ctx)
 	return url;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode "src" as application/x-www-form-urlencoded into "dst": '+' is
  * a space and %XX a byte, whether or not S3 left '/' unencoded.
@@ -337,36 +325,10 @@ hexval(int c)
 static int
 list_urldecode(struct buf *dst, const struct buf *src)
 {
-	const unsigned char *s = (const unsigned char *)src->data;
-	size_t i;
-	int hi, lo;
-	char c;
-
-	buf_reset(dst);
-	for (i = 0; i < src->len; i++) {
-		c = (char)s[i];
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			hi = lo = -1;
-			if (i + 2 < src->len) {
-				hi = hexval(s[i + 1]);
-				lo = hexval(s[i + 2]);
-			}
-			if (hi < 0 || lo < 0) {
-				warnx("listing: invalid %%-escape in key \"%s\"",
-				    src->data);
-				return -1;
-			}
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0') {
-			warnx("listing: key \"%s\" decodes to a NUL byte",
-			    src->data);
-			return -1;
-		}
-		buf_append(dst, &c, 1);
+	if (url_decode(dst, src->data, src->len, 1) == -1) {
+		warnx("listing: key \"%s\" has an invalid %%-escape or "
+		    "decodes to a NUL byte", src->data);
+		return -1;
 	}
 	return 0;
 }
