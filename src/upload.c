@@ -96,11 +96,11 @@ upload_read(struct upjob *job)
 	struct upload *up = job->up;
 	mbedtls_md5_context ctx;
 	struct stat after;
-	char *chunk = NULL;
+	char *buf = NULL;
 	uint64_t off = 0;
 	ssize_t n;
-	size_t want;
-	int rc = -1;
+	size_t want, cap;
+	int small = 1, rc = -1;
 
 	mbedtls_md5_init(&ctx);
 	mbedtls_md5_starts_ret(&ctx);
@@ -114,37 +114,33 @@ upload_read(struct upjob *job)
 		report_error(up->rep, job->e->key, "no longer a regular file");
 		goto out;
 	}
-	if (job->st.st_size <= SMALL_MAX) {
-		/* One byte more than expected tells us the file grew. */
-		want = (size_t)job->st.st_size + 1;
-		job->data = xmalloc(want);
-		while (off < want) {
-			n = pread(job->fd, job->data + off, want - off, off);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1) {
-				report_error(up->rep, job->e->key, "read: %s",
-				    strerror(errno));
-				goto out;
-			}
-			if (n == 0)
-				break;
-			off += (uint64_t)n;
+	/*
+	 * Small files are kept whole, to be sent from memory (one byte more
+	 * than expected tells us the file grew); larger ones only pass
+	 * through a chunk buffer on their way into the MD5.
+	 */
+	small = job->st.st_size <= SMALL_MAX;
+	cap = small ? (size_t)job->st.st_size + 1 : HASH_CHUNK;
+	buf = xmalloc(cap);
+	if (small)
+		job->data = buf;
+	for (;;) {
+		want = small ? cap - off : cap;
+		if (want == 0)
+			break;
+		n = pread(job->fd, small ? buf + off : buf, want, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			report_error(up->rep, job->e->key, "read: %s",
+			    strerror(errno));
+			goto out;
 		}
-		mbedtls_md5_update_ret(&ctx, (unsigned char *)job->data, off);
-	} else {
-		chunk = xmalloc(HASH_CHUNK);
-		while ((n = pread(job->fd, chunk, HASH_CHUNK, off)) != 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1) {
-				report_error(up->rep, job->e->key, "read: %s",
-				    strerror(errno));
-				goto out;
-			}
-			mbedtls_md5_update_ret(&ctx, (unsigned char *)chunk, n);
-			off += (uint64_t)n;
-		}
+		if (n == 0)
+			break;
+		mbedtls_md5_update_ret(&ctx,
+		    (unsigned char *)(small ? buf + off : buf), n);
+		off += (uint64_t)n;
 	}
 	mbedtls_md5_finish_ret(&ctx, job->md5);
 	if (fstat(job->fd, &after) == -1) {
@@ -155,7 +151,8 @@ upload_read(struct upjob *job)
 	    upload_same_stat(&job->st, &after)) ? 0 : 1;
 out:
 	mbedtls_md5_free(&ctx);
-	free(chunk);
+	if (!small)
+		free(buf);
 	return rc;
 }
 
