@@ -1,14 +1,17 @@
 /*
  * TAP output for the unit tests (see tap.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tap.h"
 
 static int tap_count;
 static int tap_failed;
+static FILE *tap_capture_file;	/* stderr between begin and end */
 
 static void
 tap_line(int pass, const char *fmt, va_list ap)
@@ -72,4 +75,56 @@ tap_done(void)
 {
 	printf("1..%d\n", tap_count);
 	return tap_failed ? 1 : 0;
+}
+
+/*
+ * Flush stderr and point fd 2 at a new temporary file, kept open in
+ * tap_capture_file.  Returns the saved stderr fd, or -1 (reported).
+ */
+int
+tap_capture_begin(void)
+{
+	int saved = -1;
+
+	fflush(stderr);
+	if ((tap_capture_file = tmpfile()) == NULL) {
+		tap_diag("capture: tmpfile: %s", strerror(errno));
+		goto out;
+	}
+	if ((saved = dup(2)) == -1 ||
+	    dup2(fileno(tap_capture_file), 2) == -1) {
+		tap_diag("capture: redirect stderr: %s", strerror(errno));
+		if (saved != -1)
+			close(saved);
+		saved = -1;
+		fclose(tap_capture_file);
+		tap_capture_file = NULL;
+	}
+out:
+	return saved;
+}
+
+/*
+ * Flush stderr, put the saved fd "handle" back on fd 2 (closing
+ * "handle"), then read the temporary file into "buf" and close it.
+ */
+void
+tap_capture_end(int handle, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	fflush(stderr);
+	if (handle != -1) {
+		dup2(handle, 2);
+		close(handle);
+	}
+	if (tap_capture_file != NULL) {
+		rewind(tap_capture_file);
+		if (size > 1)
+			n = fread(buf, 1, size - 1, tap_capture_file);
+		fclose(tap_capture_file);
+		tap_capture_file = NULL;
+	}
+	if (size > 0)
+		buf[n] = '\0';
 }

@@ -6,6 +6,8 @@
 #ifndef P3BACKUP_TAP_H
 #define P3BACKUP_TAP_H
 
+#include <stddef.h>
+
 int	 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 /* Compare two strings (either may be NULL); prints both on mismatch. */
@@ -13,6 +15,17 @@ int	 tap_str(const char *got, const char *want, const char *file, int line,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void	 tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 tap_done(void);
+/*
+ * Send stderr to a temporary file until tap_capture_end(); returns a
+ * handle (the saved fd), -1 on failure (reported with tap_diag, and
+ * the caller should exit 99).  Captures do not nest.
+ */
+int	 tap_capture_begin(void);
+/*
+ * Restore stderr and copy what was written (NUL-terminated, cut to
+ * size-1) into buf.
+ */
+void	 tap_capture_end(int handle, char *buf, size_t size);
 
 #define ok(cond, ...)	tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, want, ...) \
