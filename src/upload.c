@@ -191,9 +191,9 @@ upload_submit(struct upjob *job)
 	size_t olen;
 	int r;
 
-	do {
-		r = upload_read(job);
-	} while (r == 1 && ++job->tries < CHANGE_TRIES);
+	while ((r = upload_read(job)) == 1 && ++job->tries < CHANGE_TRIES)
+		logmsg(1, "%s: changed while being read; reading it again",
+		    job->e->key);
 	if (r == 1)
 		report_error(up->rep, job->e->key, "changed while being read "
 		    "%d times; not backed up this run", CHANGE_TRIES);
@@ -252,6 +252,16 @@ upload_done(struct s3_call *c, void *arg)
 	int changed;
 
 	hex_encode(job->md5, 16, md5hex);
+	if (!c->ok && c->err.code != NULL &&
+	    strcmp(c->err.code, "BadDigest") == 0 &&
+	    ++job->tries < CHANGE_TRIES) {
+		/* The bytes sent were not the bytes hashed: the file changed. */
+		logmsg(1, "%s: changed while being sent; sending it again",
+		    e->key);
+		s3_call_free(c);
+		upload_submit(job);
+		return;
+	}
 	if (!c->ok) {
 		msg = s3_call_errstr(c);
 		if (s3_call_fatal(c) && !up->fatal) {
@@ -275,6 +285,8 @@ upload_done(struct s3_call *c, void *arg)
 		    !upload_same_stat(&now, &job->st));
 		s3_call_free(c);
 		if (changed && ++job->tries < CHANGE_TRIES) {
+			logmsg(1, "%s: changed while being sent; sending it again",
+			    e->key);
 			upload_submit(job);
 			return;
 		}

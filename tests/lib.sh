@@ -130,14 +130,15 @@ s3rver_start() {
 }
 
 # Every test request goes through tests/s3proxy.py, which checks each
-# SigV4 signature (s3rver 3.7.1 does not) and logs every request, so
-# tests count requests on the server side: see count_requests.
+# SigV4 signature and each Content-MD5 as S3 does (s3rver 3.7.1 checks
+# neither) and logs every request, so tests count requests on the
+# server side: see count_requests.
 proxy_start() {
 	REQLOG=$T/requests.log
 	: > "$REQLOG"
 	python3 "$top_srcdir/tests/s3proxy.py" --listen-port 0 \
 	    --upstream "127.0.0.1:$S3_PORT" --log "$REQLOG" \
-	    --port-file "$T/proxy.port" --verify-sigv4 S3RVER:S3RVER \
+	    --port-file "$T/proxy.port" --verify-sigv4 S3RVER:S3RVER --check-md5 \
 	    ${PROXY_ARGS:-} 2>"$T/proxy.err" &
 	PROXY_PID=$!
 	for _ in $(seq 1 100); do

@@ -51,6 +51,7 @@ Fault injection belongs in Handler.forward(), the single place where a
 request becomes a response (see the comment there).
 """
 import argparse
+import base64
 import calendar
 import hashlib
 import hmac
@@ -96,6 +97,18 @@ def s3_error(status, code, message):
     return (status, http.HTTPStatus(status).phrase,
             [("Content-Type", "application/xml"),
              ("Content-Length", str(len(data)))], data)
+
+
+def check_content_md5(headers, body):
+    """As S3 does: a body that does not match its Content-MD5 is refused."""
+    for k, v in headers:
+        if k.lower() == "content-md5":
+            want = v.strip()
+            got = base64.b64encode(hashlib.md5(body).digest()).decode()
+            if want != got:
+                return (400, "BadDigest", "The Content-MD5 you specified "
+                        "did not match what we received.")
+    return None
 
 
 def verify_sigv4(method, target, headers, body):
@@ -294,6 +307,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 bad = SIGV4_KEYS and verify_sigv4(     # --verify-sigv4
                     method, target, list(self.headers.items()), payload)
+                if not bad and self.cfg.check_md5:  # --check-md5
+                    bad = check_content_md5(list(self.headers.items()),
+                                            payload)
                 if fault == "503":                  # --fail-every
                     bad = (503, "SlowDown", "Please reduce your request rate.")
                 if bad:
@@ -388,6 +404,8 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--port-file")
     p.add_argument("--rewrite-list")
+    p.add_argument("--check-md5", action="store_true",
+                   help="refuse a body that does not match its Content-MD5")
     p.add_argument("--fail-every", type=int, default=0, metavar="N",
                    help="answer every Nth request 503 SlowDown")
     p.add_argument("--drop-every", type=int, default=0, metavar="N",

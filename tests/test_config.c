@@ -9,7 +9,6 @@
 
 #include <sys/stat.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,27 +86,13 @@ opts(struct config *cfg, const char *profile, const char *region,
 static int
 load(struct config *cfg)
 {
-	char path[4200];
-	ssize_t n;
-	int fd, saved, rc;
+	int saved, rc;
 
-	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1) {
-		perror(path);
+	if ((saved = tap_capture_begin()) == -1)
 		exit(99);
-	}
-	fflush(stderr);
-	saved = dup(2);
-	dup2(fd, 2);
 	rc = config_load(cfg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, msg, sizeof(msg) - 1, 0);
-	msg[n > 0 ? n : 0] = '\0';
+	tap_capture_end(saved, msg, sizeof(msg));
 	msg[strcspn(msg, "\n")] = '\0';
-	close(fd);
-	unlink(path);
 	if (msg[0] != '\0')
 		tap_diag("stderr: %s", msg);
 	return rc;

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,26 +59,13 @@ check(const char *text, const char *want, const char *what)
 static void
 check_error(const char *text, const char *msg, const char *what)
 {
-	char path[4200], got[1024];
-	ssize_t n;
-	int fd, saved, rc;
+	char got[1024];
+	int saved, rc;
 
-	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1) {
-		perror(path);
+	if ((saved = tap_capture_begin()) == -1)
 		exit(99);
-	}
-	fflush(stderr);
-	saved = dup(2);
-	dup2(fd, 2);
 	rc = parse(text);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, got, sizeof(got) - 1, 0);
-	got[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
+	tap_capture_end(saved, got, sizeof(got));
 	ok(rc == -1, "%s: fails", what);
 	ok(strstr(got, msg) != NULL, "%s: message has \"%s\"", what, msg);
 	if (strstr(got, msg) == NULL)

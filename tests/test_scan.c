@@ -129,35 +129,22 @@ static int
 scan(const char *rel, int follow, const char *prefix, struct table *tbl,
     struct scan_stats *st, struct buf *err)
 {
+	static char text[1 << 16];
 	struct config cfg;
-	char *root, *errpath, chunk[4096];
-	ssize_t n;
-	off_t off = 0;
-	int fd, saved, rc;
+	char *root;
+	int saved, rc;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.follow_symlinks = follow;
 	cfg.prefix = prefix ? xstrdup(prefix) : NULL;
 	root = rel[0] == '/' ? xstrdup(rel) : tpath(rel);
-	errpath = xasprintf("%s.stderr", tmpdir);
-	if ((fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600)) == -1)
-		bail("create", errpath);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(fd, 2);
+	if ((saved = tap_capture_begin()) == -1)
+		exit(99);
 	rc = scan_tree(root, &cfg, tbl, st);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	tap_capture_end(saved, text, sizeof(text));
 	buf_reset(err);
 	buf_append(err, "", 0);
-	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
-		buf_append(err, chunk, (size_t)n);
-		off += n;
-	}
-	close(fd);
-	unlink(errpath);
-	free(errpath);
+	buf_append(err, text, strlen(text));
 	free(root);
 	free(cfg.prefix);
 	return rc;
@@ -590,15 +577,12 @@ static void
 test_threads(void)
 {
 	struct job jobs[2];
-	int i, saved, devnull;
+	char ignored[1];
+	int i, saved;
 
 	memset(jobs, 0, sizeof(jobs));
-	fflush(stderr);
-	saved = dup(2);
-	if ((devnull = open("/dev/null", O_WRONLY)) == -1)
-		bail("open", "/dev/null");
-	dup2(devnull, 2);
-	close(devnull);
+	if ((saved = tap_capture_begin()) == -1)
+		exit(99);
 	for (i = 0; i < 2; i++) {
 		jobs[i].root = tpath("tree");
 		jobs[i].cfg.follow_symlinks = i;
@@ -607,8 +591,7 @@ test_threads(void)
 	}
 	for (i = 0; i < 2; i++)
 		pthread_join(jobs[i].tid, NULL);
-	dup2(saved, 2);
-	close(saved);
+	tap_capture_end(saved, ignored, sizeof(ignored));
 	ok(jobs[0].rc == 0 && jobs[0].st.files == 10 &&
 	    jobs[0].st.failed == 5 && HASH_COUNT(jobs[0].tbl.entries) == 13,
 	    "threads: the default scan");

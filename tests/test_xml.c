@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libxml/parser.h>
 
@@ -107,26 +106,16 @@ static int
 parse_quiet(const char *doc, size_t len, int url_encoded, struct seen *s,
     struct list_page *page, char **msgs)
 {
-	FILE *tmp;
-	long n;
+	static char text[1 << 16];
 	int saved, rc;
 
-	fflush(stderr);
-	if ((tmp = tmpfile()) == NULL || (saved = dup(2)) == -1 ||
-	    dup2(fileno(tmp), 2) == -1) {
+	if ((saved = tap_capture_begin()) == -1) {
 		printf("Bail out! cannot redirect stderr\n");
 		exit(99);
 	}
 	rc = xml_parse_list_page(doc, len, url_encoded, collect, s, page);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = ftell(tmp);
-	*msgs = xmalloc(n > 0 ? (size_t)n + 1 : 1);
-	rewind(tmp);
-	n = n > 0 ? (long)fread(*msgs, 1, (size_t)n, tmp) : 0;
-	(*msgs)[n] = '\0';
-	fclose(tmp);
+	tap_capture_end(saved, text, sizeof(text));
+	*msgs = xstrdup(text);
 	return rc;
 }
 
