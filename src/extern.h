@@ -104,6 +104,8 @@ struct config {
 	int	 dry_run;
 	int	 mtime;
 	int	 checksum;
+	uint64_t multipart_threshold;	/* bytes; files this big use multipart */
+	uint64_t part_size;		/* bytes; raised to fit 10,000 parts */
 	int	 jobs;		/* concurrent transfers */
 	int	 json;
 	int	 progress;	/* -1 auto (TTY), 0 off, 1 on */
@@ -241,6 +243,35 @@ struct list_page {
  */
 int	 xml_parse_list_page(const char *, size_t, int url_encoded,
 	    list_entry_fn, void *arg, struct list_page *);
+
+/*
+ * InitiateMultipartUploadResult: the <UploadId> (caller frees) into
+ * *upload_id.  Returns 0, or -1 when absent or malformed (reported).
+ */
+int	 xml_parse_initiate(const char *, size_t, char **upload_id);
+/*
+ * CompleteMultipartUploadResult: the <ETag> without quotes (caller
+ * frees) into *etag.  S3 may answer 200 with an <Error> document: then
+ * err is filled and -1 returned (not reported).  -1 also on malformed
+ * XML (reported).
+ */
+int	 xml_parse_complete(const char *, size_t, char **etag,
+	    struct s3_error *err);
+
+/* One <Part> of a ListParts page. */
+struct list_part {
+	uint32_t	 number;
+	int64_t		 size;
+	const char	*etag;		/* without quotes */
+};
+typedef int (*list_part_fn)(void *arg, const struct list_part *);
+/*
+ * ListPartsResult: calls "fn" per <Part>; sets *truncated and
+ * *next_marker (NextPartNumberMarker, 0 if none).  Returns 0, or -1
+ * (reported).
+ */
+int	 xml_parse_list_parts(const char *, size_t, list_part_fn, void *arg,
+	    int *truncated, uint32_t *next_marker);
 
 /* ------------------------------------------------------------------ */
 /* bucket.c: bucket names */
@@ -436,6 +467,7 @@ struct entry {
 	unsigned	 dir:1;		/* an empty-directory marker "x/" */
 	unsigned	 rmtime_known:1; /* rmtime_* is valid */
 	unsigned	 retag_md5:1;	/* rmd5/rparts hold the ETag */
+	unsigned	 csum:2;	/* enum CSUM: --checksum's verdict */
 	char		 key[];		/* NUL-terminated */
 };
 
@@ -513,6 +545,51 @@ int	 scan_tree(const char *root, const struct config *, struct table *,
 	    struct scan_stats *);
 
 /* ------------------------------------------------------------------ */
+/* checksum.c: local content against remote ETags, for --checksum */
+
+enum CSUM {
+	CSUM_NONE = 0,		/* not compared */
+	CSUM_SAME,		/* the file's content gives the object's ETag */
+	CSUM_DIFF,		/* it does not */
+	CSUM_UNKNOWN		/* the ETag is not an MD5 we can recompute */
+};
+
+#define MP_MAX_PARTS	10000
+#define MP_MIN_PART	(5ULL * 1024 * 1024)
+#define MP_MAX_PART	(5ULL * 1024 * 1024 * 1024)
+
+/*
+ * The S3 multipart ETag "hex(md5(md5(part1) .. md5(partN)))-N" of the
+ * "n" part digests "md5s" (16 bytes each), into out[45].
+ */
+void	 checksum_multipart_etag(const unsigned char *md5s, size_t n,
+	    char out[45]);
+/*
+ * The part size p3backup uses for a file of "size" bytes: "want"
+ * (cfg->part_size), raised to a whole MiB so that no more than
+ * MP_MAX_PARTS parts are needed, and at least MP_MIN_PART.
+ */
+uint64_t checksum_part_size(uint64_t size, uint64_t want);
+/*
+ * Read the file "fd" (of "size" bytes) once and decide whether its
+ * content gives the ETag in e->rmd5/rparts: a single MD5 for rparts 0,
+ * else the multipart ETag for every plausible part size (the one
+ * p3backup would use, N-way splits rounded to a MiB, and the common
+ * client defaults).  Returns an enum CSUM, or -1 on a read error
+ * (errno set).
+ */
+int	 checksum_file(int fd, uint64_t size, const struct entry *e,
+	    uint64_t part_size);
+/*
+ * Set e->csum for every entry that is local and remote with the same
+ * size (not a directory marker), reading the files under "root" with a
+ * few threads.  A file that cannot be read is reported and counted in
+ * *failed, and left CSUM_NONE.  Returns 0.
+ */
+int	 checksum_table(const char *root, const struct config *,
+	    struct table *, size_t *failed);
+
+/* ------------------------------------------------------------------ */
 /* plan.c: what to do with each entry, a pure function */
 
 enum ACT {
@@ -524,6 +601,8 @@ enum REASON {
 	REASON_NEW,		/* not in the bucket */
 	REASON_SIZE,		/* size differs */
 	REASON_MTIME,		/* --mtime: stored mtime differs or unknown */
+	REASON_CHECKSUM,	/* --checksum: content differs */
+	REASON_UNVERIFIABLE,	/* --checksum: the ETag cannot be checked */
 	REASON_SAME		/* nothing to do */
 };
 
@@ -641,5 +720,53 @@ void	 report_error(struct report *, const char *key, const char *, ...)
 void	 report_progress(struct report *, int force);
 /* The one-line summary, or the JSON object with --json. */
 void	 report_summary(struct report *, const char *bucket);
+
+/* ------------------------------------------------------------------ */
+/* journal.c: crash-safe resume of multipart uploads */
+
+/*
+ * What a multipart upload in progress has stored, kept in a small file
+ * under $XDG_STATE_HOME/p3backup/ (default ~/.local/state/p3backup/),
+ * named after the endpoint, bucket and key, and valid only for the
+ * file's size and mtime recorded in it.
+ */
+struct journal {
+	char		*path;		/* the journal file */
+	char		*endpoint;	/* identity: where... */
+	char		*bucket;
+	char		*key;		/* full object key */
+	uint64_t	 size;		/* ...and which version of the file */
+	int64_t		 mtime_sec;
+	int32_t		 mtime_nsec;
+	char		*upload_id;	/* NULL before CreateMultipartUpload */
+	uint64_t	 part_size;
+	uint32_t	 nparts;
+	unsigned char	*md5s;		/* nparts * 16 bytes */
+	unsigned char	*done;		/* nparts flags: part stored */
+};
+
+/*
+ * Set up "j" for the upload of "key" from a file of the given size and
+ * mtime.  If a journal for the same endpoint, bucket and key exists and
+ * matches size, mtime and part size, its upload id and stored parts are
+ * loaded and 1 is returned; if one exists but does not match, its
+ * upload id is put in *stale_id (caller frees; the caller aborts that
+ * upload), the file is removed and 0 is returned; 0 when there is none;
+ * -1 on an error (reported).  The journal directory is created.
+ */
+int	 journal_open(struct journal *, const char *endpoint,
+	    const char *bucket, const char *key, uint64_t size,
+	    int64_t mtime_sec, int32_t mtime_nsec, uint64_t part_size,
+	    char **stale_id);
+/*
+ * Write the journal atomically (temporary file, fsync, rename, fsync of
+ * the directory).  Returns 0, or -1 (reported).
+ */
+int	 journal_save(struct journal *);
+/* Remove the journal file (the upload completed or was aborted). */
+void	 journal_remove(struct journal *);
+void	 journal_free(struct journal *);
+/* The journal directory for this user; caller frees. */
+char	*journal_dir(void);
 
 #endif /* !P3BACKUP_EXTERN_H */
