@@ -105,7 +105,8 @@ plan_free(struct plan *plan)
 
 /*
  * The reason as one word for messages and the dry-run listing:
- * "new", "size", "mtime" or "same".  A static string.
+ * "new", "size", "mtime", "checksum", "unverifiable" or "same".
+ * A static string.
  */
 const char *
 plan_reason(enum REASON why)
@@ -117,6 +118,10 @@ plan_reason(enum REASON why)
 		return "size";
 	case REASON_MTIME:
 		return "mtime";
+	case REASON_CHECKSUM:
+		return "checksum";
+	case REASON_UNVERIFIABLE:
+		return "unverifiable";
 	case REASON_SAME:
 		return "same";
 	}
