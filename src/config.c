@@ -59,6 +59,8 @@ config_init(struct config *cfg)
 	cfg->jobs = 16;
 	cfg->progress = -1;
 	cfg->max_retries = 5;
+	cfg->multipart_threshold = 64ULL * 1024 * 1024;
+	cfg->part_size = 16ULL * 1024 * 1024;
 }
 
 /*

@@ -7,6 +7,7 @@
 #define P3BACKUP_EXTERN_H
 
 #include <sys/types.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,9 @@ int	 url_decode(struct buf *dst, const char *s, size_t len,
 /* Write 2*len lower-case hex digits and a NUL to out. */
 void	 hex_encode(const unsigned char *, size_t, char *out);
 
+/* Set by SIGINT/SIGTERM: start no new work, let calls under way end. */
+extern volatile sig_atomic_t stop_requested;
+
 /* Verbosity: -1 quiet, 0 normal, 1 -v, 2 -vv (request tracing). */
 extern int log_level;
 /* Print "p3backup: msg" on stderr when level <= log_level. */
@@ -60,6 +64,13 @@ void	 logmsg(int level, const char *, ...)
  * become \xNN.  Caller frees.
  */
 char	*printable(const char *s);
+
+/*
+ * Open a file to back it up: read-only, without changing its access
+ * time where allowed, never blocking on a FIFO, and not through a
+ * final symlink unless "follow".  Returns the fd, or -1 with errno.
+ */
+int	 file_open(const char *path, int follow);
 
 /* Milliseconds from a monotonic clock. */
 uint64_t now_ms(void);
@@ -430,8 +441,11 @@ struct xfer *xfer_new(struct s3 *, int jobs);
 void	 xfer_free(struct xfer *);
 /*
  * Called by the engine whenever it has room for more work: submit the
- * next call(s) and return 1, or return 0 when there is nothing left.
+ * next call and return XFER_FEED_MORE; return XFER_FEED_WAIT when
+ * nothing can start until a call under way finishes, XFER_FEED_DONE
+ * when there is nothing left at all.
  */
+enum { XFER_FEED_DONE = 0, XFER_FEED_MORE = 1, XFER_FEED_WAIT = 2 };
 typedef int (*xfer_feed_fn)(void *arg);
 void	 xfer_set_feed(struct xfer *, xfer_feed_fn, void *arg);
 /* Queue a call; its done callback runs once it succeeded or gave up. */
@@ -675,6 +689,7 @@ struct upload {
 	struct report		*rep;
 	size_t			 next;		/* next action to start */
 	int			 fatal;		/* stop: nothing can succeed */
+	struct mpfile		*mp;		/* multipart file being fed */
 };
 
 /*
@@ -685,6 +700,25 @@ struct upload {
  * after retries) stopped the run (reported).
  */
 int	 upload_run(struct upload *);
+
+/* ------------------------------------------------------------------ */
+/* multipart.c: one large file in parts, resumable */
+
+struct stat;
+/*
+ * Start the multipart upload of "e" from "fd" (which it takes over; "st"
+ * is the file as opened).  Makes it up->mp, whose parts multipart_feed
+ * then hands to the engine.  Resumes from the journal when one matches.
+ * Returns 0, or -1 when it could not start (reported and counted).
+ */
+int	 multipart_begin(struct upload *, struct entry *, int fd,
+	    const struct stat *st);
+/*
+ * Submit the next part of up->mp: an XFER_FEED_* value.  When every
+ * part is submitted (or the file failed) up->mp is cleared; completion
+ * and clean-up follow from the calls' callbacks.
+ */
+int	 multipart_feed(struct upload *);
 
 /* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */

@@ -3,8 +3,8 @@
  * new or changed.  main() is the pipeline, stage by stage:
  *
  *   options/config -> scan (thread) ---\
- *                                       >-> index -> plan -> upload -> report
- *   credentials -> bucket -> list -----/
+ *                                       >-> index -> checksum -> plan
+ *   credentials -> bucket -> list -----/             -> upload -> report
  *
  * Only this file decides exit codes: 0 in sync, 1 some files failed,
  * 2 usage or configuration error (nothing done), 3 fatal during the run.
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <libxml/parser.h>
@@ -41,6 +42,24 @@ struct scanjob {
 	pthread_t		 tid;
 	int			 rc;
 };
+
+/*
+ * SIGINT/SIGTERM: the first lets the requests under way finish (the
+ * resume journal stays consistent) and starts nothing new; the second
+ * exits at once.
+ */
+static void
+on_signal(int sig)
+{
+	static const char msg[] = "p3backup: interrupted: finishing the "
+	    "requests under way (again to quit at once)\n";
+
+	(void)sig;
+	if (stop_requested)
+		_exit(EXIT_FATAL);
+	stop_requested = 1;
+	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+}
 
 static void *
 scan_thread(void *arg)
@@ -112,9 +131,15 @@ main(int argc, char *argv[])
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *bucket, *why;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
+	struct sigaction sa;
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	memset(&sj, 0, sizeof(sj));
 	memset(&remote, 0, sizeof(remote));
 	memset(&ix, 0, sizeof(ix));
@@ -181,6 +206,9 @@ main(int argc, char *argv[])
 	if (cfg.mtime && exists &&
 	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
 		goto out;
+	/* checksum: content of same-size files against their ETags. */
+	if (cfg.checksum && exists)
+		(void)checksum_table(sj.root, &cfg, &sj.tbl, &rep.failed);
 
 	/* plan */
 	plan_build(&sj.tbl, &cfg, &plan);
@@ -204,9 +232,11 @@ main(int argc, char *argv[])
 	up.root = sj.root;
 	up.plan = &plan;
 	up.rep = &rep;
-	if (upload_run(&up) == -1) {
+	if (upload_run(&up) == -1 || stop_requested) {
 		report_summary(&rep, bucket);
-		warnx("stopped: nothing more can be uploaded (see above)");
+		warnx(stop_requested ? "interrupted: the next run goes on "
+		    "from here" : "stopped: nothing more can be uploaded "
+		    "(see above)");
 		goto out;
 	}
 	if (plan.nupload > 0 || ix.etag == NULL || cfg.mtime)

@@ -98,10 +98,14 @@ options_help(void)
 "What:\n"
 "  -n, --dry-run            print the plan, change nothing anywhere\n"
 "      --mtime              also compare the stored modification time\n"
+"      --checksum           also compare content (MD5 / multipart ETag)\n"
 "      --follow-symlinks    back up what symbolic links point to\n"
 "\n"
 "How:\n"
 "  -j, --jobs N             concurrent transfers (default 16)\n"
+"      --multipart-threshold SIZE  multipart upload from this size (64M)\n"
+"      --part-size SIZE     multipart part size (16M; raised to fit\n"
+"                           10,000 parts); SIZE takes K, M, G\n"
 "      --retries N          retries of a failed request (default 5)\n"
 "      --timeout SECONDS    give up on a stalled request (default 60)\n"
 "\n"
@@ -113,9 +117,9 @@ options_help(void)
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
 "\n"
-"Not available yet (refused with exit 2): --checksum, --include, --exclude,\n"
-"--storage-class, --max-uploads, --delete, --tag-deleted,\n"
-"--multipart-threshold, --part-size, --restore, --encrypt-key, --decrypt-key.\n"
+"Not available yet (refused with exit 2): --include, --exclude,\n"
+"--storage-class, --max-uploads, --delete, --tag-deleted, --restore,\n"
+"--encrypt-key, --decrypt-key.\n"
 "\n"
 "Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN\n"
 "or the shared files, as for the AWS CLI.\n"
@@ -139,6 +143,39 @@ options_number(const char *opt, const char *arg, long min, long max,
 		return -1;
 	}
 	*out = (int)v;
+	return 0;
+}
+
+/*
+ * Parse a size: a whole number of bytes, or with a K, M or G suffix
+ * (powers of 1024), within [min, max].  -1 after reporting otherwise.
+ */
+static int
+options_size(const char *opt, const char *arg, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		mult = 1024;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1024 * 1024;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024 * 1024 * 1024;
+	if (mult > 1)
+		end++;
+	if (errno != 0 || end == arg || *arg == '-' || *end != '\0' ||
+	    v > max / mult || v * mult < min) {
+		warnx("%s %s: must be a size from %llu to %llu bytes "
+		    "(K, M and G suffixes are powers of 1024)", opt, arg,
+		    (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v * mult;
 	return 0;
 }
 
@@ -225,14 +262,25 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->follow_symlinks = 1;
 			break;
 		case OPT_CHECKSUM:
+			cfg->checksum = 1;
+			break;
+		case OPT_MP_THRESHOLD:
+			if (options_size("--multipart-threshold", optarg, 1,
+			    MP_MAX_PART * MP_MAX_PARTS,
+			    &cfg->multipart_threshold) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_PART_SIZE:
+			if (options_size("--part-size", optarg, MP_MIN_PART,
+			    MP_MAX_PART, &cfg->part_size) == -1)
+				return OPT_USAGE;
+			break;
 		case OPT_INCLUDE:
 		case OPT_EXCLUDE:
 		case OPT_STORAGE_CLASS:
 		case OPT_MAX_UPLOADS:
 		case OPT_DELETE:
 		case OPT_TAG_DELETED:
-		case OPT_MP_THRESHOLD:
-		case OPT_PART_SIZE:
 		case OPT_RESTORE:
 		case OPT_ENCRYPT_KEY:
 		case OPT_DECRYPT_KEY:

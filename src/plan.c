@@ -11,23 +11,43 @@
 
 /*
  * Why the local entry "e" needs an upload, or REASON_SAME when it does
- * not.  Directory markers carry no mtime worth comparing: presence and
- * size decide for them.
+ * not.  Directory markers carry no mtime or content worth comparing:
+ * presence and size decide for them.  --mtime is looked at before
+ * --checksum, so with both an mtime change is named as such.
  */
 static enum REASON
-plan_why(const struct entry *e, int mtime)
+plan_why(const struct entry *e, int mtime, int checksum)
 {
 	if (!e->remote)
 		return REASON_NEW;
 	if (e->lsize != e->rsize)
 		return REASON_SIZE;
-	if (mtime && !e->dir) {
+	if (e->dir)
+		return REASON_SAME;
+	if (mtime) {
 		/* An object without a stored mtime gets one. */
 		if (!e->rmtime_known)
 			return REASON_MTIME;
 		if (e->lmtime_sec != e->rmtime_sec ||
 		    e->lmtime_nsec != e->rmtime_nsec)
 			return REASON_MTIME;
+	}
+	if (checksum) {
+		switch (e->csum) {
+		case CSUM_DIFF:
+			return REASON_CHECKSUM;
+		case CSUM_UNKNOWN:
+			/* Never skip what we could not check. */
+			return REASON_UNVERIFIABLE;
+		case CSUM_NONE:
+			/*
+			 * checksum_table could not read the file: it has
+			 * reported it and counted it as failed, and an
+			 * upload would only fail to read it again.
+			 */
+		case CSUM_SAME:
+			break;
+		}
 	}
 	return REASON_SAME;
 }
@@ -53,10 +73,12 @@ plan_cmp(const void *pa, const void *pb)
 /*
  * Fill "plan" with one action per local entry of "tbl", sorted by key:
  * upload when the key is missing in the bucket or the sizes differ;
- * with cfg->mtime (the only field read) also when the stored mtime of
- * a file differs or is unknown; skip otherwise.  Remote-only entries
- * get no action.  The actions point into "tbl", which must outlive
- * the plan.  The caller frees the plan with plan_free.
+ * with cfg->mtime also when the stored mtime of a file differs or is
+ * unknown; with cfg->checksum (after checksum_table set e->csum) also
+ * when the content differs or cannot be checked; skip otherwise.  Of
+ * "cfg", only mtime and checksum are read.  Remote-only entries get no
+ * action.  The actions point into "tbl", which must outlive the plan.
+ * The caller frees the plan with plan_free.
  */
 void
 plan_build(const struct table *tbl, const struct config *cfg,
@@ -76,7 +98,7 @@ plan_build(const struct table *tbl, const struct config *cfg,
 			continue;
 		a = &plan->v[plan->n++];
 		a->e = e;
-		a->why = plan_why(e, cfg->mtime);
+		a->why = plan_why(e, cfg->mtime, cfg->checksum);
 		if (a->why == REASON_SAME) {
 			a->act = ACT_SKIP;
 			plan->nskip++;

@@ -28,6 +28,7 @@ struct xfer {
 	struct s3_call	*tail;
 	xfer_feed_fn	 feed;		/* produces new calls on demand */
 	void		*feed_arg;
+	int		 feed_waiting;	/* feed said "nothing now" */
 };
 
 struct xfer *
@@ -150,13 +151,21 @@ xfer_start(struct xfer *x, uint64_t now)
 {
 	struct s3_call *c, *prev = NULL, *next;
 	CURL *easy;
+	int r;
 
 	/* Ask for new work only while the queue cannot fill the free slots. */
-	while (x->feed != NULL && x->running + x->queued < x->jobs)
-		if (x->feed(x->feed_arg) == 0) {
+	x->feed_waiting = 0;
+	if (stop_requested)
+		x->feed = NULL;
+	while (x->feed != NULL && x->running + x->queued < x->jobs) {
+		r = x->feed(x->feed_arg);
+		if (r == XFER_FEED_DONE)
 			x->feed = NULL;
+		else if (r == XFER_FEED_WAIT)
+			x->feed_waiting = 1;
+		if (r != XFER_FEED_MORE)
 			break;
-		}
+	}
 	for (c = x->head; c != NULL && x->running < x->jobs; c = next) {
 		next = c->next;
 		if (c->not_before > now) {
@@ -240,6 +249,11 @@ xfer_run(struct xfer *x)
 		xfer_start(x, now);
 		if (x->running == 0 && x->head == NULL && x->feed == NULL)
 			break;
+		if (x->running == 0 && x->head == NULL && x->feed_waiting) {
+			/* The feed waits for a call, but none is under way. */
+			warnx("internal error: the transfer feed stalled");
+			return -1;
+		}
 		if (curl_multi_perform(x->multi, &still) != CURLM_OK) {
 			warnx("libcurl multi interface failed");
 			return -1;
@@ -253,7 +267,8 @@ xfer_run(struct xfer *x)
 		/* Sleep until there is I/O or the next retry is due. */
 		wait = 1000;
 		now = now_ms();
-		if (x->feed != NULL && x->running + x->queued < x->jobs)
+		if (x->feed != NULL && !x->feed_waiting &&
+		    x->running + x->queued < x->jobs)
 			wait = 0;
 		for (c = x->head; c != NULL; c = c->next) {
 			if (x->running >= x->jobs)

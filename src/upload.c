@@ -318,8 +318,11 @@ upload_feed(void *arg)
 	struct upload *up = arg;
 	struct action *a;
 	struct upjob *job;
-	int flags;
+	struct stat st;
+	int fd;
 
+	if (up->mp != NULL)
+		return multipart_feed(up);
 	while (up->next < up->plan->n && !up->fatal) {
 		a = &up->plan->v[up->next++];
 		if (a->act != ACT_UPLOAD)
@@ -333,18 +336,22 @@ upload_feed(void *arg)
 			return 1;
 		}
 		job->path = xasprintf("%s/%s", up->root, a->e->key);
-		/* Never block on a FIFO swapped in since the scan. */
-		flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOATIME;
-		if (!up->cfg->follow_symlinks)
-			flags |= O_NOFOLLOW;
-		job->fd = open(job->path, flags);
-		if (job->fd == -1 && errno == EPERM)
-			job->fd = open(job->path, flags & ~O_NOATIME);
+		job->fd = file_open(job->path, up->cfg->follow_symlinks);
 		if (job->fd == -1) {
 			report_error(up->rep, a->e->key, "%s", errno == ELOOP ?
 			    "is now a symbolic link" : strerror(errno));
 			upload_fail(job);
 			continue;
+		}
+		if (fstat(job->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size >= up->cfg->multipart_threshold) {
+			/* Large: parts, resumable; the job hands over its fd. */
+			fd = job->fd;
+			job->fd = -1;
+			upload_job_free(job);
+			if (multipart_begin(up, a->e, fd, &st) == -1)
+				continue;
+			return multipart_feed(up);
 		}
 		upload_submit(job);
 		return 1;

@@ -5,6 +5,9 @@
 #include "config.h"
 
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "extern.h"
 
 int log_level = 0;
+volatile sig_atomic_t stop_requested = 0;
 
 void *
 xmalloc(size_t n)
@@ -214,4 +218,20 @@ url_decode(struct buf *dst, const char *s, size_t len, int plus_is_space)
 		buf_append(dst, &c, 1);
 	}
 	return 0;
+}
+
+int
+file_open(const char *path, int follow)
+{
+	int fd, flags;
+
+	/* O_NONBLOCK: never hang on a FIFO swapped in since the scan. */
+	flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOATIME;
+	if (!follow)
+		flags |= O_NOFOLLOW;
+	fd = open(path, flags);
+	/* O_NOATIME is only for the file's owner (or root). */
+	if (fd == -1 && errno == EPERM)
+		fd = open(path, flags & ~O_NOATIME);
+	return fd;
 }

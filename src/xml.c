@@ -1,6 +1,7 @@
 /*
  * S3 response parsers on libxml2's streaming reader (xmlTextReader):
- * ListObjectsV2 pages, one <Contents> at a time, and <Error> documents.
+ * ListObjectsV2 pages, one <Contents> at a time, <Error> documents, and
+ * the multipart upload answers (Initiate, Complete, ListParts).
  * No tree is built, the network is never used, a DOCTYPE is refused
  * (so no entity is ever declared, let alone expanded), and libxml2's
  * own messages are captured instead of printed.
@@ -527,5 +528,299 @@ out:
 	for (i = 0; i < LIST_NFIELDS; i++)
 		buf_free(&ctx.field[i]);
 	buf_free(&ctx.dkey);
+	return rc;
+}
+
+/* The children of a ListParts <Part> we keep, and their element names. */
+enum PART_FIELD {
+	PART_NUMBER,
+	PART_SIZE,
+	PART_ETAG,
+	PART_NFIELDS
+};
+static const char *const part_names[PART_NFIELDS] = {
+	"PartNumber", "Size", "ETag"
+};
+
+/* One multipart upload response being read. */
+struct mp_ctx {
+	const char	*root;		/* the root element expected */
+	const char	*want;		/* the child kept in field[0], or NULL */
+	int		 is_error;	/* the root is <Error> */
+	int		 in_part;	/* inside a <Part> */
+	int		 have;		/* 1 << PART_* (1 for "want") seen */
+	struct buf	 field[PART_NFIELDS];
+	list_part_fn	 fn;		/* ListParts only */
+	void		*arg;
+	int		*truncated;
+	uint32_t	*next_marker;
+};
+
+/* Parse "s", decimal digits only, into *n: -1 unless min <= *n <= max. */
+static int
+mp_number(const char *s, long long min, long long max, long long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoll(s, &end, 10);
+	return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 &&
+	    *n >= min && *n <= max ? 0 : -1;
+}
+
+/*
+ * Read child "f" of this <Part> as a number into *n; "num" names the
+ * part in the message, 0 while unknown.  Returns 0, or -1 (reported).
+ */
+static int
+mp_part_field(struct mp_ctx *ctx, enum PART_FIELD f, long long min,
+    long long max, long long num, long long *n)
+{
+	char where[32] = "";
+
+	if (num > 0)
+		snprintf(where, sizeof(where), "part %lld: ", num);
+	if (!(ctx->have & 1 << f))
+		warnx("multipart: %s<Part> without <%s>", where, part_names[f]);
+	else if (mp_number(ctx->field[f].data, min, max, n) == -1)
+		warnx("multipart: %sbad <%s> \"%s\"", where, part_names[f],
+		    ctx->field[f].data);
+	else
+		return 0;
+	return -1;
+}
+
+/* Check and hand one finished <Part> to the callback. */
+static int
+mp_part_done(struct mp_ctx *ctx)
+{
+	struct list_part p;
+	long long num, size;
+
+	if (mp_part_field(ctx, PART_NUMBER, 1, MP_MAX_PARTS, 0, &num) == -1 ||
+	    mp_part_field(ctx, PART_SIZE, 0, INT64_MAX, num, &size) == -1)
+		return XML_WALK_FAIL;
+	memset(&p, 0, sizeof(p));
+	p.number = (uint32_t)num;
+	p.size = size;
+	p.etag = ctx->have & 1 << PART_ETAG ?
+	    list_etag(&ctx->field[PART_ETAG]) : "";
+	if (p.etag[0] == '\0') {
+		warnx("multipart: part %lld: <Part> without <ETag>", num);
+		return XML_WALK_FAIL;
+	}
+	return ctx->fn(ctx->arg, &p) == 0 ? XML_WALK_GO : XML_WALK_FAIL;
+}
+
+static int
+mp_start(void *arg, int depth, const char *name)
+{
+	struct mp_ctx *ctx = arg;
+
+	if (depth == 0 && strcmp(name, ctx->root) != 0) {
+		if (strcmp(name, "Error") != 0) {
+			warnx("multipart: unexpected root element <%s>", name);
+			return XML_WALK_FAIL;
+		}
+		/* Read on: an <Error> cut short is malformed, not an error. */
+		ctx->is_error = 1;
+	}
+	if (depth == 1 && ctx->fn != NULL && strcmp(name, "Part") == 0) {
+		ctx->in_part = 1;
+		ctx->have = 0;
+	}
+	return XML_WALK_GO;
+}
+
+static void
+mp_keep(struct mp_ctx *ctx, int f, const struct buf *text)
+{
+	buf_reset(&ctx->field[f]);
+	buf_append(&ctx->field[f], text->data, text->len);
+	ctx->have |= 1 << f;
+}
+
+static int
+mp_end(void *arg, int depth, const char *name, const struct buf *text)
+{
+	struct mp_ctx *ctx = arg;
+	long long n = 0;
+	int i;
+
+	if (ctx->is_error)
+		return XML_WALK_GO;
+	if (depth == 2 && ctx->in_part) {
+		for (i = 0; i < PART_NFIELDS; i++)
+			if (strcmp(name, part_names[i]) == 0)
+				mp_keep(ctx, i, text);
+		return XML_WALK_GO;
+	}
+	if (depth != 1)
+		return XML_WALK_GO;
+	if (ctx->want != NULL && strcmp(name, ctx->want) == 0)
+		mp_keep(ctx, 0, text);
+	else if (ctx->fn != NULL && strcmp(name, "Part") == 0) {
+		ctx->in_part = 0;
+		return mp_part_done(ctx);
+	} else if (ctx->fn != NULL && strcmp(name, "IsTruncated") == 0) {
+		if (strcmp(text->data, "true") != 0 &&
+		    strcmp(text->data, "false") != 0) {
+			warnx("multipart: bad <IsTruncated> \"%s\"", text->data);
+			return XML_WALK_FAIL;
+		}
+		*ctx->truncated = strcmp(text->data, "true") == 0;
+	} else if (ctx->fn != NULL &&
+	    strcmp(name, "NextPartNumberMarker") == 0) {
+		/* Empty on the last page is harmless: read as 0. */
+		if (text->len > 0 &&
+		    mp_number(text->data, 0, MP_MAX_PARTS, &n) == -1) {
+			warnx("multipart: bad <NextPartNumberMarker> \"%s\"",
+			    text->data);
+			return XML_WALK_FAIL;
+		}
+		*ctx->next_marker = (uint32_t)n;
+	}
+	return XML_WALK_GO;
+}
+
+/*
+ * Read the response "buf" with the callbacks above.  An <Error> root
+ * fills "err" without a message when "err" is not NULL, and is
+ * reported otherwise.  Returns 0, or -1: reported unless a callback
+ * stopped the walk or "err" was filled.
+ */
+static int
+mp_walk(const char *buf, size_t len, struct mp_ctx *ctx,
+    struct s3_error *err)
+{
+	struct xml_walker w = { mp_start, mp_end, ctx };
+	struct xml_diag diag;
+	struct s3_error own;
+	size_t n;
+	int rc;
+
+	/*
+	 * S3 keeps a slow CompleteMultipartUpload alive with white space,
+	 * which may come before the XML declaration, where XML allows
+	 * none: skip it (lines then count from the declaration).
+	 */
+	for (n = 0; n < len && buf[n] != '\0' &&
+	    strchr(" \t\r\n", buf[n]) != NULL; n++)
+		;
+	if (len - n >= 5 && memcmp(buf + n, "<?xml", 5) == 0) {
+		buf += n;
+		len -= n;
+	}
+	if ((rc = xml_walk(buf, len, &w, &diag)) == XML_WALK_BAD)
+		warnx("multipart: malformed XML at line %d: %s",
+		    diag.line, diag.msg);
+	if (rc != XML_WALK_GO)
+		return -1;
+	if (!ctx->is_error)
+		return 0;
+	if (xml_parse_error(buf, len, err != NULL ? err : &own) == -1)
+		warnx("multipart: <Error> without <Code>");
+	else if (err == NULL) {
+		warnx("multipart: server error %s: %s", own.code,
+		    own.message != NULL ? own.message : "");
+		s3_error_free(&own);
+	}
+	return -1;
+}
+
+/*
+ * A copy of child "want" of root "root" in "buf" (without quotes with
+ * "quoted"), or NULL when malformed, absent or empty (reported) or an
+ * <Error> (see mp_walk).
+ */
+static char *
+mp_value(const char *buf, size_t len, const char *root, const char *want,
+    int quoted, struct s3_error *err)
+{
+	struct mp_ctx ctx;
+	char *value = NULL;
+	const char *s;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.root = root;
+	ctx.want = want;
+	if (mp_walk(buf, len, &ctx, err) == -1)
+		goto out;
+	s = !ctx.have ? "" : quoted ? list_etag(&ctx.field[0]) :
+	    ctx.field[0].data;
+	if (s[0] == '\0')
+		warnx("multipart: <%s> without <%s>", root, want);
+	else
+		value = xstrdup(s);
+out:
+	buf_free(&ctx.field[0]);
+	return value;
+}
+
+/*
+ * Parse an InitiateMultipartUploadResult: *upload_id is set to a copy
+ * of <UploadId> (caller frees), or NULL.  Returns 0, or -1 on malformed
+ * XML, another root (<Error> included) or a missing or empty
+ * <UploadId>, reported with one line.
+ */
+int
+xml_parse_initiate(const char *buf, size_t len, char **upload_id)
+{
+	*upload_id = mp_value(buf, len, "InitiateMultipartUploadResult",
+	    "UploadId", 0, NULL);
+	return *upload_id != NULL ? 0 : -1;
+}
+
+/*
+ * Parse a CompleteMultipartUploadResult: *etag is set to <ETag>
+ * without its quotes (caller frees), or NULL.  S3 may send an <Error>
+ * with status 200: "err" is then filled (free with s3_error_free) and
+ * -1 returned without a message.  Otherwise err->code stays NULL and
+ * -1 means malformed XML, another root, or no <ETag> (one line).
+ */
+int
+xml_parse_complete(const char *buf, size_t len, char **etag,
+    struct s3_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	*etag = mp_value(buf, len, "CompleteMultipartUploadResult", "ETag",
+	    1, err);
+	return *etag != NULL ? 0 : -1;
+}
+
+/*
+ * Parse one ListPartsResult page, calling "fn" for every <Part> in
+ * document order; the ETag (unquoted) is valid during the call only.
+ * Sets *truncated and *next_marker (<NextPartNumberMarker>, 0 when
+ * absent or empty).  Returns 0, or -1 on malformed XML, an <Error>, a
+ * bad <Part> or a truncated page without a marker (one line each), or
+ * when "fn" returned non-zero (not reported).
+ */
+int
+xml_parse_list_parts(const char *buf, size_t len, list_part_fn fn,
+    void *arg, int *truncated, uint32_t *next_marker)
+{
+	struct mp_ctx ctx;
+	int i, rc = -1;
+
+	*truncated = 0;
+	*next_marker = 0;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.root = "ListPartsResult";
+	ctx.fn = fn;
+	ctx.arg = arg;
+	ctx.truncated = truncated;
+	ctx.next_marker = next_marker;
+	if (mp_walk(buf, len, &ctx, NULL) == -1)
+		goto out;
+	if (*truncated && *next_marker == 0) {
+		warnx("multipart: <IsTruncated> is true but no "
+		    "<NextPartNumberMarker>");
+		goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < PART_NFIELDS; i++)
+		buf_free(&ctx.field[i]);
 	return rc;
 }

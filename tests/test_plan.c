@@ -1,7 +1,8 @@
 /*
  * Unit tests for plan.c: every combination of what the scan and the
- * listing can say about one key, the order of the plan, its counts,
- * and a table of 100,000 keys.
+ * listing can say about one key, the --checksum verdicts with and
+ * without --mtime, the order of the plan, its counts, and a table of
+ * 100,000 keys.
  */
 #include "config.h"
 
@@ -173,12 +174,135 @@ test_cases(void)
 	}
 }
 
+/* How the stored mtime looks to --mtime in the --checksum cases. */
+enum MT {
+	MT_OFF,			/* no --mtime */
+	MT_EQUAL,		/* --mtime, stored mtime equal */
+	MT_DIFF			/* --mtime, stored mtime differs */
+};
+
+static const char *const mtname[] = { "no --mtime", "--mtime equal",
+    "--mtime differs" };
+static const char *const csumname[] = { "CSUM_NONE", "CSUM_SAME",
+    "CSUM_DIFF", "CSUM_UNKNOWN" };
+
+/* One same-size file with a --checksum verdict, and what to do. */
+struct ccase {
+	int		 checksum;	/* --checksum */
+	enum MT		 mt;
+	enum CSUM	 csum;
+	enum ACT	 act;
+	enum REASON	 why;
+};
+
+static const struct ccase csum_cases[] = {
+	/* without --checksum the verdict is ignored */
+	{ 0, MT_OFF,   CSUM_NONE,    ACT_SKIP,   REASON_SAME },
+	{ 0, MT_OFF,   CSUM_SAME,    ACT_SKIP,   REASON_SAME },
+	{ 0, MT_OFF,   CSUM_DIFF,    ACT_SKIP,   REASON_SAME },
+	{ 0, MT_OFF,   CSUM_UNKNOWN, ACT_SKIP,   REASON_SAME },
+	{ 0, MT_EQUAL, CSUM_DIFF,    ACT_SKIP,   REASON_SAME },
+	{ 0, MT_EQUAL, CSUM_UNKNOWN, ACT_SKIP,   REASON_SAME },
+	{ 0, MT_DIFF,  CSUM_SAME,    ACT_UPLOAD, REASON_MTIME },
+	{ 0, MT_DIFF,  CSUM_DIFF,    ACT_UPLOAD, REASON_MTIME },
+	/* --checksum alone */
+	{ 1, MT_OFF,   CSUM_NONE,    ACT_SKIP,   REASON_SAME },
+	{ 1, MT_OFF,   CSUM_SAME,    ACT_SKIP,   REASON_SAME },
+	{ 1, MT_OFF,   CSUM_DIFF,    ACT_UPLOAD, REASON_CHECKSUM },
+	{ 1, MT_OFF,   CSUM_UNKNOWN, ACT_UPLOAD, REASON_UNVERIFIABLE },
+	/* both, mtimes equal: the content decides */
+	{ 1, MT_EQUAL, CSUM_NONE,    ACT_SKIP,   REASON_SAME },
+	{ 1, MT_EQUAL, CSUM_SAME,    ACT_SKIP,   REASON_SAME },
+	{ 1, MT_EQUAL, CSUM_DIFF,    ACT_UPLOAD, REASON_CHECKSUM },
+	{ 1, MT_EQUAL, CSUM_UNKNOWN, ACT_UPLOAD, REASON_UNVERIFIABLE },
+	/* both, mtimes differ: --mtime is asked first */
+	{ 1, MT_DIFF,  CSUM_NONE,    ACT_UPLOAD, REASON_MTIME },
+	{ 1, MT_DIFF,  CSUM_SAME,    ACT_UPLOAD, REASON_MTIME },
+	{ 1, MT_DIFF,  CSUM_DIFF,    ACT_UPLOAD, REASON_MTIME },
+	{ 1, MT_DIFF,  CSUM_UNKNOWN, ACT_UPLOAD, REASON_MTIME },
+};
+
+/*
+ * Plan one key (a file, or a marker when "dir") present on both sides,
+ * with the same size or not, verdict "csum", under --checksum
+ * "checksum" and "mt".  Sets *act and *why, or -1 when the plan does
+ * not hold exactly one action.
+ */
+static void
+csum_plan(const char *key, int dir, int samesize, int checksum, enum MT mt,
+    enum CSUM csum, enum ACT *act, enum REASON *why)
+{
+	struct table tbl = { 0 };
+	struct plan plan;
+	struct entry *e;
+
+	e = add(&tbl, key, 1, 1);
+	e->dir = (unsigned)dir;
+	e->lsize = dir ? 0 : 100;
+	e->rsize = samesize ? e->lsize : e->lsize + 1;
+	e->lmtime_sec = e->rmtime_sec = LSEC;
+	e->lmtime_nsec = e->rmtime_nsec = LNSEC;
+	e->rmtime_known = 1;
+	if (mt == MT_DIFF)
+		e->rmtime_sec++;
+	e->csum = (unsigned)csum;
+	cfg.mtime = mt != MT_OFF;
+	cfg.checksum = checksum;
+	plan_build(&tbl, &cfg, &plan);
+	*act = plan.n == 1 ? plan.v[0].act : (enum ACT)-1;
+	*why = plan.n == 1 ? plan.v[0].why : (enum REASON)-1;
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
+/*
+ * --checksum: every verdict with and without --mtime; directory
+ * markers and size changes are never decided by the verdict.
+ */
+static void
+test_checksum(void)
+{
+	const struct ccase *c;
+	enum ACT act;
+	enum REASON why;
+	enum CSUM csum;
+	enum MT mt;
+	size_t i;
+
+	for (i = 0; i < sizeof(csum_cases) / sizeof(csum_cases[0]); i++) {
+		c = &csum_cases[i];
+		csum_plan("f", 0, 1, c->checksum, c->mt, c->csum, &act, &why);
+		ok(act == c->act, "%s, %s, %s: %s", c->checksum ?
+		    "--checksum" : "no --checksum", mtname[c->mt],
+		    csumname[c->csum],
+		    c->act == ACT_UPLOAD ? "upload" : "skip");
+		is_str(plan_reason(why), plan_reason(c->why),
+		    "%s, %s, %s: reason", c->checksum ? "--checksum" :
+		    "no --checksum", mtname[c->mt], csumname[c->csum]);
+	}
+	for (csum = CSUM_NONE; csum <= CSUM_UNKNOWN; csum++)
+		for (mt = MT_OFF; mt <= MT_DIFF; mt++) {
+			csum_plan("d/", 1, 1, 1, mt, csum, &act, &why);
+			ok(act == ACT_SKIP && why == REASON_SAME,
+			    "--checksum, dir marker, %s, %s: skip",
+			    mtname[mt], csumname[csum]);
+			csum_plan("f", 0, 0, 1, mt, csum, &act, &why);
+			ok(act == ACT_UPLOAD && why == REASON_SIZE,
+			    "--checksum, size differs, %s, %s: size",
+			    mtname[mt], csumname[csum]);
+		}
+	cfg.checksum = 0;
+}
+
 static void
 test_reason(void)
 {
 	is_str(plan_reason(REASON_NEW), "new", "reason new");
 	is_str(plan_reason(REASON_SIZE), "size", "reason size");
 	is_str(plan_reason(REASON_MTIME), "mtime", "reason mtime");
+	is_str(plan_reason(REASON_CHECKSUM), "checksum", "reason checksum");
+	is_str(plan_reason(REASON_UNVERIFIABLE), "unverifiable",
+	    "reason unverifiable");
 	is_str(plan_reason(REASON_SAME), "same", "reason same");
 }
 
@@ -365,6 +489,7 @@ main(void)
 {
 	memset(&cfg, 0, sizeof(cfg));
 	test_cases();
+	test_checksum();
 	test_reason();
 	test_order();
 	test_counts();

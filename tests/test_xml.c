@@ -1,5 +1,6 @@
 /*
- * Tests for xml.c: ListObjectsV2 pages and <Error> documents, read
+ * Tests for xml.c: ListObjectsV2 pages, <Error> documents and the
+ * multipart upload answers (Initiate, Complete, ListParts), read
  * from the saved responses in tests/data/xml (see SOURCE there) and
  * from pages built in memory.
  */
@@ -572,6 +573,419 @@ test_error(void)
 	ok(1, "s3_error_free twice and on NULL");
 }
 
+/* Multipart upload answers: InitiateMultipartUpload, Complete, ListParts. */
+
+static int capture_saved;
+static char capture_text[1 << 16];
+
+/* Send stderr to a file until captured(), which returns what came. */
+static void
+capture(void)
+{
+	if ((capture_saved = tap_capture_begin()) == -1) {
+		printf("Bail out! cannot redirect stderr\n");
+		exit(99);
+	}
+}
+
+static const char *
+captured(void)
+{
+	tap_capture_end(capture_saved, capture_text, sizeof(capture_text));
+	return capture_text;
+}
+
+/* Whether "msgs" is one line containing "want" (NULL: nothing at all). */
+static int
+one_line(const char *what, const char *msgs, const char *want)
+{
+	int pass = want == NULL ? msgs[0] == '\0' :
+	    count_lines(msgs) == 1 && strstr(msgs, want) != NULL;
+
+	ok(pass, "%s: %s%s%s", what, want == NULL ? "nothing printed" :
+	    "one line naming \"", want == NULL ? "" : want,
+	    want == NULL ? "" : "\"");
+	if (!pass)
+		tap_diag("stderr was: %s", msgs);
+	return pass;
+}
+
+static void
+check_initiate(const char *what, const char *doc, size_t len,
+    const char *want_id, const char *want_msg)
+{
+	char *id = (char *)"unset";
+	int rc;
+
+	capture();
+	rc = xml_parse_initiate(doc, len, &id);
+	one_line(what, captured(), want_msg);
+	ok(rc == (want_id != NULL ? 0 : -1), "%s: returns %d", what,
+	    want_id != NULL ? 0 : -1);
+	is_str(id, want_id, "%s: upload id", what);
+	free(id);
+}
+
+static void
+check_initiate_file(const char *file, const char *want_id,
+    const char *want_msg)
+{
+	size_t len;
+	char *doc = fixture(file, &len);
+
+	check_initiate(file, doc, len, want_id, want_msg);
+	free(doc);
+}
+
+#define DOC(s)	(s), sizeof(s) - 1
+
+static void
+test_initiate(void)
+{
+	check_initiate_file("initiate.xml",
+	    "VXBsb2FkIElEIGZvciBwM2JhY2t1cCBiaWcuYmlu.Zm9v_YmFy-QmF6", NULL);
+	check_initiate_file("s3rver-initiate.xml",
+	    "42c29bd86a6f26eecbd33d1f95c4fa9a", NULL);
+	check_initiate("no namespace, entities", DOC("<InitiateMultipart"
+	    "UploadResult><UploadId>a&amp;b&#x2B;c</UploadId>"
+	    "</InitiateMultipartUploadResult>"), "a&b+c", NULL);
+
+	check_initiate_file("initiate-noid.xml", NULL, "multipart: "
+	    "<InitiateMultipartUploadResult> without <UploadId>");
+	check_initiate("empty UploadId", DOC("<InitiateMultipartUploadResult>"
+	    "<UploadId/></InitiateMultipartUploadResult>"), NULL,
+	    "without <UploadId>");
+	check_initiate("UploadId too deep", DOC("<InitiateMultipartUpload"
+	    "Result><x><UploadId>a</UploadId></x>"
+	    "</InitiateMultipartUploadResult>"), NULL, "without <UploadId>");
+	check_initiate_file("error-nosuchbucket.xml", NULL,
+	    "multipart: server error NoSuchBucket: The specified bucket "
+	    "does not exist");
+	check_initiate("<Error> without <Code>", DOC("<Error><Message>m"
+	    "</Message></Error>"), NULL, "multipart: <Error> without <Code>");
+	/* s3rver's &euro; makes its <Error> malformed: said so. */
+	check_initiate_file("s3rver-error-nosuchkey.xml", NULL,
+	    "multipart: malformed XML at line 2: Entity 'euro' not defined");
+	check_initiate_file("complete.xml", NULL, "multipart: unexpected "
+	    "root element <CompleteMultipartUploadResult>");
+	check_initiate_file("error-html.html", NULL,
+	    "multipart: malformed XML");
+	check_initiate("empty body", "", 0, NULL,
+	    "multipart: malformed XML at line 0: empty document");
+	check_initiate("DOCTYPE", DOC("<!DOCTYPE x [<!ENTITY e \"v\">]>"
+	    "<InitiateMultipartUploadResult><UploadId>&e;</UploadId>"
+	    "</InitiateMultipartUploadResult>"), NULL, "DOCTYPE not allowed");
+	check_initiate("NUL byte", DOC("<InitiateMultipartUploadResult>\0"
+	    "</InitiateMultipartUploadResult>"), NULL,
+	    "Char 0x0 out of allowed range");
+}
+
+static void
+check_complete(const char *what, const char *doc, size_t len,
+    const char *want_etag, const char *want_code, const char *want_msg)
+{
+	struct s3_error err;
+	char *etag = (char *)"unset";
+	int rc;
+
+	capture();
+	rc = xml_parse_complete(doc, len, &etag, &err);
+	one_line(what, captured(), want_msg);
+	ok(rc == (want_etag != NULL ? 0 : -1), "%s: returns %d", what,
+	    want_etag != NULL ? 0 : -1);
+	is_str(etag, want_etag, "%s: etag", what);
+	is_str(err.code, want_code, "%s: error code", what);
+	free(etag);
+	s3_error_free(&err);
+}
+
+static void
+check_complete_file(const char *file, const char *want_etag,
+    const char *want_code, const char *want_msg)
+{
+	size_t len;
+	char *doc = fixture(file, &len);
+
+	check_complete(file, doc, len, want_etag, want_code, want_msg);
+	free(doc);
+}
+
+static void
+test_complete(void)
+{
+	struct s3_error err;
+	size_t len;
+	char *doc, *etag;
+	int rc;
+
+	check_complete_file("complete.xml",
+	    "2f4d9f0ea06f1ecf1a6049de73b9448e-2", NULL, NULL);
+	/* s3rver answers the MD5 of the whole object, not md5-of-md5s-N. */
+	check_complete_file("s3rver-complete.xml",
+	    "24e590da8f7d56b1b107f507d787c8c1", NULL, NULL);
+	check_complete("literal quotes", DOC("<CompleteMultipartUploadResult>"
+	    "<ETag>\"abc-3\"</ETag></CompleteMultipartUploadResult>"),
+	    "abc-3", NULL, NULL);
+	check_complete("no quotes", DOC("<CompleteMultipartUploadResult>"
+	    "<ETag>abc-3</ETag></CompleteMultipartUploadResult>"),
+	    "abc-3", NULL, NULL);
+	check_complete("white space before the declaration", DOC(" \r\n \n"
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<CompleteMultipartUploadResult><ETag>&quot;e-2&quot;</ETag>"
+	    "</CompleteMultipartUploadResult>"), "e-2", NULL, NULL);
+
+	/* An <Error> inside a 200: filled in, not printed. */
+	doc = fixture("complete-200-error.xml", &len);
+	capture();
+	rc = xml_parse_complete(doc, len, &etag, &err);
+	one_line("complete-200-error.xml", captured(), NULL);
+	ok(rc == -1 && etag == NULL, "complete-200-error.xml: -1, no etag");
+	is_str(err.code, "InternalError", "complete-200-error.xml: code");
+	is_str(err.message, "We encountered an internal error. Please try "
+	    "again.", "complete-200-error.xml: message");
+	is_str(err.region, NULL, "complete-200-error.xml: no region");
+	s3_error_free(&err);
+	free(doc);
+	check_complete("<Error> after white space", DOC("\n  \n<Error><Code>"
+	    "SlowDown</Code></Error>"), NULL, "SlowDown", NULL);
+
+	check_complete_file("complete-error-cut.xml", NULL, NULL,
+	    "multipart: malformed XML at line 7: document ends early");
+	check_complete_file("complete-truncated.xml", NULL, NULL,
+	    "multipart: malformed XML at line 6: document ends early");
+	check_complete("<Error> without <Code>", DOC("<Error><Message>m"
+	    "</Message></Error>"), NULL, NULL,
+	    "multipart: <Error> without <Code>");
+	check_complete_file("initiate.xml", NULL, NULL, "multipart: "
+	    "unexpected root element <InitiateMultipartUploadResult>");
+	check_complete("no ETag", DOC("<CompleteMultipartUploadResult>"
+	    "<Key>k</Key></CompleteMultipartUploadResult>"), NULL, NULL,
+	    "multipart: <CompleteMultipartUploadResult> without <ETag>");
+	check_complete("only quotes", DOC("<CompleteMultipartUploadResult>"
+	    "<ETag>&quot;&quot;</ETag></CompleteMultipartUploadResult>"),
+	    NULL, NULL, "without <ETag>");
+	/* Cut after S3's keep-alive white space. */
+	check_complete("white space only", DOC(" \n \n"), NULL, NULL,
+	    "multipart: malformed XML at line 3: document ends early");
+	/* Without a declaration, lines count in the body as received. */
+	check_complete("mismatch after white space", DOC("\n\n\n"
+	    "<CompleteMultipartUploadResult><ETag>x</Etag>"
+	    "</CompleteMultipartUploadResult>"), NULL, NULL,
+	    "multipart: malformed XML at line 4: Opening and ending tag "
+	    "mismatch: ETag line 4 and Etag");
+	check_complete_file("error-html.html", NULL, NULL,
+	    "multipart: malformed XML");
+}
+
+#define MAXPARTS	16
+
+/* What the ListParts callback saw. */
+struct parts {
+	size_t	 n;
+	size_t	 stop_at;	/* return -1 on this call (1-based); 0 never */
+	struct {
+		uint32_t number;
+		int64_t	 size;
+		char	*etag;
+	} p[MAXPARTS];
+};
+
+static int
+collect_part(void *arg, const struct list_part *lp)
+{
+	struct parts *s = arg;
+
+	if (s->n >= MAXPARTS)
+		return -1;
+	s->p[s->n].number = lp->number;
+	s->p[s->n].size = lp->size;
+	s->p[s->n].etag = dupnull(lp->etag);
+	s->n++;
+	return s->stop_at != 0 && s->n == s->stop_at ? -1 : 0;
+}
+
+static void
+parts_free(struct parts *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->p[i].etag);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Parse "doc"; "want_msg" is the one line expected, NULL for none. */
+static int
+parse_parts(const char *what, const char *doc, size_t len, struct parts *s,
+    int *truncated, uint32_t *marker, const char *want_msg)
+{
+	int rc;
+
+	capture();
+	rc = xml_parse_list_parts(doc, len, collect_part, s, truncated,
+	    marker);
+	one_line(what, captured(), want_msg);
+	return rc;
+}
+
+static int
+parse_parts_file(const char *file, struct parts *s, int *truncated,
+    uint32_t *marker, const char *want_msg)
+{
+	size_t len;
+	char *doc = fixture(file, &len);
+	int rc;
+
+	rc = parse_parts(file, doc, len, s, truncated, marker, want_msg);
+	free(doc);
+	return rc;
+}
+
+static void
+check_part(const struct parts *s, size_t i, uint32_t number, int64_t size,
+    const char *etag)
+{
+	if (i >= s->n) {
+		ok(0, "part %zu exists", i);
+		return;
+	}
+	ok(s->p[i].number == number && s->p[i].size == size,
+	    "part %zu: number %" PRIu32 ", size %" PRId64, i, number, size);
+	is_str(s->p[i].etag, etag, "part %zu: etag", i);
+}
+
+static void
+test_list_parts(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*doc;
+		const char	*want;
+	} bad[] = {
+		{ "part number 0", "<Part><PartNumber>0</PartNumber><Size>1"
+		    "</Size><ETag>e</ETag></Part>",
+		    "multipart: bad <PartNumber> \"0\"" },
+		{ "part number signed", "<Part><PartNumber>+1</PartNumber>"
+		    "<Size>1</Size><ETag>e</ETag></Part>",
+		    "bad <PartNumber> \"+1\"" },
+		{ "no part number", "<Part><Size>1</Size><ETag>e</ETag></Part>",
+		    "multipart: <Part> without <PartNumber>" },
+		{ "negative size", "<Part><PartNumber>2</PartNumber><Size>-1"
+		    "</Size><ETag>e</ETag></Part>",
+		    "multipart: part 2: bad <Size> \"-1\"" },
+		{ "size overflow", "<Part><PartNumber>2</PartNumber><Size>"
+		    "9223372036854775808</Size><ETag>e</ETag></Part>",
+		    "part 2: bad <Size>" },
+		{ "no size", "<Part><PartNumber>7</PartNumber><ETag>e</ETag>"
+		    "</Part>", "multipart: part 7: <Part> without <Size>" },
+		{ "empty ETag", "<Part><PartNumber>7</PartNumber><Size>1"
+		    "</Size><ETag/></Part>",
+		    "multipart: part 7: <Part> without <ETag>" },
+		{ "bad IsTruncated", "<IsTruncated>1</IsTruncated>",
+		    "multipart: bad <IsTruncated> \"1\"" },
+		{ "bad marker", "<NextPartNumberMarker>3x"
+		    "</NextPartNumberMarker>",
+		    "multipart: bad <NextPartNumberMarker> \"3x\"" },
+		{ "marker too big", "<NextPartNumberMarker>10001"
+		    "</NextPartNumberMarker>",
+		    "bad <NextPartNumberMarker> \"10001\"" },
+		{ "truncated, empty marker", "<IsTruncated>true</IsTruncated>"
+		    "<NextPartNumberMarker/>", "multipart: <IsTruncated> is "
+		    "true but no <NextPartNumberMarker>" },
+		{ "truncated, marker 0", "<NextPartNumberMarker>0"
+		    "</NextPartNumberMarker><IsTruncated>true</IsTruncated>",
+		    "no <NextPartNumberMarker>" },
+	};
+	struct parts *s = xcalloc(1, sizeof(*s));
+	uint32_t marker;
+	size_t i, len;
+	char *doc;
+	int rc, trunc;
+
+	rc = parse_parts_file("list-parts.xml", s, &trunc, &marker, NULL);
+	ok(rc == 0 && s->n == 3, "list-parts.xml: 3 parts");
+	ok(trunc == 1 && marker == 3, "list-parts.xml: truncated, marker 3");
+	check_part(s, 0, 1, 5242880, "79b281060d337b9b2b84ccf390adcf74");
+	check_part(s, 1, 2, 5242880, "7f8d2a6c5e4b3a29180716253443526f");
+	check_part(s, 2, 3, 5242880, "e1f2a3b4c5d6e7f80912a3b4c5d6e7f8");
+	parts_free(s);
+
+	rc = parse_parts_file("list-parts-last.xml", s, &trunc, &marker,
+	    NULL);
+	ok(rc == 0 && s->n == 2, "list-parts-last.xml: 2 parts");
+	ok(trunc == 0 && marker == 5,
+	    "list-parts-last.xml: last page, marker 5 as sent");
+	check_part(s, 0, 4, 5242880, "0a1b2c3d4e5f60718293a4b5c6d7e8f9");
+	check_part(s, 1, 5, 16, "99d2843983d240483fb933700988d62e");
+	parts_free(s);
+
+	rc = parse_parts("no parts", DOC("<ListPartsResult><IsTruncated>"
+	    "false</IsTruncated><NextPartNumberMarker/></ListPartsResult>"),
+	    s, &trunc, &marker, NULL);
+	ok(rc == 0 && s->n == 0 && trunc == 0 && marker == 0,
+	    "no parts, empty marker: 0, marker 0");
+	rc = parse_parts("unquoted", DOC("<ListPartsResult><Part><ETag>e"
+	    "</ETag><Size>0</Size><PartNumber>10000</PartNumber></Part>"
+	    "</ListPartsResult>"), s, &trunc, &marker, NULL);
+	ok(rc == 0 && trunc == 0 && marker == 0, "unquoted: parsed");
+	check_part(s, 0, 10000, 0, "e");
+	parts_free(s);
+
+	rc = parse_parts_file("list-parts-nomarker.xml", s, &trunc, &marker,
+	    "multipart: <IsTruncated> is true but no "
+	    "<NextPartNumberMarker>");
+	ok(rc == -1, "list-parts-nomarker.xml: rejected");
+	parts_free(s);
+	rc = parse_parts_file("list-parts-noetag.xml", s, &trunc, &marker,
+	    "multipart: part 2: <Part> without <ETag>");
+	ok(rc == -1 && s->n == 1, "list-parts-noetag.xml: rejected at part 2");
+	parts_free(s);
+	rc = parse_parts_file("list-parts-badnumber.xml", s, &trunc, &marker,
+	    "multipart: bad <PartNumber> \"10001\"");
+	ok(rc == -1, "list-parts-badnumber.xml: rejected");
+	parts_free(s);
+	rc = parse_parts_file("list-parts-unclosed.xml", s, &trunc, &marker,
+	    "multipart: malformed XML at line 31: Opening and ending tag "
+	    "mismatch: Size line 29 and Part");
+	ok(rc == -1, "list-parts-unclosed.xml: rejected");
+	parts_free(s);
+	rc = parse_parts_file("s3rver-error-listparts.xml", s, &trunc,
+	    &marker, "multipart: server error MethodNotAllowed: The "
+	    "specified method is not allowed against this resource.");
+	ok(rc == -1, "s3rver-error-listparts.xml: rejected");
+	/* Inside an <Error>, nothing is read as a ListParts field. */
+	rc = parse_parts("<Error> with result fields", DOC("<Error><Code>X"
+	    "</Code><IsTruncated>bad</IsTruncated></Error>"), s, &trunc,
+	    &marker, "multipart: server error X: ");
+	ok(rc == -1, "<Error> with result fields: rejected");
+	rc = parse_parts_file("list-basic.xml", s, &trunc, &marker,
+	    "multipart: unexpected root element <ListBucketResult>");
+	ok(rc == -1, "list-basic.xml: rejected");
+	rc = parse_parts("empty body", "", 0, s, &trunc, &marker,
+	    "multipart: malformed XML at line 0: empty document");
+	ok(rc == -1, "empty body: rejected");
+	parts_free(s);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		doc = xasprintf("<ListPartsResult>%s</ListPartsResult>",
+		    bad[i].doc);
+		rc = parse_parts(bad[i].name, doc, strlen(doc), s, &trunc,
+		    &marker, bad[i].want);
+		ok(rc == -1, "%s: rejected", bad[i].name);
+		parts_free(s);
+		free(doc);
+	}
+
+	/* The callback stops the walk: -1, no message, no further call. */
+	doc = fixture("list-parts.xml", &len);
+	s->stop_at = 2;
+	rc = parse_parts("callback -1", doc, len, s, &trunc, &marker, NULL);
+	ok(rc == -1 && s->n == 2, "callback -1: fails, no call after it");
+	parts_free(s);
+	free(doc);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -582,6 +996,9 @@ main(void)
 	test_stop();
 	test_big();
 	test_error();
+	test_initiate();
+	test_complete();
+	test_list_parts();
 	xmlCleanupParser();
 	return tap_done();
 }

@@ -1,0 +1,457 @@
+/*
+ * The resume journal: what an interrupted multipart upload has stored,
+ * so that the next run goes on from there.  One file per upload under
+ * journal_dir(), named by the SHA-256 of "ENDPOINT\0BUCKET\0KEY", valid
+ * only for the file's size, mtime and part size recorded in it.  It is
+ * replaced atomically (temporary file, fsync, rename, fsync of the
+ * directory), so a SIGKILL or a power loss leaves the old or the new.
+ *
+ * Format: lines ending in '\n', strings percent-encoded as for SigV4
+ * (no spaces or newlines left), numbers in decimal, fields in order:
+ *
+ *	p3backup-journal 1
+ *	endpoint ENDPOINT
+ *	bucket BUCKET
+ *	key KEY
+ *	upload_id UPLOADID
+ *	size BYTES
+ *	mtime SEC.NSEC		(NSEC nine digits)
+ *	part_size BYTES
+ *	nparts N		(ceil(size / part_size))
+ *	PARTNUMBER MD5HEX	(one per stored part, increasing)
+ *
+ * The identity is checked before the upload id is trusted, so a copied
+ * or colliding file never hands back another key's upload.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+#define JOURNAL_MAGIC	"p3backup-journal 1"
+/* Far above 10,000 part lines and three 1 KiB names, encoded. */
+#define JOURNAL_MAX	(1024 * 1024)
+
+/*
+ * "$XDG_STATE_HOME/p3backup" when that variable is an absolute path,
+ * else "$HOME/.local/state/p3backup" (HOME from the environment, else
+ * the password database).  Caller frees; NULL when there is no home.
+ */
+char *
+journal_dir(void)
+{
+	const char *s;
+	struct passwd *pw;
+	char *dir = NULL;
+
+	/* The XDG spec: a relative path in the variable is invalid. */
+	if ((s = getenv("XDG_STATE_HOME")) != NULL && s[0] == '/')
+		dir = xasprintf("%s/p3backup", s);
+	else if ((s = getenv("HOME")) != NULL && s[0] != '\0')
+		dir = xasprintf("%s/.local/state/p3backup", s);
+	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL)
+		dir = xasprintf("%s/.local/state/p3backup", pw->pw_dir);
+	return dir;
+}
+
+/* mkdir -p "dir" with mode 0700.  Returns 0, or -1 (reported). */
+static int
+journal_mkdirs(char *dir)
+{
+	struct stat st;
+	char *p, c;
+	int rc = 0;
+
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (stat(dir, &st) == -1 && mkdir(dir, 0700) == -1 &&
+		    errno != EEXIST) {
+			warn("journal directory %s", dir);
+			rc = -1;
+		}
+		*p = c;
+		if (c == '\0' || rc == -1)
+			break;
+	}
+	return rc;
+}
+
+/*
+ * Read the file at "path" into "text".  Returns 1, 0 when there is no
+ * file, -1 on an error (reported).  Stops past JOURNAL_MAX bytes.
+ */
+static int
+journal_read(const char *path, struct buf *text)
+{
+	char chunk[8192];
+	ssize_t n = 0;
+	int fd, rc = -1;
+
+	buf_append(text, "", 0);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			warn("%s", path);
+		goto out;
+	}
+	while (text->len <= JOURNAL_MAX &&
+	    (n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(text, chunk, (size_t)n);
+	if (n == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	rc = 1;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * The next complete line of *p without its '\n', or NULL.  With "name",
+ * the value of a line "name value", or NULL for any other line.
+ */
+static char *
+journal_line(char **p, const char *name)
+{
+	char *line = *p, *nl;
+	size_t n;
+
+	if ((nl = strchr(line, '\n')) == NULL)
+		return NULL;
+	*nl = '\0';
+	*p = nl + 1;
+	if (name == NULL)
+		return line;
+	n = strlen(name);
+	return strncmp(line, name, n) == 0 && line[n] == ' ' ? line + n + 1 :
+	    NULL;
+}
+
+/* Decimal digits only, at most "max", into *v.  Returns 0 or -1. */
+static int
+journal_number(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 &&
+	    *v <= max ? 0 : -1;
+}
+
+/* 1 when "enc" is exactly the encoding of "s". */
+static int
+journal_encodes(const char *enc, const char *s, size_t len)
+{
+	char *want;
+	int same;
+
+	want = sigv4_uri_encode(s, len, 0);
+	same = strcmp(enc, want) == 0;
+	free(want);
+	return same;
+}
+
+/* The MD5 lines after "nparts": "N MD5HEX", N increasing. */
+static const char *
+journal_parse_parts(char *p, struct journal *old)
+{
+	uint64_t num, last = 0;
+	char *line, *hex;
+	int i, hi, lo;
+
+	while (*p != '\0') {
+		if ((line = journal_line(&p, NULL)) == NULL)
+			return "truncated part line";
+		if ((hex = strchr(line, ' ')) == NULL)
+			return "bad part line";
+		*hex++ = '\0';
+		if (journal_number(line, old->nparts, &num) == -1 ||
+		    num <= last)
+			return "part number out of range or out of order";
+		if (strlen(hex) != 32)
+			return "bad part MD5";
+		for (i = 0; i < 16; i++) {
+			if ((hi = hex_digit((unsigned char)hex[2 * i])) == -1 ||
+			    (lo = hex_digit((unsigned char)hex[2 * i + 1])) == -1)
+				return "bad part MD5";
+			old->md5s[(num - 1) * 16 + i] = (unsigned char)(hi << 4 | lo);
+		}
+		old->done[num - 1] = 1;
+		last = num;
+	}
+	return NULL;
+}
+
+/*
+ * Parse "text" (modified) as the journal of j's identity into "old".
+ * Returns NULL, or what is wrong; old->upload_id is set as soon as it
+ * was read, even when a later line is wrong.
+ */
+static const char *
+journal_parse(const struct journal *j, struct buf *text, struct journal *old)
+{
+	struct buf id = { NULL, 0, 0 };
+	const char *why = NULL;
+	char *p = text->data, *v, *dot;
+	uint64_t n, nsec;
+
+	if (text->len > JOURNAL_MAX || strlen(text->data) != text->len) {
+		why = "too large or holds a NUL byte";
+		goto out;
+	}
+	if ((v = journal_line(&p, NULL)) == NULL || strcmp(v, JOURNAL_MAGIC) != 0) {
+		why = "not a version 1 journal";
+		goto out;
+	}
+	if ((v = journal_line(&p, "endpoint")) == NULL ||
+	    !journal_encodes(v, j->endpoint, strlen(j->endpoint)) ||
+	    (v = journal_line(&p, "bucket")) == NULL ||
+	    !journal_encodes(v, j->bucket, strlen(j->bucket)) ||
+	    (v = journal_line(&p, "key")) == NULL ||
+	    !journal_encodes(v, j->key, strlen(j->key))) {
+		why = "not the journal of this endpoint, bucket and key";
+		goto out;
+	}
+	if ((v = journal_line(&p, "upload_id")) == NULL ||
+	    url_decode(&id, v, strlen(v), 0) == -1 || id.len == 0 ||
+	    !journal_encodes(v, id.data, id.len)) {
+		why = "bad upload id";
+		goto out;
+	}
+	old->upload_id = xstrdup(id.data);
+	why = "bad size, mtime or part size";
+	if ((v = journal_line(&p, "size")) == NULL ||
+	    journal_number(v, UINT64_MAX, &old->size) == -1 ||
+	    (v = journal_line(&p, "mtime")) == NULL)
+		goto out;
+	if ((dot = strchr(v, '.')) == NULL || strlen(dot + 1) != 9)
+		goto out;
+	*dot = '\0';
+	if (journal_number(dot + 1, 999999999, &nsec) == -1 ||
+	    journal_number(v + (*v == '-'), INT64_MAX, &n) == -1)
+		goto out;
+	old->mtime_sec = *v == '-' ? -(int64_t)n : (int64_t)n;
+	old->mtime_nsec = (int32_t)nsec;
+	if ((v = journal_line(&p, "part_size")) == NULL ||
+	    journal_number(v, UINT64_MAX, &old->part_size) == -1 ||
+	    old->part_size == 0 ||
+	    (v = journal_line(&p, "nparts")) == NULL ||
+	    journal_number(v, MP_MAX_PARTS, &n) == -1 ||
+	    n != old->size / old->part_size + (old->size % old->part_size != 0))
+		goto out;
+	old->nparts = (uint32_t)n;
+	old->md5s = xcalloc(old->nparts, 16);
+	old->done = xcalloc(old->nparts, 1);
+	why = journal_parse_parts(p, old);
+out:
+	buf_free(&id);
+	return why;
+}
+
+/*
+ * Set up "j" and load a matching journal; see extern.h.  On -1, "j" is
+ * left freed; otherwise the caller frees it with journal_free.
+ */
+int
+journal_open(struct journal *j, const char *endpoint, const char *bucket,
+    const char *key, uint64_t size, int64_t mtime_sec, int32_t mtime_nsec,
+    uint64_t part_size, char **stale_id)
+{
+	struct buf text = { NULL, 0, 0 }, ident = { NULL, 0, 0 };
+	struct journal old;
+	char hash[65], *dir = NULL, *name = NULL;
+	const char *why;
+	int rc = -1, found;
+
+	*stale_id = NULL;
+	memset(j, 0, sizeof(*j));
+	memset(&old, 0, sizeof(old));
+	j->endpoint = xstrdup(endpoint);
+	j->bucket = xstrdup(bucket);
+	j->key = xstrdup(key);
+	j->size = size;
+	j->mtime_sec = mtime_sec;
+	j->mtime_nsec = mtime_nsec;
+	j->part_size = part_size;
+	if (part_size == 0 ||
+	    size / part_size + (size % part_size != 0) > MP_MAX_PARTS) {
+		name = printable(key);
+		warnx("journal: %s: part size %" PRIu64 " does not fit",
+		    name, part_size);
+		goto out;
+	}
+	j->nparts = (uint32_t)(size / part_size + (size % part_size != 0));
+	j->md5s = xcalloc(j->nparts, 16);
+	j->done = xcalloc(j->nparts, 1);
+	if ((dir = journal_dir()) == NULL) {
+		warnx("journal: no XDG_STATE_HOME, HOME or home directory");
+		goto out;
+	}
+	if (journal_mkdirs(dir) == -1)
+		goto out;
+	buf_append(&ident, endpoint, strlen(endpoint) + 1);
+	buf_append(&ident, bucket, strlen(bucket) + 1);
+	buf_append(&ident, key, strlen(key));
+	sigv4_sha256_hex(ident.data, ident.len, hash);
+	j->path = xasprintf("%s/%s.journal", dir, hash);
+	if ((found = journal_read(j->path, &text)) == -1)
+		goto out;
+	rc = 0;
+	if (found == 0)
+		goto out;
+	if ((why = journal_parse(j, &text, &old)) != NULL)
+		warnx("%s: %s; journal discarded", j->path, why);
+	else if (old.size == size && old.mtime_sec == mtime_sec &&
+	    old.mtime_nsec == mtime_nsec && old.part_size == part_size) {
+		/* Same size and part size: the same number of parts. */
+		j->upload_id = old.upload_id;
+		old.upload_id = NULL;
+		memcpy(j->md5s, old.md5s, (size_t)j->nparts * 16);
+		memcpy(j->done, old.done, j->nparts);
+		rc = 1;
+		goto out;
+	}
+	/*
+	 * The file changed (the caller reports it) or the journal is bad:
+	 * the caller aborts the old upload, whose parts would otherwise cost.
+	 */
+	*stale_id = old.upload_id;
+	old.upload_id = NULL;
+	journal_remove(j);
+out:
+	if (rc == -1)
+		journal_free(j);
+	journal_free(&old);
+	buf_free(&text);
+	buf_free(&ident);
+	free(name);
+	free(dir);
+	return rc;
+}
+
+/* The journal's text into "text". */
+static void
+journal_format(const struct journal *j, struct buf *text)
+{
+	char *ep, *bucket, *key, *id, *line, hex[33];
+	uint32_t i;
+
+	ep = sigv4_uri_encode(j->endpoint, strlen(j->endpoint), 0);
+	bucket = sigv4_uri_encode(j->bucket, strlen(j->bucket), 0);
+	key = sigv4_uri_encode(j->key, strlen(j->key), 0);
+	id = sigv4_uri_encode(j->upload_id, strlen(j->upload_id), 0);
+	line = xasprintf(JOURNAL_MAGIC "\nendpoint %s\nbucket %s\nkey %s\n"
+	    "upload_id %s\nsize %" PRIu64 "\nmtime %" PRId64 ".%09" PRId32
+	    "\npart_size %" PRIu64 "\nnparts %" PRIu32 "\n", ep, bucket, key,
+	    id, j->size, j->mtime_sec, j->mtime_nsec, j->part_size, j->nparts);
+	buf_append(text, line, strlen(line));
+	free(line);
+	for (i = 0; i < j->nparts; i++) {
+		if (!j->done[i])
+			continue;
+		hex_encode(&j->md5s[i * 16], 16, hex);
+		line = xasprintf("%" PRIu32 " %s\n", i + 1, hex);
+		buf_append(text, line, strlen(line));
+		free(line);
+	}
+	free(ep);
+	free(bucket);
+	free(key);
+	free(id);
+}
+
+/* Write the journal atomically; nothing before there is an upload id. */
+int
+journal_save(struct journal *j)
+{
+	struct buf text = { NULL, 0, 0 };
+	char *tmp = NULL, *dir = NULL;
+	int fd = -1, dfd = -1, rc = -1;
+	ssize_t n = 0;
+	size_t off;
+
+	if (j->upload_id == NULL) {
+		rc = 0;
+		goto out;
+	}
+	journal_format(j, &text);
+	tmp = xasprintf("%s.tmp.%ld", j->path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	for (off = 0; fd != -1 && off < text.len; off += (size_t)n)
+		if ((n = write(fd, text.data + off, text.len - off)) == -1)
+			break;
+	if (fd == -1 || n == -1 || fsync(fd) == -1) {
+		warn("%s", tmp);
+		goto out;
+	}
+	n = close(fd);
+	fd = -1;
+	if (n == -1 || rename(tmp, j->path) == -1) {
+		warn("%s", j->path);
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	/* Make the rename itself durable; EINVAL: cannot sync directories. */
+	dir = xstrndup(j->path, (size_t)(strrchr(j->path, '/') - j->path));
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (fsync(dfd) == -1 && errno != EINVAL)) {
+		warn("%s", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	buf_free(&text);
+	return rc;
+}
+
+/* Remove the journal file; a missing file is fine, other errors noted. */
+void
+journal_remove(struct journal *j)
+{
+	if (j->path != NULL && unlink(j->path) == -1 && errno != ENOENT)
+		warn("%s", j->path);
+}
+
+/* Free everything "j" owns and zero it; accepts NULL or a zeroed struct. */
+void
+journal_free(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	free(j->path);
+	free(j->endpoint);
+	free(j->bucket);
+	free(j->key);
+	free(j->upload_id);
+	free(j->md5s);
+	free(j->done);
+	memset(j, 0, sizeof(*j));
+}

@@ -1,0 +1,503 @@
+/*
+ * Multipart upload of one large file, resumable across crashes.
+ *
+ * The file is read once, part after part in order, each part into its
+ * own buffer (so memory stays near jobs x part size), hashed, and sent
+ * with Content-MD5.  A journal (journal.c) records the upload id and
+ * every part the server has acknowledged, so a run killed half-way is
+ * continued by the next one: parts the journal vouches for are read and
+ * hashed again (to prove the file is unchanged) but not sent.  The
+ * upload is completed only when every part is in, and counted only when
+ * the final ETag is the one the parts give ("md5 of md5s-N"), or the
+ * whole file's MD5 on servers that report that.  A file that changes
+ * while it is read is never completed: its upload is aborted and the
+ * file reported.
+ */
+#include "config.h"
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/md5.h>
+
+#include "extern.h"
+
+enum MP_STATE {
+	MP_STARTING,		/* waiting for Create or ListParts */
+	MP_SENDING,		/* parts go out */
+	MP_COMPLETING,		/* CompleteMultipartUpload under way */
+	MP_ENDED
+};
+
+struct mpfile {
+	struct upload		*up;
+	struct entry		*e;
+	char			*okey;		/* object key */
+	int			 fd;
+	struct stat		 st;		/* the file when we began */
+	struct journal		 j;
+	enum MP_STATE		 state;
+	uint32_t		 next;		/* next part to read */
+	uint32_t		 inflight;	/* calls under way */
+	uint32_t		 sent;		/* parts sent this run */
+	int			 failed;	/* give up once calls drain */
+	int			 changed;	/* the file changed: abort */
+	int			 feeding;	/* still up->mp */
+	char			*complete_body;
+	mbedtls_md5_context	 whole;		/* MD5 of the whole file */
+};
+
+struct mppart {
+	struct mpfile		*mp;
+	uint32_t		 n;		/* 0-based */
+	char			*buf;
+};
+
+static void mp_finish(struct mpfile *);
+
+/* The identity of the endpoint for the journal. */
+static char *
+mp_endpoint(const struct upload *up)
+{
+	if (up->cfg->endpoint != NULL)
+		return xstrdup(up->cfg->endpoint);
+	return xasprintf("aws:%s", up->s3->region);
+}
+
+static struct s3_call *
+mp_call(struct mpfile *mp, const char *method, s3_done_fn done, void *arg)
+{
+	struct s3_call *c;
+
+	c = s3_call_new(method, mp->up->bucket, mp->okey);
+	c->done = done;
+	c->arg = arg;
+	mp->inflight++;
+	return c;
+}
+
+/* Abort an upload we will not complete; servers without the call are fine. */
+static void
+mp_abort_done(struct s3_call *c, void *arg)
+{
+	struct mpfile *mp = arg;
+
+	if (!c->ok && c->status != 404 && c->status != 405 &&
+	    c->status != 501)
+		logmsg(1, "%s: could not abort the unfinished upload (HTTP %ld)",
+		    mp->e->key, c->status);
+	s3_call_free(c);
+	mp->inflight--;
+	mp_finish(mp);
+}
+
+static void
+mp_abort(struct mpfile *mp, const char *upload_id)
+{
+	struct s3_call *c;
+
+	c = mp_call(mp, "DELETE", mp_abort_done, mp);
+	s3_call_query(c, "uploadId", upload_id);
+	xfer_submit(mp->up->s3->xfer, c);
+}
+
+/* The end of one call: report failures that stop this file. */
+static int
+mp_call_failed(struct mpfile *mp, struct s3_call *c, const char *what)
+{
+	char *msg;
+
+	if (c->ok)
+		return 0;
+	msg = s3_call_errstr(c);
+	if (s3_call_fatal(c) && !mp->up->fatal) {
+		mp->up->fatal = 1;
+		report_error(mp->up->rep, mp->e->key, "%s", msg);
+	} else if (!s3_call_fatal(c))
+		report_error(mp->up->rep, mp->e->key, "%s failed: %s", what, msg);
+	free(msg);
+	mp->failed = 1;
+	return 1;
+}
+
+static void
+mp_create_done(struct s3_call *c, void *arg)
+{
+	struct mpfile *mp = arg;
+
+	mp->inflight--;
+	if (!mp_call_failed(mp, c, "CreateMultipartUpload")) {
+		if (xml_parse_initiate(c->resp.data, c->resp.len,
+		    &mp->j.upload_id) == -1 || journal_save(&mp->j) == -1)
+			mp->failed = 1;
+		else
+			mp->state = MP_SENDING;
+	}
+	s3_call_free(c);
+	mp_finish(mp);
+}
+
+/* ListParts: forget journal parts the server does not hold as recorded. */
+static int
+mp_list_part(void *arg, const struct list_part *lp)
+{
+	struct mpfile *mp = arg;
+	char hex[33];
+	uint32_t i = lp->number - 1;
+
+	if (lp->number == 0 || i >= mp->j.nparts || !mp->j.done[i])
+		return 0;
+	hex_encode(mp->j.md5s + 16 * i, 16, hex);
+	if (strcasecmp(hex, lp->etag) == 0)
+		mp->j.done[i] = 2;	/* confirmed */
+	return 0;
+}
+
+static void
+mp_listparts_done(struct s3_call *c, void *arg)
+{
+	struct mpfile *mp = arg;
+	uint32_t i, marker = 0;
+	int truncated = 0;
+
+	mp->inflight--;
+	if (c->ok && xml_parse_list_parts(c->resp.data, c->resp.len,
+	    mp_list_part, mp, &truncated, &marker) == 0) {
+		/* Only what the server confirmed counts as stored. */
+		for (i = 0; i < mp->j.nparts; i++)
+			mp->j.done[i] = mp->j.done[i] == 2;
+		if (truncated)
+			logmsg(1, "%s: more than 1000 parts; the rest are sent "
+			    "again", mp->e->key);
+	} else if (c->err.code != NULL &&
+	    strcmp(c->err.code, "NoSuchUpload") == 0) {
+		/* The upload is gone: start a new one. */
+		for (i = 0; i < mp->j.nparts; i++)
+			mp->j.done[i] = 0;
+		free(mp->j.upload_id);
+		mp->j.upload_id = NULL;
+		journal_remove(&mp->j);
+		s3_call_free(c);
+		c = mp_call(mp, "POST", mp_create_done, mp);
+		s3_call_query(c, "uploads", "");
+		s3_call_header(c, "content-type", "application/octet-stream");
+		xfer_submit(mp->up->s3->xfer, c);
+		return;
+	} else
+		/* No ListParts here (s3rver): trust the journal. */
+		logmsg(1, "%s: cannot list stored parts (HTTP %ld); trusting "
+		    "the journal", mp->e->key, c->status);
+	for (i = 0; i < mp->j.nparts; i++)
+		mp->j.done[i] = mp->j.done[i] != 0;
+	mp->state = MP_SENDING;
+	s3_call_free(c);
+	mp_finish(mp);
+}
+
+int
+multipart_begin(struct upload *up, struct entry *e, int fd,
+    const struct stat *st)
+{
+	struct mpfile *mp;
+	struct s3_call *c;
+	char *endpoint, *stale = NULL, mtime[32];
+	uint64_t psize;
+	int r;
+
+	mp = xcalloc(1, sizeof(*mp));
+	mp->up = up;
+	mp->e = e;
+	mp->fd = fd;
+	mp->st = *st;
+	mp->okey = list_object_key(up->cfg, e->key);
+	mbedtls_md5_init(&mp->whole);
+	mbedtls_md5_starts_ret(&mp->whole);
+	psize = checksum_part_size(st->st_size, up->cfg->part_size);
+	endpoint = mp_endpoint(up);
+	r = journal_open(&mp->j, endpoint, up->bucket, mp->okey, st->st_size,
+	    st->st_mtim.tv_sec, st->st_mtim.tv_nsec, psize, &stale);
+	free(endpoint);
+	if (r == -1) {
+		up->rep->failed++;
+		mp->state = MP_ENDED;
+		mp->inflight = 0;
+		mp_finish(mp);
+		return -1;
+	}
+	up->mp = mp;
+	mp->feeding = 1;
+	if (stale != NULL) {
+		logmsg(1, "%s: the file changed since an interrupted upload; "
+		    "starting again", e->key);
+		mp_abort(mp, stale);
+		free(stale);
+	}
+	if (r == 1) {
+		logmsg(1, "%s: resuming an interrupted upload", e->key);
+		c = mp_call(mp, "GET", mp_listparts_done, mp);
+		s3_call_query(c, "uploadId", mp->j.upload_id);
+		xfer_submit(up->s3->xfer, c);
+		return 0;
+	}
+	c = mp_call(mp, "POST", mp_create_done, mp);
+	s3_call_query(c, "uploads", "");
+	s3_call_header(c, "content-type", "application/octet-stream");
+	mtime_format(st->st_mtim.tv_sec, st->st_mtim.tv_nsec, mtime);
+	s3_call_header(c, "x-amz-meta-mtime", mtime);
+	xfer_submit(up->s3->xfer, c);
+	return 0;
+}
+
+static void
+mp_part_done(struct s3_call *c, void *arg)
+{
+	struct mppart *part = arg;
+	struct mpfile *mp = part->mp;
+	char hex[33];
+
+	mp->inflight--;
+	hex_encode(mp->j.md5s + 16 * part->n, 16, hex);
+	if (!c->ok && c->err.code != NULL &&
+	    strcmp(c->err.code, "BadDigest") == 0) {
+		/* The part sent from memory was hashed: corrupted on the way. */
+		report_error(mp->up->rep, mp->e->key, "part %u was corrupted "
+		    "in transit (BadDigest)", part->n + 1);
+		mp->failed = 1;
+	} else if (!mp_call_failed(mp, c, "UploadPart")) {
+		if (c->etag != NULL && strcasecmp(c->etag, hex) != 0) {
+			report_error(mp->up->rep, mp->e->key, "part %u: the "
+			    "server's ETag is not the MD5 of the part",
+			    part->n + 1);
+			mp->failed = 1;
+		} else {
+			mp->j.done[part->n] = 1;
+			mp->up->rep->uploaded_bytes += c->body_len;
+			if (journal_save(&mp->j) == -1)
+				mp->failed = 1;
+		}
+	}
+	s3_call_free(c);
+	free(part->buf);
+	free(part);
+	report_progress(mp->up->rep, 0);
+	mp_finish(mp);
+}
+
+/*
+ * Read part "n" into a new buffer, hash it, and check the file still
+ * stands as it did.  Returns the buffer, or NULL (mp->failed set).
+ */
+static char *
+mp_read_part(struct mpfile *mp, uint32_t n, size_t *len)
+{
+	mbedtls_md5_context ctx;
+	unsigned char md5[16];
+	struct stat now;
+	uint64_t off = (uint64_t)n * mp->j.part_size, want;
+	ssize_t r;
+	size_t got = 0;
+	char *buf;
+
+	want = mp->j.size - off < mp->j.part_size ? mp->j.size - off :
+	    mp->j.part_size;
+	buf = xmalloc(want > 0 ? want : 1);
+	while (got < want) {
+		r = pread(mp->fd, buf + got, want - got, off + got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			report_error(mp->up->rep, mp->e->key, "read: %s",
+			    r == 0 ? "the file shrank" : strerror(errno));
+			mp->failed = mp->changed = 1;
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	if (fstat(mp->fd, &now) == -1 || now.st_size != mp->st.st_size ||
+	    now.st_mtim.tv_sec != mp->st.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != mp->st.st_mtim.tv_nsec) {
+		report_error(mp->up->rep, mp->e->key, "changed while being "
+		    "read; not backed up this run");
+		mp->failed = mp->changed = 1;
+		free(buf);
+		return NULL;
+	}
+	mbedtls_md5_init(&ctx);
+	mbedtls_md5_starts_ret(&ctx);
+	mbedtls_md5_update_ret(&ctx, (unsigned char *)buf, got);
+	mbedtls_md5_finish_ret(&ctx, md5);
+	mbedtls_md5_free(&ctx);
+	mbedtls_md5_update_ret(&mp->whole, (unsigned char *)buf, got);
+	if (mp->j.done[n] && memcmp(md5, mp->j.md5s + 16 * n, 16) != 0) {
+		/* The journal's part is not this content: send it again. */
+		mp->j.done[n] = 0;
+	}
+	memcpy(mp->j.md5s + 16 * n, md5, 16);
+	*len = got;
+	return buf;
+}
+
+int
+multipart_feed(struct upload *up)
+{
+	struct mpfile *mp = up->mp;
+	struct mppart *part;
+	struct s3_call *c;
+	unsigned char b64[32];
+	char num[16];
+	size_t len, olen;
+	char *buf;
+
+	if (mp->state == MP_STARTING && !mp->failed && !up->fatal)
+		return XFER_FEED_WAIT;
+	while (mp->next < mp->j.nparts && !mp->failed && !up->fatal) {
+		if ((buf = mp_read_part(mp, mp->next, &len)) == NULL)
+			break;
+		if (mp->j.done[mp->next]) {
+			free(buf);	/* stored by an earlier run */
+			mp->next++;
+			continue;
+		}
+		part = xcalloc(1, sizeof(*part));
+		part->mp = mp;
+		part->n = mp->next++;
+		part->buf = buf;
+		c = mp_call(mp, "PUT", mp_part_done, part);
+		snprintf(num, sizeof(num), "%u", part->n + 1);
+		s3_call_query(c, "partNumber", num);
+		s3_call_query(c, "uploadId", mp->j.upload_id);
+		mbedtls_base64_encode(b64, sizeof(b64), &olen,
+		    mp->j.md5s + 16 * part->n, 16);
+		s3_call_header(c, "content-md5", (char *)b64);
+		c->body = buf;
+		c->body_len = len;
+		c->unsigned_payload = 1;
+		mp->sent++;
+		xfer_submit(up->s3->xfer, c);
+		return XFER_FEED_MORE;
+	}
+	/* Every part is read (or we gave up): the next file may start. */
+	up->mp = NULL;
+	mp->feeding = 0;
+	mp_finish(mp);
+	return XFER_FEED_MORE;
+}
+
+static void
+mp_complete_done(struct s3_call *c, void *arg)
+{
+	struct mpfile *mp = arg;
+	struct entry *e = mp->e;
+	unsigned char whole[16];
+	char want[45], whole_hex[33], *etag = NULL;
+	struct s3_error err;
+
+	mp->inflight--;
+	memset(&err, 0, sizeof(err));
+	checksum_multipart_etag(mp->j.md5s, mp->j.nparts, want);
+	mbedtls_md5_finish_ret(&mp->whole, whole);
+	hex_encode(whole, 16, whole_hex);
+	if (mp_call_failed(mp, c, "CompleteMultipartUpload"))
+		;
+	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
+	    &err) == -1) {
+		report_error(mp->up->rep, e->key, "CompleteMultipartUpload "
+		    "failed: %s", err.code != NULL ? err.code : "bad answer");
+		mp->failed = 1;
+	} else if (strcasecmp(etag, want) != 0 &&
+	    strcasecmp(etag, whole_hex) != 0) {
+		report_error(mp->up->rep, e->key, "the completed object's ETag "
+		    "%s is neither %s nor the file's MD5", etag, want);
+		mp->failed = 1;
+	} else {
+		journal_remove(&mp->j);
+		e->remote = 1;
+		e->rsize = mp->j.size;
+		e->rmtime_sec = mp->st.st_mtim.tv_sec;
+		e->rmtime_nsec = mp->st.st_mtim.tv_nsec;
+		e->rmtime_known = 1;
+		table_set_etag(e, want);
+		mp->up->rep->uploaded++;
+		report_action(mp->up->rep, "upload", NULL, e->key);
+	}
+	free(etag);
+	s3_error_free(&err);
+	s3_call_free(c);
+	mp->state = MP_ENDED;
+	mp_finish(mp);
+}
+
+static void
+mp_complete(struct mpfile *mp)
+{
+	struct s3_call *c;
+	struct buf body;
+	char hex[33], line[96];
+	uint32_t i;
+	int n;
+
+	memset(&body, 0, sizeof(body));
+	n = snprintf(line, sizeof(line), "<CompleteMultipartUpload xmlns=\""
+	    "http://s3.amazonaws.com/doc/2006-03-01/\">");
+	buf_append(&body, line, (size_t)n);
+	for (i = 0; i < mp->j.nparts; i++) {
+		hex_encode(mp->j.md5s + 16 * i, 16, hex);
+		n = snprintf(line, sizeof(line), "<Part><PartNumber>%u"
+		    "</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, hex);
+		buf_append(&body, line, (size_t)n);
+	}
+	buf_append(&body, "</CompleteMultipartUpload>", 26);
+	mp->state = MP_COMPLETING;
+	mp->complete_body = body.data;
+	c = mp_call(mp, "POST", mp_complete_done, mp);
+	s3_call_query(c, "uploadId", mp->j.upload_id);
+	c->body = body.data;
+	c->body_len = body.len;
+	xfer_submit(mp->up->s3->xfer, c);
+}
+
+/*
+ * Called after every event: complete the upload when all parts are in,
+ * or clean up once a failed upload has no call under way.
+ */
+static void
+mp_finish(struct mpfile *mp)
+{
+	uint32_t i, stored = 0;
+
+	if (mp->inflight > 0 || mp->feeding)
+		return;
+	if (mp->state == MP_SENDING && !mp->failed && !mp->up->fatal) {
+		for (i = 0; i < mp->j.nparts; i++)
+			stored += mp->j.done[i] != 0;
+		if (stored == mp->j.nparts) {
+			mp_complete(mp);
+			return;
+		}
+		mp->failed = 1;
+	}
+	if (mp->state != MP_ENDED && mp->state != MP_COMPLETING &&
+	    mp->changed && mp->j.upload_id != NULL) {
+		/* Never complete a mixed file: drop its parts. */
+		journal_remove(&mp->j);
+		mp->state = MP_ENDED;
+		mp_abort(mp, mp->j.upload_id);
+		return;
+	}
+	if (mp->failed)
+		mp->up->rep->failed++;
+	mbedtls_md5_free(&mp->whole);
+	close(mp->fd);
+	journal_free(&mp->j);
+	free(mp->complete_body);
+	free(mp->okey);
+	free(mp);
+}

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Large files: multipart upload with verified ETags, --checksum, and
+# resume after kill -9.  Parts are counted on the server side (proxy).
+. "${top_srcdir:-.}/tests/lib.sh"
+
+s3rver_start
+p3() { "$P3BACKUP" --no-progress "$@"; }
+parts() { count_requests PUT 'partNumber='; }
+
+src=$T/src
+mkdir -p "$src"
+head -c $((100 * 1024 * 1024)) /dev/urandom > "$src/big.bin"
+echo "small file" > "$src/small.txt"
+
+# 100 MiB in 8 MiB parts: 13 parts.
+b=$(new_bucket mp)
+mark_requests
+out=$(p3 --multipart-threshold 16M --part-size 8M "$b" "$src" 2>&1); st=$?
+is "$st" 0 "multipart backup exits 0"
+is "$(parts)" 13 "100 MiB in 8 MiB parts: 13 parts stored (server side)"
+is "$(count_requests POST 'uploads=')" 1 "one CreateMultipartUpload"
+is "$(count_requests POST 'uploadId=')" 1 "one CompleteMultipartUpload"
+aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b/big.bin" "$T/big.back" >/dev/null 2>&1
+cmp -s "$src/big.bin" "$T/big.back"; ok $? "the object reads back byte for byte"
+mt=$(awscli s3api head-object --bucket "$b" --key big.bin --query Metadata.mtime --output text)
+contains "$mt" "$(stat -c %Y "$src/big.bin")" "the multipart object carries x-amz-meta-mtime"
+ls "$HOME/.local/state/p3backup/" 2>/dev/null | grep -q journal
+[ $? -ne 0 ]; ok $? "no journal is left after a completed upload"
+
+mark_requests
+p3 --multipart-threshold 16M --part-size 8M "$b" "$src" >/dev/null 2>&1
+is "$(count_requests PUT)" 0 "re-run uploads nothing"
+mark_requests
+out=$(p3 --checksum --multipart-threshold 16M --part-size 8M "$b" "$src" 2>&1); st=$?
+is "$st" 0 "--checksum re-run exits 0"
+is "$(count_requests PUT)" 0 "--checksum re-run uploads nothing (multipart ETag recomputed)"
+
+# Same size, same mtime, other content: only --checksum sees it.
+touch -r "$src/small.txt" "$T/stamp"
+echo "SMALL FILE" > "$src/small.txt"
+touch -r "$T/stamp" "$src/small.txt"
+mark_requests
+p3 "$b" "$src" >/dev/null 2>&1
+is "$(count_requests PUT)" 0 "same size and mtime: skipped by default"
+mark_requests
+out=$(p3 -v --checksum "$b" "$src" 2>&1); st=$?
+is "$(count_requests PUT '/small\.txt	')" 1 "uploaded with --checksum"
+contains "$out" "upload small.txt" "-v names it"
+
+# kill -9 in the middle of a 120 MiB upload in 5 MiB parts (24 parts).
+rm -f "$src/big.bin"
+head -c $((120 * 1024 * 1024)) /dev/urandom > "$src/huge.bin"
+b2=$(new_bucket resume)
+mark_requests
+"$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M --part-size 5M \
+    "$b2" "$src" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+	[ "$(parts)" -ge 14 ] && break
+	sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+first=$(parts)
+[ "$first" -ge 14 ] && [ "$first" -lt 24 ]; ok $? "killed after $first of 24 parts"
+ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "a journal survives the kill"
+awscli s3api head-object --bucket "$b2" --key huge.bin >/dev/null 2>&1
+[ $? -ne 0 ]; ok $? "no object looks complete after the kill"
+mark_requests
+out=$("$P3BACKUP" --no-progress -v --multipart-threshold 16M --part-size 5M \
+    "$b2" "$src" 2>&1); st=$?
+is "$st" 0 "the re-run exits 0"
+contains "$out" "resuming an interrupted upload" "the re-run resumes"
+again=$(parts)
+[ "$again" -lt 12 ]; ok $? "the re-run sends fewer than half the parts again ($again)"
+aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b2/huge.bin" "$T/huge.back" >/dev/null 2>&1
+cmp -s "$src/huge.bin" "$T/huge.back"; ok $? "the resumed object is complete and correct"
+ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1
+[ $? -ne 0 ]; ok $? "the journal is gone"
+
+# A journal whose file changed is not used: the upload starts again.
+b3=$(new_bucket stale)
+"$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M --part-size 5M \
+    "$b3" "$src" >/dev/null 2>&1 &
+pid=$!
+mark_requests
+for _ in $(seq 1 600); do
+	[ "$(parts)" -ge 3 ] && break
+	sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+printf 'X' | dd of="$src/huge.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+out=$("$P3BACKUP" --no-progress -v --multipart-threshold 16M --part-size 5M \
+    "$b3" "$src" 2>&1); st=$?
+is "$st" 0 "after the file changed, the re-run exits 0"
+contains "$out" "changed since an interrupted upload" "the stale journal is reported"
+aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b3/huge.bin" "$T/huge3.back" >/dev/null 2>&1
+cmp -s "$src/huge.bin" "$T/huge3.back"; ok $? "the object is the changed file"
+
+finish
