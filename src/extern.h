@@ -719,6 +719,11 @@ int	 multipart_begin(struct upload *, struct entry *, int fd,
  * and clean-up follow from the calls' callbacks.
  */
 int	 multipart_feed(struct upload *);
+/*
+ * After the engine stopped early (interrupted): let go of up->mp, its
+ * journal kept for the next run, the file counted as failed.
+ */
+void	 multipart_stop(struct upload *);
 
 /* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */

@@ -391,6 +391,20 @@ multipart_feed(struct upload *up)
 	return XFER_FEED_MORE;
 }
 
+void
+multipart_stop(struct upload *up)
+{
+	struct mpfile *mp = up->mp;
+
+	if (mp == NULL)
+		return;
+	/* Interrupted while feeding: keep the journal, count the file. */
+	up->mp = NULL;
+	mp->feeding = 0;
+	mp->failed = 1;
+	mp_finish(mp);
+}
+
 static void
 mp_complete_done(struct s3_call *c, void *arg)
 {

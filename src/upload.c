@@ -367,6 +367,7 @@ upload_run(struct upload *up)
 	xfer_set_feed(up->s3->xfer, upload_feed, up);
 	if (xfer_run(up->s3->xfer) == -1)
 		return -1;
+	multipart_stop(up);
 	report_progress(up->rep, 1);
 	return up->fatal ? -1 : 0;
 }

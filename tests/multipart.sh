@@ -77,6 +77,28 @@ cmp -s "$src/huge.bin" "$T/huge.back"; ok $? "the resumed object is complete and
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1
 [ $? -ne 0 ]; ok $? "the journal is gone"
 
+# SIGINT: the requests under way finish, the journal stays, exit 3;
+# the next run goes on from there.
+b4=$(new_bucket sigint)
+mark_requests
+"$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M --part-size 5M \
+    "$b4" "$src" >"$T/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+	[ "$(parts)" -ge 4 ] && break
+	sleep 0.05
+done
+kill -INT "$pid"; wait "$pid"; st=$?
+is "$st" 3 "SIGINT: exit 3"
+contains "$(cat "$T/int.out")" "interrupted" "SIGINT: says it was interrupted"
+ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "SIGINT: the journal is kept"
+out=$("$P3BACKUP" --no-progress -v --multipart-threshold 16M --part-size 5M \
+    "$b4" "$src" 2>&1); st=$?
+is "$st" 0 "after SIGINT the re-run exits 0"
+contains "$out" "resuming an interrupted upload" "after SIGINT the re-run resumes"
+aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b4/huge.bin" "$T/huge4.back" >/dev/null 2>&1
+cmp -s "$src/huge.bin" "$T/huge4.back"; ok $? "after SIGINT the object ends complete and correct"
+
 # A journal whose file changed is not used: the upload starts again.
 b3=$(new_bucket stale)
 "$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M --part-size 5M \
