@@ -1,7 +1,10 @@
 /*
  * TAP output for the unit tests (see tap.h).
  */
+#include "config.h"
+
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,4 +130,19 @@ tap_capture_end(int handle, char *buf, size_t size)
 	}
 	if (size > 0)
 		buf[n] = '\0';
+}
+
+static int
+tap_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+tap_rmtree(const char *dir)
+{
+	return nftw(dir, tap_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -15,6 +15,8 @@ int	 tap_str(const char *got, const char *want, const char *file, int line,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void	 tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 tap_done(void);
+/* Remove the tree under "dir" (not following symlinks); 0 or -1. */
+int	 tap_rmtree(const char *dir);
 /*
  * Send stderr to a temporary file until tap_capture_end(); returns a
  * handle (the saved fd), -1 on failure (reported with tap_diag, and

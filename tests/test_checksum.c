@@ -400,15 +400,6 @@ test_table(void)
 	    "table: empty table");
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -427,7 +418,7 @@ main(void)
 	test_file();
 	test_part_size();
 	test_table();
-	ok(nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0,
+	ok(tap_rmtree(tmpdir) == 0,
 	    "temporary directory removed");
 	free(big);
 	return tap_done();

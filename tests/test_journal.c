@@ -578,15 +578,6 @@ out:
 	free(path);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -612,7 +603,7 @@ main(void)
 	test_remove();
 	test_home();
 	test_errors();
-	ok(nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0,
+	ok(tap_rmtree(tmpdir) == 0,
 	    "temporary tree removed");
 	return tap_done();
 }

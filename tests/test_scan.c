@@ -714,16 +714,6 @@ test_permission(void)
 		tap_diag("%s", msg);
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
-		return rmdir(path) == -1 ? -1 : 0;
-	return unlink(path) == -1 ? -1 : 0;
-}
-
 /* Make every directory writable again, then remove the tree. */
 static int
 chmod_one(const char *path, const struct stat *sb, int type,
@@ -757,7 +747,7 @@ main(void)
 	test_permission();
 
 	nftw(tmpdir, chmod_one, 16, FTW_PHYS);
-	ok(nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0,
+	ok(tap_rmtree(tmpdir) == 0,
 	    "temporary tree removed");
 	free(longdir);
 	return tap_done();
