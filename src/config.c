@@ -59,6 +59,8 @@ config_init(struct config *cfg)
 	cfg->jobs = 16;
 	cfg->progress = -1;
 	cfg->max_retries = 5;
+	cfg->max_uploads = -1;
+	cfg->max_delete = -1;
 	cfg->multipart_threshold = 64ULL * 1024 * 1024;
 	cfg->part_size = 16ULL * 1024 * 1024;
 }
@@ -85,6 +87,10 @@ config_free(struct config *cfg)
 	freezero_str(cfg->creds.secret_key);
 	freezero_str(cfg->creds.session_token);
 	free(cfg->creds.source);
+	filter_free(cfg->filter);
+	free(cfg->storage_class);
+	free(cfg->report_path);
+	free(cfg->job_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -91,6 +91,26 @@ struct config;
  */
 int	 options_parse(struct config *, int, char *[]);
 
+/* --jobs takes 1 to this. */
+#define OPTIONS_JOBS_MAX	256
+/*
+ * Shared with job.c, so that a job file is checked exactly as the
+ * command line.  "what" names the setting in messages ("--jobs", or
+ * "FILE:LINE: jobs").  Each returns 0, or -1 after reporting.
+ */
+/* A whole number in [min, max]. */
+int	 options_number(const char *what, const char *arg, long min,
+	    long max, int *out);
+/* A whole number >= 0 (--max-uploads, --max-delete). */
+int	 options_count(const char *what, const char *arg, long *out);
+/* One of the storage classes S3 takes in x-amz-storage-class. */
+int	 options_storage_class(const char *what, const char *arg);
+/*
+ * Set cfg->prefix from "arg" as --prefix does: without '/' at its
+ * ends, NULL when nothing is left.
+ */
+void	 options_prefix(struct config *, const char *arg);
+
 /* ------------------------------------------------------------------ */
 /* config.c: environment and ~/.aws files into one settings struct */
 
@@ -115,6 +135,13 @@ struct config {
 	int	 dry_run;
 	int	 mtime;
 	int	 checksum;
+	struct filter *filter;	/* --include/--exclude/--exclude-from, or NULL */
+	char	*storage_class;	/* --storage-class, validated, or NULL */
+	long	 max_uploads;	/* --max-uploads, -1 for no limit */
+	int	 delete_mode;	/* enum DELETE_MODE */
+	long	 max_delete;	/* --max-delete, -1: at most half the bucket */
+	char	*report_path;	/* --report FILE (JSON Lines) */
+	char	*job_path;	/* --config FILE */
 	uint64_t multipart_threshold;	/* bytes; files this big use multipart */
 	uint64_t part_size;		/* bytes; raised to fit 10,000 parts */
 	int	 jobs;		/* concurrent transfers */
@@ -134,6 +161,12 @@ struct config {
 	struct creds creds;
 };
 
+enum DELETE_MODE {
+	DELETE_NONE = 0,
+	DELETE_OBJECTS,		/* --delete */
+	DELETE_TAG		/* --tag-deleted */
+};
+
 /* Zero "cfg" and set defaults. */
 void	 config_init(struct config *);
 /*
@@ -145,6 +178,58 @@ void	 config_init(struct config *);
 int	 config_load(struct config *);
 /* Free everything "cfg" owns, wiping secrets. */
 void	 config_free(struct config *);
+
+/* ------------------------------------------------------------------ */
+/* filter.c: --include / --exclude on relative paths */
+
+struct filter;
+/* A new, empty filter set (keeps everything). */
+struct filter *filter_new(void);
+void	 filter_free(struct filter *);
+/*
+ * Add one pattern: "include" 1 for --include, 0 for --exclude.  A
+ * pattern without '/' matches a name at any depth; with '/' it matches
+ * the path from the root (a leading '/' is dropped); '*' and '?' stay
+ * within a segment, '**' crosses segments, [...] is a class.  Returns
+ * 0, or -1 on a malformed pattern (reported).
+ */
+int	 filter_add(struct filter *, int include, const char *pattern);
+/*
+ * --exclude-from: one exclude pattern per line; blank lines and lines
+ * starting with '#' are skipped.  Returns 0, or -1 (reported).
+ */
+int	 filter_add_file(struct filter *, const char *path);
+/*
+ * Whether the file at relative path "path" is backed up: not matched by
+ * any exclude and, when there are includes, matched by one.  A NULL
+ * filter keeps everything.
+ */
+int	 filter_file(const struct filter *, const char *path);
+/*
+ * Whether the scan may skip the directory "path" (no trailing slash)
+ * without looking inside: an exclude matches it or everything in it.
+ */
+int	 filter_prune_dir(const struct filter *, const char *path);
+/* 1 when there is at least one --include. */
+int	 filter_has_includes(const struct filter *);
+
+/* ------------------------------------------------------------------ */
+/* job.c: job files (--config) and their lock */
+
+/*
+ * Read the job file "path" (INI, section [job]) into "cfg": bucket,
+ * directory, prefix, include, exclude, exclude_from, storage_class,
+ * mtime, checksum, delete, tag_deleted, follow_symlinks, max_delete,
+ * max_uploads, jobs, endpoint_url, region, profile, report.  The command line overrides
+ * it: options_parse calls this first.  Returns 0, or -1 (reported).
+ */
+int	 job_load(struct config *, const char *path);
+/*
+ * Take the lock of the job "cfg->job_path" (flock on a file in the
+ * state directory).  Returns the lock's fd (kept open for the run), or
+ * -1 after reporting that another run holds it or it failed.
+ */
+int	 job_lock(const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* ini.c: the AWS shared-file dialect of INI */
@@ -165,6 +250,11 @@ int	 ini_parse_file(const char *path, ini_fn, void *arg);
 /* Same over a memory buffer; "name" is used in messages. */
 int	 ini_parse_buf(const char *name, const char *buf, size_t len,
 	    ini_fn, void *arg);
+/*
+ * During a callback, the number of the line it was given (from 1), so
+ * that callers can name "path:line" in their own messages; else 0.
+ */
+size_t	 ini_lineno(void);
 
 /* ------------------------------------------------------------------ */
 /* sigv4.c: AWS Signature Version 4, a pure module */
@@ -283,6 +373,20 @@ typedef int (*list_part_fn)(void *arg, const struct list_part *);
  */
 int	 xml_parse_list_parts(const char *, size_t, list_part_fn, void *arg,
 	    int *truncated, uint32_t *next_marker);
+
+/*
+ * Called per <Error> of a DeleteObjects answer with the full object
+ * key, the error code and message ("" when absent).  Return 0 to go
+ * on, -1 to stop.
+ */
+typedef int (*delete_error_fn)(void *arg, const char *key,
+	    const char *code, const char *message);
+/*
+ * DeleteResult: calls "fn" per <Error>.  Returns 0, or -1 on malformed
+ * XML or another root, <Error> included (reported), or a callback's -1.
+ */
+int	 xml_parse_delete_result(const char *, size_t, delete_error_fn,
+	    void *arg);
 
 /* ------------------------------------------------------------------ */
 /* bucket.c: bucket names */
@@ -482,6 +586,7 @@ struct entry {
 	unsigned	 rmtime_known:1; /* rmtime_* is valid */
 	unsigned	 retag_md5:1;	/* rmd5/rparts hold the ETag */
 	unsigned	 csum:2;	/* enum CSUM: --checksum's verdict */
+	unsigned	 rtagged:1;	/* tagged Deleted=True (from the index) */
 	char		 key[];		/* NUL-terminated */
 };
 
@@ -552,7 +657,10 @@ struct scan_stats {
  * sockets and devices are skipped with a note and never opened;
  * unreadable directories and names that cannot be S3 keys (not UTF-8,
  * key over 1024 bytes with the prefix, the reserved ".p3backup/") are
- * reported and counted as failed; the walk goes on.
+ * reported and counted as failed; the walk goes on.  What cfg->filter
+ * leaves out is dropped silently and counted nowhere; an excluded
+ * directory is not entered.  With includes no marker is recorded; with
+ * excludes only, none for a directory that held something filtered.
  * Returns 0, or -1 when "root" itself cannot be walked (reported).
  */
 int	 scan_tree(const char *root, const struct config *, struct table *,
@@ -608,7 +716,10 @@ int	 checksum_table(const char *root, const struct config *,
 
 enum ACT {
 	ACT_UPLOAD,
-	ACT_SKIP
+	ACT_SKIP,
+	ACT_DEFER,		/* an upload past --max-uploads */
+	ACT_DELETE,		/* --delete: the local file is gone */
+	ACT_TAG			/* --tag-deleted: the local file is gone */
 };
 
 enum REASON {
@@ -617,6 +728,9 @@ enum REASON {
 	REASON_MTIME,		/* --mtime: stored mtime differs or unknown */
 	REASON_CHECKSUM,	/* --checksum: content differs */
 	REASON_UNVERIFIABLE,	/* --checksum: the ETag cannot be checked */
+	REASON_REAPPEARED,	/* tagged deleted, and the file is back */
+	REASON_GONE,		/* no local file (delete or tag) */
+	REASON_LIMIT,		/* deferred by --max-uploads */
 	REASON_SAME		/* nothing to do */
 };
 
@@ -631,6 +745,9 @@ struct plan {
 	size_t		 n;
 	size_t		 nupload;
 	size_t		 nskip;
+	size_t		 ndefer;	/* uploads left for a later run */
+	size_t		 ndelete;	/* ACT_DELETE + ACT_TAG */
+	size_t		 refused;	/* deletions over the safety cap */
 	uint64_t	 upload_bytes;
 };
 
@@ -726,6 +843,20 @@ int	 multipart_feed(struct upload *);
 void	 multipart_stop(struct upload *);
 
 /* ------------------------------------------------------------------ */
+/* delete.c: --delete and --tag-deleted */
+
+/*
+ * Carry out the plan's ACT_DELETE actions with DeleteObjects (at most
+ * 1,000 keys a request) and its ACT_TAG actions with PutObjectTagging
+ * (Deleted=True, DeletedAt=<ISO-8601 UTC>), through the transfer
+ * engine.  Updates entries (remote cleared / rtagged set) and the
+ * report's deleted, tagged and failed counts.  Returns 0, or -1 when a
+ * fatal error stopped it (reported).
+ */
+int	 delete_run(struct s3 *, const char *bucket, struct plan *,
+	    struct report *);
+
+/* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */
 
 struct report {
@@ -743,6 +874,9 @@ struct report {
 	size_t		 tagged;
 	size_t		 downloaded;
 	size_t		 failed;
+	size_t		 deferred;	/* left for a later run (--max-uploads) */
+	void		*jsonl;		/* the --report stream (FILE *) */
+	char		*last_error;	/* the last report_error message */
 };
 
 void	 report_init(struct report *, const struct config *);
@@ -757,6 +891,24 @@ void	 report_error(struct report *, const char *key, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* Redraw the progress line (at most 5 times a second unless "force"). */
 void	 report_progress(struct report *, int force);
+/*
+ * With --report FILE: one compact JSON object per line for an entry's
+ * outcome: key (relative), object (full key), action ("upload",
+ * "skip", "delete", "tag", "defer"), size, mtime (null without a local
+ * file), md5 (hex of what an upload stored, or null), result ("ok",
+ * "failed", "skipped") and error (null or the message); a string that
+ * is not UTF-8 is null plus "<name>_hex".  Flushed per line.  A no-op
+ * without --report.
+ */
+void	 report_record(struct report *, const struct entry *,
+	    const char *action, const char *result, const char *error);
+/*
+ * Open the --report file, truncated, mode 0644; "-" is refused (stdout
+ * carries the summary).  0, or -1 (reported).  report_close closes it
+ * and reports a write error; both are no-ops without --report.
+ */
+int	 report_open(struct report *);
+void	 report_close(struct report *);
 /* The one-line summary, or the JSON object with --json. */
 void	 report_summary(struct report *, const char *bucket);
 
@@ -807,5 +959,10 @@ void	 journal_remove(struct journal *);
 void	 journal_free(struct journal *);
 /* The journal directory for this user; caller frees. */
 char	*journal_dir(void);
+/*
+ * mkdir -p "dir" (modified during the call, restored) with mode 0700.
+ * Returns 0, or -1 (reported).
+ */
+int	 journal_mkdirs(char *dir);
 
 #endif /* !P3BACKUP_EXTERN_H */

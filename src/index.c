@@ -11,9 +11,10 @@
  * not vouch for are asked about with HEAD, when --mtime needs them.
  *
  * Format: a first line "p3backup-index 1", then one line per object:
- * "KEY SIZE ETAG MTIME" with KEY percent-encoded as for SigV4 (so it has
- * no spaces or newlines), ETAG as hex MD5 with an optional "-N", MTIME
- * in rclone's format.  Lines are sorted by key, so an unchanged set of
+ * "KEY SIZE ETAG MTIME [D]" with KEY percent-encoded as for SigV4 (so it
+ * has no spaces or newlines), ETAG as hex MD5 with an optional "-N",
+ * MTIME in rclone's format or "-" when unknown, and "D" when the object
+ * is tagged Deleted=True by --tag-deleted (so it is not tagged again).  Lines are sorted by key, so an unchanged set of
  * objects gives a byte-identical index and no PUT is needed.
  */
 #include "config.h"
@@ -38,22 +39,28 @@
 static void
 index_apply(struct index *ix, struct table *tbl, char *line)
 {
-	char *key, *size, *etag, *mtime, *end;
+	char *key, *size, *etag, *mtime, *flags, *end;
 	struct entry *e, probe;
-	int64_t sec;
-	int32_t nsec;
+	int64_t sec = 0;
+	int32_t nsec = 0;
 	long long n;
+	int known;
 
+	line[strcspn(line, "\n")] = '\0';
 	key = strsep(&line, " ");
 	size = strsep(&line, " ");
 	etag = strsep(&line, " ");
-	mtime = strsep(&line, " \n");
+	mtime = strsep(&line, " ");
+	flags = line != NULL ? line : "";
 	if (key == NULL || size == NULL || etag == NULL || mtime == NULL ||
 	    url_decode(&ix->key, key, strlen(key), 0) == -1 ||
 	    ix->key.len == 0)
 		goto bad;
 	n = strtoll(size, &end, 10);
-	if (*end != '\0' || n < 0 || mtime_parse(mtime, &sec, &nsec) == -1)
+	known = strcmp(mtime, "-") != 0;
+	if (*end != '\0' || n < 0 ||
+	    (known && mtime_parse(mtime, &sec, &nsec) == -1) ||
+	    (*flags != '\0' && strcmp(flags, "D") != 0))
 		goto bad;
 	memset(&probe, 0, sizeof(probe));
 	table_set_etag(&probe, etag);
@@ -64,9 +71,12 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	    e->rparts != probe.rparts ||
 	    memcmp(e->rmd5, probe.rmd5, sizeof(e->rmd5)) != 0)
 		return;
-	e->rmtime_sec = sec;
-	e->rmtime_nsec = nsec;
-	e->rmtime_known = 1;
+	if (known) {
+		e->rmtime_sec = sec;
+		e->rmtime_nsec = nsec;
+		e->rmtime_known = 1;
+	}
+	e->rtagged = *flags == 'D';
 	ix->vouched++;
 	return;
 bad:
@@ -144,7 +154,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	mbedtls_md5_context ctx;
 	struct entry *e, *tmp, **v = NULL;
 	unsigned char md5[16], b64[32];
-	char md5hex[33], mtime[32], etag[33], *enc, *line, *key = NULL, *msg;
+	char md5hex[33], mtime[32], etag[45], *enc, *line, *key = NULL, *msg;
 	struct s3_call *c = NULL;
 	size_t n = 0, i, olen;
 	long size;
@@ -153,7 +163,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 
 	v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*v));
 	HASH_ITER(hh, tbl->entries, e, tmp)
-		if (e->remote && e->rmtime_known && e->retag_md5)
+		if (e->remote && e->retag_md5 && (e->rmtime_known || e->rtagged))
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), index_cmp);
 	if ((fp = tmpfile()) == NULL) {
@@ -172,13 +182,14 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 		e = v[i];
 		enc = sigv4_uri_encode(e->key, strlen(e->key), 1);
 		hex_encode(e->rmd5, 16, etag);
-		mtime_format(e->rmtime_sec, e->rmtime_nsec, mtime);
 		if (e->rparts > 0)
-			line = xasprintf("%s %lld %s-%u %s\n", enc,
-			    (long long)e->rsize, etag, e->rparts, mtime);
+			snprintf(etag + 32, sizeof(etag) - 32, "-%u", e->rparts);
+		if (e->rmtime_known)
+			mtime_format(e->rmtime_sec, e->rmtime_nsec, mtime);
 		else
-			line = xasprintf("%s %lld %s %s\n", enc,
-			    (long long)e->rsize, etag, mtime);
+			strcpy(mtime, "-");
+		line = xasprintf("%s %lld %s %s%s\n", enc, (long long)e->rsize,
+		    etag, mtime, e->rtagged ? " D" : "");
 		free(enc);
 	}
 	mbedtls_md5_finish_ret(&ctx, md5);

@@ -59,6 +59,9 @@ struct ini_state {
 	char		*parent;	/* its name, for INI_KEY_NESTED */
 };
 
+/* The line being parsed, for ini_lineno(); 0 outside a parse. */
+static _Thread_local size_t ini_cur_line;
+
 /*
  * Trim white space at both ends of "s" in place; returns the new start.
  */
@@ -229,10 +232,13 @@ ini_run(const char *name, char *buf, size_t len, ini_fn fn, void *arg)
 		if (memchr(line, '\0', nl - line) != NULL) {
 			warnx("%s:%zu: NUL byte in line", name, st.lineno);
 			rc = -1;
-		} else
+		} else {
+			ini_cur_line = st.lineno;
 			rc = ini_line(&st, line);
+		}
 		line = nl + 1;
 	}
+	ini_cur_line = 0;
 	free(st.section);
 	free(st.parent);
 	return rc;
@@ -319,6 +325,17 @@ out:
 	if (fd != -1)
 		close(fd);
 	return rc;
+}
+
+/*
+ * The number of the line whose setting the callback is being given,
+ * counted from 1, so that callers can name it in their own messages;
+ * 0 outside a callback.  Per thread.
+ */
+size_t
+ini_lineno(void)
+{
+	return ini_cur_line;
 }
 
 /*

@@ -65,8 +65,11 @@ journal_dir(void)
 	return dir;
 }
 
-/* mkdir -p "dir" with mode 0700.  Returns 0, or -1 (reported). */
-static int
+/*
+ * mkdir -p "dir" (modified during the call, restored) with mode 0700.
+ * Returns 0, or -1 (reported).
+ */
+int
 journal_mkdirs(char *dir)
 {
 	struct stat st;
@@ -80,7 +83,7 @@ journal_mkdirs(char *dir)
 		*p = '\0';
 		if (stat(dir, &st) == -1 && mkdir(dir, 0700) == -1 &&
 		    errno != EEXIST) {
-			warn("journal directory %s", dir);
+			warn("state directory %s", dir);
 			rc = -1;
 		}
 		*p = c;

@@ -117,6 +117,32 @@ ensure_bucket(struct s3 *s3, const char *bucket, int generated,
 	return 0;
 }
 
+/*
+ * What the plan says of one action: the -v / dry-run line, and the
+ * --report line of what will not be sent (uploads and deletions report
+ * themselves when they are done).
+ */
+static void
+plan_note(struct report *rep, const struct action *a, int dry_run)
+{
+	static const char *verb[] = { "upload", "skip", "defer", "delete",
+	    "tag" };
+	const char *why = plan_reason(a->why);
+	char *would;
+
+	if (dry_run && (a->act == ACT_UPLOAD || a->act == ACT_DELETE ||
+	    a->act == ACT_TAG)) {
+		would = xasprintf("would %s", verb[a->act]);
+		report_action(rep, would, why, a->e->key);
+		free(would);
+	} else if (a->act == ACT_DEFER)
+		report_action(rep, "defer", why, a->e->key);
+	else if (a->act == ACT_SKIP && log_level >= 2)
+		report_action(rep, "skip", why, a->e->key);
+	if (a->act == ACT_SKIP || a->act == ACT_DEFER)
+		report_record(rep, a->e, verb[a->act], "skipped", NULL);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -131,6 +157,7 @@ main(int argc, char *argv[])
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *bucket, *why;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
+	int lockfd = -1;
 	struct sigaction sa;
 	size_t i;
 
@@ -144,6 +171,7 @@ main(int argc, char *argv[])
 	memset(&remote, 0, sizeof(remote));
 	memset(&ix, 0, sizeof(ix));
 	memset(&plan, 0, sizeof(plan));
+	memset(&rep, 0, sizeof(rep));
 	config_init(&cfg);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	/* libxml2 2.9 wants this once, before any thread starts. */
@@ -175,7 +203,12 @@ main(int argc, char *argv[])
 	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
 		goto out;
 	s3_ready = 1;
+	/* A job runs once at a time; its lock is held until exit. */
+	if (cfg.job_path != NULL && (lockfd = job_lock(&cfg)) == -1)
+		goto out;
 	report_init(&rep, &cfg);
+	if (report_open(&rep) == -1)
+		goto out;
 	if (generated && !cfg.json)
 		printf("bucket: %s\n", bucket);
 	fflush(stdout);
@@ -214,11 +247,18 @@ main(int argc, char *argv[])
 	plan_build(&sj.tbl, &cfg, &plan);
 	rep.to_upload = plan.nupload;
 	rep.skipped = plan.nskip;
+	rep.deferred = plan.ndefer;
+	if (plan.refused > 0) {
+		warnx("refusing to %s %zu of the bucket's %zu objects (more than "
+		    "%s): check DIRECTORY, or allow it with --max-delete %zu",
+		    cfg.delete_mode == DELETE_TAG ? "tag" : "delete",
+		    plan.refused, sj.tbl.nremote, cfg.max_delete >= 0 ?
+		    "--max-delete" : "half", plan.refused);
+		rep.failed++;
+	}
+	for (i = 0; i < plan.n; i++)
+		plan_note(&rep, &plan.v[i], cfg.dry_run);
 	if (cfg.dry_run) {
-		for (i = 0; i < plan.n; i++)
-			if (plan.v[i].act == ACT_UPLOAD)
-				report_action(&rep, "would upload",
-				    plan_reason(plan.v[i].why), plan.v[i].e->key);
 		rc = rep.failed > 0 ? EXIT_PARTIAL : EXIT_SYNC;
 		report_summary(&rep, bucket);
 		goto out;
@@ -239,8 +279,12 @@ main(int argc, char *argv[])
 		    "(see above)");
 		goto out;
 	}
-	if (plan.nupload > 0 || ix.etag == NULL || cfg.mtime)
-		(void)index_save(&ix, &s3, bucket, &sj.tbl);
+	/* delete or tag what is gone, once the new files are safe. */
+	if (plan.ndelete > 0 && delete_run(&s3, bucket, &plan, &rep) == -1) {
+		report_summary(&rep, bucket);
+		goto out;
+	}
+	(void)index_save(&ix, &s3, bucket, &sj.tbl);
 
 	/* report */
 	report_summary(&rep, bucket);
@@ -248,6 +292,9 @@ main(int argc, char *argv[])
 out:
 	if (started)
 		pthread_join(sj.tid, NULL);
+	report_close(&rep);
+	if (lockfd != -1)
+		close(lockfd);
 	plan_free(&plan);
 	index_free(&ix);
 	table_free(&remote);

@@ -144,6 +144,24 @@ mp_create_done(struct s3_call *c, void *arg)
 	mp_finish(mp);
 }
 
+/* CreateMultipartUpload, with the metadata the object will carry. */
+static void
+mp_create(struct mpfile *mp)
+{
+	struct s3_call *c;
+	char mtime[32];
+
+	c = mp_call(mp, "POST", mp_create_done, mp);
+	s3_call_query(c, "uploads", "");
+	s3_call_header(c, "content-type", "application/octet-stream");
+	mtime_format(mp->st.st_mtim.tv_sec, mp->st.st_mtim.tv_nsec, mtime);
+	s3_call_header(c, "x-amz-meta-mtime", mtime);
+	if (mp->up->cfg->storage_class != NULL)
+		s3_call_header(c, "x-amz-storage-class",
+		    mp->up->cfg->storage_class);
+	xfer_submit(mp->up->s3->xfer, c);
+}
+
 /* ListParts: forget journal parts the server does not hold as recorded. */
 static int
 mp_list_part(void *arg, const struct list_part *lp)
@@ -185,10 +203,7 @@ mp_listparts_done(struct s3_call *c, void *arg)
 		mp->j.upload_id = NULL;
 		journal_remove(&mp->j);
 		s3_call_free(c);
-		c = mp_call(mp, "POST", mp_create_done, mp);
-		s3_call_query(c, "uploads", "");
-		s3_call_header(c, "content-type", "application/octet-stream");
-		xfer_submit(mp->up->s3->xfer, c);
+		mp_create(mp);
 		return;
 	} else
 		/* No ListParts here (s3rver): trust the journal. */
@@ -207,7 +222,7 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 {
 	struct mpfile *mp;
 	struct s3_call *c;
-	char *endpoint, *stale = NULL, mtime[32];
+	char *endpoint, *stale = NULL;
 	uint64_t psize;
 	int r;
 
@@ -246,12 +261,7 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 		xfer_submit(up->s3->xfer, c);
 		return 0;
 	}
-	c = mp_call(mp, "POST", mp_create_done, mp);
-	s3_call_query(c, "uploads", "");
-	s3_call_header(c, "content-type", "application/octet-stream");
-	mtime_format(st->st_mtim.tv_sec, st->st_mtim.tv_nsec, mtime);
-	s3_call_header(c, "x-amz-meta-mtime", mtime);
-	xfer_submit(up->s3->xfer, c);
+	mp_create(mp);
 	return 0;
 }
 
@@ -438,9 +448,12 @@ mp_complete_done(struct s3_call *c, void *arg)
 		e->rmtime_sec = mp->st.st_mtim.tv_sec;
 		e->rmtime_nsec = mp->st.st_mtim.tv_nsec;
 		e->rmtime_known = 1;
-		table_set_etag(e, want);
+		/* Record the ETag as listings will show it (the index). */
+		table_set_etag(e, etag);
+		e->rtagged = 0;
 		mp->up->rep->uploaded++;
 		report_action(mp->up->rep, "upload", NULL, e->key);
+		report_record(mp->up->rep, e, "upload", "ok", NULL);
 	}
 	free(etag);
 	s3_error_free(&err);
@@ -506,8 +519,11 @@ mp_finish(struct mpfile *mp)
 		mp_abort(mp, mp->j.upload_id);
 		return;
 	}
-	if (mp->failed)
+	if (mp->failed) {
 		mp->up->rep->failed++;
+		report_record(mp->up->rep, mp->e, "upload", "failed",
+		    mp->up->rep->last_error);
+	}
 	mbedtls_md5_free(&mp->whole);
 	close(mp->fd);
 	journal_free(&mp->j);

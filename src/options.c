@@ -41,6 +41,10 @@ enum {
 	OPT_FOLLOW_SYMLINKS,
 	OPT_RETRIES,
 	OPT_TIMEOUT,
+	OPT_EXCLUDE_FROM,
+	OPT_MAX_DELETE,
+	OPT_REPORT,
+	OPT_CONFIG,
 };
 
 static const struct option longopts[] = {
@@ -70,6 +74,10 @@ static const struct option longopts[] = {
 	{ "progress",		no_argument,	   NULL, OPT_PROGRESS },
 	{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
 	{ "follow-symlinks",	no_argument,	   NULL, OPT_FOLLOW_SYMLINKS },
+	{ "exclude-from",	required_argument, NULL, OPT_EXCLUDE_FROM },
+	{ "max-delete",		required_argument, NULL, OPT_MAX_DELETE },
+	{ "report",		required_argument, NULL, OPT_REPORT },
+	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "retries",		required_argument, NULL, OPT_RETRIES },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -99,7 +107,19 @@ options_help(void)
 "  -n, --dry-run            print the plan, change nothing anywhere\n"
 "      --mtime              also compare the stored modification time\n"
 "      --checksum           also compare content (MD5 / multipart ETag)\n"
+"      --include GLOB       back up only matching files (repeatable)\n"
+"      --exclude GLOB       leave matching files and directories out\n"
+"      --exclude-from FILE  exclude patterns, one per line\n"
 "      --follow-symlinks    back up what symbolic links point to\n"
+"      --storage-class C    STANDARD, STANDARD_IA, ONEZONE_IA,\n"
+"                           INTELLIGENT_TIERING, GLACIER, GLACIER_IR,\n"
+"                           DEEP_ARCHIVE or REDUCED_REDUNDANCY\n"
+"      --max-uploads N      upload at most N files this run (key order)\n"
+"      --delete             delete objects whose local file is gone\n"
+"      --tag-deleted        tag them Deleted=True, DeletedAt=... instead\n"
+"      --max-delete N       allow deleting/tagging up to N objects (default:\n"
+"                           refuse more than half of the bucket)\n"
+"      --config FILE        read a job file; options given here override it\n"
 "\n"
 "How:\n"
 "  -j, --jobs N             concurrent transfers (default 16)\n"
@@ -111,15 +131,15 @@ options_help(void)
 "\n"
 "Output:\n"
 "      --json               one JSON summary object on stdout at the end\n"
+"      --report FILE        one JSON line per file: action and outcome\n"
 "  -q, --quiet              print only errors\n"
 "  -v, --verbose            list every action (-vv: every request)\n"
 "      --progress, --no-progress   progress line (default: on a terminal)\n"
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
 "\n"
-"Not available yet (refused with exit 2): --include, --exclude,\n"
-"--storage-class, --max-uploads, --delete, --tag-deleted, --restore,\n"
-"--encrypt-key, --decrypt-key.\n"
+"Not available yet (refused with exit 2): --restore, --encrypt-key,\n"
+"--decrypt-key.\n"
 "\n"
 "Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN\n"
 "or the shared files, as for the AWS CLI.\n"
@@ -127,9 +147,12 @@ options_help(void)
 "3 fatal error during the run.  See p3backup(1).\n", stdout);
 }
 
-/* Parse a whole number in [min, max]; -1 after reporting otherwise. */
-static int
-options_number(const char *opt, const char *arg, long min, long max,
+/*
+ * Parse a whole number in [min, max] into *out; "what" names it in the
+ * message.  Returns 0, or -1 after reporting.
+ */
+int
+options_number(const char *what, const char *arg, long min, long max,
     int *out)
 {
 	char *end;
@@ -139,7 +162,7 @@ options_number(const char *opt, const char *arg, long min, long max,
 	v = strtol(arg, &end, 10);
 	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
 		warnx("%s %s: must be a whole number from %ld to %ld",
-		    opt, arg, min, max);
+		    what, arg, min, max);
 		return -1;
 	}
 	*out = (int)v;
@@ -179,6 +202,74 @@ options_size(const char *opt, const char *arg, uint64_t min, uint64_t max,
 	return 0;
 }
 
+/*
+ * Whether "arg" is one of the storage classes S3 takes in
+ * x-amz-storage-class (DESIGN.md); "what" names it in the message.
+ * Returns 0, or -1 after reporting.
+ */
+int
+options_storage_class(const char *what, const char *arg)
+{
+	static const char *classes[] = { "STANDARD", "STANDARD_IA",
+	    "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "GLACIER_IR",
+	    "DEEP_ARCHIVE", "REDUCED_REDUNDANCY" };
+	size_t i;
+
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strcmp(arg, classes[i]) == 0)
+			return 0;
+	warnx("%s %s: not a storage class (STANDARD, STANDARD_IA, "
+	    "ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, GLACIER_IR, "
+	    "DEEP_ARCHIVE, REDUCED_REDUNDANCY)", what, arg);
+	return -1;
+}
+
+/*
+ * A whole number >= 0 into *out; "what" names it in the message.
+ * Returns 0, or -1 after reporting.
+ */
+int
+options_count(const char *what, const char *arg, long *out)
+{
+	int v;
+
+	if (options_number(what, arg, 0, INT_MAX, &v) == -1)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static struct filter *
+options_filter(struct config *cfg)
+{
+	if (cfg->filter == NULL)
+		cfg->filter = filter_new();
+	return cfg->filter;
+}
+
+/*
+ * --config FILE is read before everything else on the command line, so
+ * that any option given there overrides the job file.
+ */
+static int
+options_job(struct config *cfg, int argc, char *argv[])
+{
+	const char *path = NULL;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	if (path == NULL)
+		return 0;
+	free(cfg->job_path);
+	cfg->job_path = xstrdup(path);
+	return job_load(cfg, path);
+}
+
 static void
 options_set(char **slot, const char *arg)
 {
@@ -186,11 +277,31 @@ options_set(char **slot, const char *arg)
 	*slot = xstrdup(arg);
 }
 
+/*
+ * Set cfg->prefix from "arg": keys go under "P/", so P is kept without
+ * slashes at its ends, and NULL when nothing is left.
+ */
+void
+options_prefix(struct config *cfg, const char *arg)
+{
+	size_t len;
+
+	while (*arg == '/')
+		arg++;
+	len = strlen(arg);
+	while (len > 0 && arg[len - 1] == '/')
+		len--;
+	free(cfg->prefix);
+	cfg->prefix = len == 0 ? NULL : xstrndup(arg, len);
+}
+
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
-	int ch, idx, i;
+	int ch, idx;
 
+	if (options_job(cfg, argc, argv) == -1)
+		return OPT_USAGE;
 	opterr = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, ":nj:qvhV", longopts, &idx)) != -1) {
@@ -209,17 +320,7 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->opt_path_style = 1;
 			break;
 		case OPT_PREFIX:
-			/* Keys go under "P/": keep P without slashes at its ends. */
-			while (*optarg == '/')
-				optarg++;
-			options_set(&cfg->prefix, optarg);
-			for (i = (int)strlen(cfg->prefix) - 1;
-			    i >= 0 && cfg->prefix[i] == '/'; i--)
-				cfg->prefix[i] = '\0';
-			if (cfg->prefix[0] == '\0') {
-				free(cfg->prefix);
-				cfg->prefix = NULL;
-			}
+			options_prefix(cfg, optarg);
 			break;
 		case 'n':
 			cfg->dry_run = 1;
@@ -228,8 +329,8 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->mtime = 1;
 			break;
 		case 'j':
-			if (options_number("--jobs", optarg, 1, 256,
-			    &cfg->jobs) == -1)
+			if (options_number("--jobs", optarg, 1,
+			    OPTIONS_JOBS_MAX, &cfg->jobs) == -1)
 				return OPT_USAGE;
 			break;
 		case OPT_RETRIES:
@@ -277,10 +378,41 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			break;
 		case OPT_INCLUDE:
 		case OPT_EXCLUDE:
+			if (filter_add(options_filter(cfg), ch == OPT_INCLUDE,
+			    optarg) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_EXCLUDE_FROM:
+			if (filter_add_file(options_filter(cfg), optarg) == -1)
+				return OPT_USAGE;
+			break;
 		case OPT_STORAGE_CLASS:
+			if (options_storage_class("--storage-class",
+			    optarg) == -1)
+				return OPT_USAGE;
+			options_set(&cfg->storage_class, optarg);
+			break;
 		case OPT_MAX_UPLOADS:
+			if (options_count("--max-uploads", optarg,
+			    &cfg->max_uploads) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_MAX_DELETE:
+			if (options_count("--max-delete", optarg,
+			    &cfg->max_delete) == -1)
+				return OPT_USAGE;
+			break;
 		case OPT_DELETE:
+			cfg->delete_mode = DELETE_OBJECTS;
+			break;
 		case OPT_TAG_DELETED:
+			cfg->delete_mode = DELETE_TAG;
+			break;
+		case OPT_REPORT:
+			options_set(&cfg->report_path, optarg);
+			break;
+		case OPT_CONFIG:
+			break;		/* read first, in options_job */
 		case OPT_RESTORE:
 		case OPT_ENCRYPT_KEY:
 		case OPT_DECRYPT_KEY:

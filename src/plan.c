@@ -20,6 +20,9 @@ plan_why(const struct entry *e, int mtime, int checksum)
 {
 	if (!e->remote)
 		return REASON_NEW;
+	/* Tagged as deleted, and back: upload it, which clears the tags. */
+	if (e->rtagged)
+		return REASON_REAPPEARED;
 	if (e->lsize != e->rsize)
 		return REASON_SIZE;
 	if (e->dir)
@@ -71,14 +74,43 @@ plan_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Fill "plan" with one action per local entry of "tbl", sorted by key:
- * upload when the key is missing in the bucket or the sizes differ;
- * with cfg->mtime also when the stored mtime of a file differs or is
- * unknown; with cfg->checksum (after checksum_table set e->csum) also
- * when the content differs or cannot be checked; skip otherwise.  Of
- * "cfg", only mtime and checksum are read.  Remote-only entries get no
- * action.  The actions point into "tbl", which must outlive the plan.
- * The caller frees the plan with plan_free.
+ * Whether the remote-only entry "e" is to be deleted or tagged: only in
+ * those modes, only objects the filters would back up (the others are
+ * not ours to judge), and not again once tagged.
+ */
+static int
+plan_gone(const struct entry *e, const struct config *cfg)
+{
+	char *path;
+	int keep;
+
+	if (cfg->delete_mode == DELETE_NONE)
+		return 0;
+	if (cfg->delete_mode == DELETE_TAG && e->rtagged)
+		return 0;
+	if (cfg->filter == NULL)
+		return 1;
+	/* A marker "dir/" is judged as the directory "dir". */
+	path = xstrndup(e->key, e->hh.keylen - (e->dir ? 1 : 0));
+	keep = e->dir ? !filter_prune_dir(cfg->filter, path) &&
+	    !filter_has_includes(cfg->filter) : filter_file(cfg->filter, path);
+	free(path);
+	return keep;
+}
+
+/*
+ * Fill "plan" with the actions for "tbl", sorted by key.  A local entry
+ * is uploaded when the key is missing in the bucket, the sizes differ,
+ * or its object is tagged as deleted; with cfg->mtime also when the
+ * stored mtime of a file differs or is unknown; with cfg->checksum
+ * (after checksum_table set e->csum) also when the content differs or
+ * cannot be checked; it is skipped otherwise.  Uploads past
+ * cfg->max_uploads (in key order) are deferred.  A remote-only entry
+ * is deleted (--delete) or tagged (--tag-deleted) when the filters
+ * cover it; if that would touch more than cfg->max_delete objects
+ * (default: half of the bucket's), none is touched and plan->refused
+ * says how many were spared.  The actions point into "tbl", which must
+ * outlive the plan.  The caller frees the plan with plan_free.
  */
 void
 plan_build(const struct table *tbl, const struct config *cfg,
@@ -86,16 +118,27 @@ plan_build(const struct table *tbl, const struct config *cfg,
 {
 	struct entry *e, *tmp;
 	struct action *a;
-	size_t n = 0;
+	size_t n = 0, nremote = 0, i;
+	long cap;
 
 	memset(plan, 0, sizeof(*plan));
-	HASH_ITER(hh, tbl->entries, e, tmp)
-		if (e->local)
-			n++;
+	HASH_ITER(hh, tbl->entries, e, tmp) {
+		n++;
+		nremote += e->remote;
+	}
 	plan->v = xcalloc(n, sizeof(*plan->v));
 	HASH_ITER(hh, tbl->entries, e, tmp) {
-		if (!e->local)
+		if (!e->local) {
+			if (!e->remote || !plan_gone(e, cfg))
+				continue;
+			a = &plan->v[plan->n++];
+			a->e = e;
+			a->why = REASON_GONE;
+			a->act = cfg->delete_mode == DELETE_TAG ? ACT_TAG :
+			    ACT_DELETE;
+			plan->ndelete++;
 			continue;
+		}
 		a = &plan->v[plan->n++];
 		a->e = e;
 		a->why = plan_why(e, cfg->mtime, cfg->checksum);
@@ -108,14 +151,34 @@ plan_build(const struct table *tbl, const struct config *cfg,
 			plan->upload_bytes += (uint64_t)e->lsize;
 		}
 	}
-	if (plan->n > 1)
-		qsort(plan->v, plan->n, sizeof(*plan->v), plan_cmp);
+	qsort(plan->v, plan->n, sizeof(*plan->v), plan_cmp);
+
+	/* The safety cap: a wrong root must not wipe the backup. */
+	cap = cfg->max_delete >= 0 ? cfg->max_delete : (long)(nremote / 2);
+	if (plan->ndelete > 0 && (long)plan->ndelete > cap) {
+		plan->refused = plan->ndelete;
+		plan->ndelete = 0;
+		for (i = 0; i < plan->n; i++)
+			if (plan->v[i].act == ACT_DELETE ||
+			    plan->v[i].act == ACT_TAG)
+				plan->v[i].act = ACT_SKIP;
+	}
+	if (cfg->max_uploads >= 0 && plan->nupload > (size_t)cfg->max_uploads) {
+		n = 0;
+		for (i = 0; i < plan->n; i++) {
+			a = &plan->v[i];
+			if (a->act != ACT_UPLOAD || n++ < (size_t)cfg->max_uploads)
+				continue;
+			a->act = ACT_DEFER;
+			a->why = REASON_LIMIT;
+			plan->nupload--;
+			plan->ndefer++;
+			plan->upload_bytes -= (uint64_t)a->e->lsize;
+		}
+	}
 }
 
-/*
- * Free the actions of "plan" (not the entries they point to) and zero
- * it.  Accepts NULL and a plan already freed or never built.
- */
+/* Free the actions of "plan" (not the entries); accepts a zeroed plan. */
 void
 plan_free(struct plan *plan)
 {
@@ -144,6 +207,12 @@ plan_reason(enum REASON why)
 		return "checksum";
 	case REASON_UNVERIFIABLE:
 		return "unverifiable";
+	case REASON_REAPPEARED:
+		return "reappeared";
+	case REASON_GONE:
+		return "gone";
+	case REASON_LIMIT:
+		return "max-uploads";
 	case REASON_SAME:
 		return "same";
 	}

@@ -1,24 +1,36 @@
 /*
  * The report stage: what the user sees.  A progress line on a terminal,
  * one line per action with -v, errors as they happen, and at the end a
- * one-line summary or, with --json, one JSON object on stdout.
+ * one-line summary or, with --json, one JSON object on stdout.  With
+ * --report FILE, one JSON object per entry's outcome in FILE (JSON
+ * Lines).  JSON is written with jansson, never escaped by hand.
  */
 #include "config.h"
 
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "extern.h"
 
 #define PROGRESS_EVERY_MS	200
 
+/*
+ * Set up "r" for a run with settings "cfg" (which must outlive it).
+ * Also makes jansson allocate through xmalloc, so that running out of
+ * memory there is fatal like everywhere else.
+ */
 void
 report_init(struct report *r, const struct config *cfg)
 {
+	json_set_alloc_funcs(xmalloc, free);
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;
 	r->start_ms = now_ms();
@@ -89,7 +101,9 @@ report_error(struct report *r, const char *key, const char *fmt, ...)
 	safe = printable(key);
 	warnx("%s: %s", safe, msg);
 	free(safe);
-	free(msg);
+	/* Kept for the --report line of the file this was about. */
+	free(r->last_error);
+	r->last_error = msg;
 	fflush(stdout);
 }
 
@@ -114,30 +128,224 @@ report_progress(struct report *r, int force)
 	r->drawn = 1;
 }
 
+/*
+ * Open cfg->report_path for the JSON Lines report: created or truncated,
+ * mode 0644 (before the umask), kept in r->jsonl.  "-" is refused:
+ * standard output carries the summary and the -v lines.  Nothing to do
+ * without --report.  Returns 0, or -1 (reported).
+ */
+int
+report_open(struct report *r)
+{
+	const char *path = r->cfg->report_path;
+	FILE *fp = NULL;
+	int fd = -1, rc = -1;
+
+	if (path == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(path, "-") == 0) {
+		warnx("--report -: not allowed, standard output carries "
+		    "the summary; name a file");
+		goto out;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		warn("%s", path);
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	r->jsonl = fp;
+	rc = 0;
+out:
+	return rc;
+}
+
+/*
+ * Close the --report file, if open, reporting a write error (every
+ * line was flushed, so that is the last one failing to reach the
+ * disk).  Safe to call again, and on a report that was never opened.
+ */
+void
+report_close(struct report *r)
+{
+	FILE *fp = r->jsonl;
+
+	free(r->last_error);
+	r->last_error = NULL;
+	if (fp == NULL)
+		return;
+	r->jsonl = NULL;
+	if (fclose(fp) == EOF)
+		warn("%s", r->cfg->report_path);
+}
+
+/*
+ * A JSON string for "s" (NUL-terminated), or null when "s" is NULL or
+ * not valid UTF-8, which JSON strings must be.  Never NULL: jansson
+ * allocates through xmalloc.
+ */
+static json_t *
+report_json_str(const char *s)
+{
+	json_t *v = NULL;
+
+	if (s != NULL)
+		v = json_stringn(s, strlen(s));
+	return v != NULL ? v : json_null();
+}
+
+/*
+ * When "s" could not be written as the string "name" of "obj" (it was
+ * not UTF-8, and report_json_str made it null), add "name_hex" with the
+ * hex of its bytes so that nothing is lost.
+ */
+static void
+report_json_hex(json_t *obj, const char *name, const char *s)
+{
+	char *field, *hex;
+	size_t len;
+
+	if (s != NULL && json_is_null(json_object_get(obj, name))) {
+		len = strlen(s);
+		hex = xmalloc(2 * len + 1);
+		hex_encode((const unsigned char *)s, len, hex);
+		field = xasprintf("%s_hex", name);
+		json_object_set_new(obj, field, json_string(hex));
+		free(field);
+		free(hex);
+	}
+}
+
+/*
+ * Append one line to the --report file for the outcome of "e":
+ *
+ *   {"key":K,"object":O,"action":A,"size":N,"mtime":M,"md5":H,
+ *    "result":R,"error":E}
+ *
+ * K is the key relative to DIRECTORY and the --prefix, O the full object
+ * key; A the action ("upload", "skip", "defer", "delete", "tag"); N the
+ * local size when the file exists, else the object's size; M the local
+ * mtime in rclone's format, or null without a local file; H the hex MD5
+ * of what an "upload" stored with result "ok" (null otherwise, and for
+ * a multipart upload, whose ETag is not the content's MD5); R the result
+ * ("ok", "failed", "skipped"); E null or the error message.  A
+ * string that is not UTF-8 is null, with "key_hex", "object_hex" or
+ * "error_hex" added holding its bytes in hex.  The line is flushed so
+ * that a crash leaves whole lines.  A no-op without --report; a write
+ * error is reported, the file closed and later records dropped.
+ */
+void
+report_record(struct report *r, const struct entry *e, const char *action,
+    const char *result, const char *error)
+{
+	FILE *fp = r->jsonl;
+	json_t *line = NULL;
+	char *object = NULL, mtime[32], md5[33];
+	int has_mtime = 0, has_md5 = 0;
+
+	if (fp == NULL)
+		goto out;
+	object = list_object_key(r->cfg, e->key);
+	if (e->local) {
+		mtime_format(e->lmtime_sec, e->lmtime_nsec, mtime);
+		has_mtime = 1;
+	}
+	if (strcmp(action, "upload") == 0 && strcmp(result, "ok") == 0 &&
+	    e->retag_md5 && e->rparts == 0) {
+		hex_encode(e->rmd5, sizeof(e->rmd5), md5);
+		has_md5 = 1;
+	}
+	line = json_pack("{s:o, s:o, s:s, s:I, s:s?, s:s?, s:s, s:o}",
+	    "key", report_json_str(e->key),
+	    "object", report_json_str(object),
+	    "action", action,
+	    "size", (json_int_t)(e->local ? e->lsize : e->rsize),
+	    "mtime", has_mtime ? mtime : NULL,
+	    "md5", has_md5 ? md5 : NULL,
+	    "result", result,
+	    "error", report_json_str(error));
+	if (line == NULL) {
+		/* Only "action" or "result" not being UTF-8 gets here. */
+		warnx("%s: cannot encode the record of %s", r->cfg->report_path,
+		    action);
+		goto out;
+	}
+	report_json_hex(line, "key", e->key);
+	report_json_hex(line, "object", object);
+	report_json_hex(line, "error", error);
+	errno = 0;
+	if (json_dumpf(line, fp, JSON_COMPACT) == -1 || putc('\n', fp) == EOF ||
+	    fflush(fp) == EOF) {
+		if (errno != 0)
+			warn("%s", r->cfg->report_path);
+		else
+			warnx("%s: write error", r->cfg->report_path);
+		/* Reported once: later records and report_close do nothing. */
+		fclose(fp);
+		r->jsonl = NULL;
+	}
+out:
+	json_decref(line);
+	free(object);
+}
+
+/*
+ * The end of the run: with --json, one JSON object on stdout with
+ * every field DESIGN.md promises (counts as integers, elapsed_seconds
+ * a real) and "deferred"; otherwise, unless -q, one line of text that
+ * names deletions, tags and deferred uploads only when there were any.
+ */
 void
 report_summary(struct report *r, const char *bucket)
 {
+	json_t *obj = NULL;
 	char bytes[32];
 	double secs;
 
 	report_clear(r);
 	secs = (double)(now_ms() - r->start_ms) / 1000.0;
 	if (r->cfg->json) {
-		/* Bucket names are [a-z0-9.-]: nothing in them needs escaping. */
-		printf("{\"bucket\":\"%s\",\"scanned\":%zu,\"uploaded\":%zu,"
-		    "\"uploaded_bytes\":%llu,\"skipped\":%zu,\"deleted\":%zu,"
-		    "\"tagged\":%zu,\"downloaded\":%zu,\"failed\":%zu,"
-		    "\"elapsed_seconds\":%.3f}\n", bucket, r->scanned,
-		    r->uploaded, (unsigned long long)r->uploaded_bytes,
-		    r->skipped, r->deleted, r->tagged, r->downloaded,
-		    r->failed, secs);
-		return;
+		obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		    " s:I, s:f}",
+		    "bucket", bucket,
+		    "scanned", (json_int_t)r->scanned,
+		    "uploaded", (json_int_t)r->uploaded,
+		    "uploaded_bytes", (json_int_t)r->uploaded_bytes,
+		    "skipped", (json_int_t)r->skipped,
+		    "deleted", (json_int_t)r->deleted,
+		    "tagged", (json_int_t)r->tagged,
+		    "downloaded", (json_int_t)r->downloaded,
+		    "failed", (json_int_t)r->failed,
+		    "deferred", (json_int_t)r->deferred,
+		    "elapsed_seconds", secs);
+		if (obj == NULL) {
+			/* Bucket names are checked ASCII: not reached. */
+			warnx("%s: cannot encode the JSON summary", bucket);
+			goto out;
+		}
+		/* Milliseconds, without binary noise like 1.2339999999. */
+		if (json_dumpf(obj, stdout,
+		    JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
+			putchar('\n');
+		fflush(stdout);
+		goto out;
 	}
 	if (log_level < 0)
-		return;
+		goto out;
 	report_bytes(r->uploaded_bytes, bytes);
-	printf("%s%s: scanned %zu, uploaded %zu (%s), skipped %zu, "
-	    "failed %zu in %.1fs\n", r->cfg->dry_run ? "dry run: " : "",
-	    bucket, r->scanned, r->uploaded, bytes, r->skipped, r->failed,
-	    secs);
+	printf("%s%s: scanned %zu, uploaded %zu (%s), skipped %zu",
+	    r->cfg->dry_run ? "dry run: " : "", bucket, r->scanned,
+	    r->uploaded, bytes, r->skipped);
+	if (r->deleted > 0)
+		printf(", deleted %zu", r->deleted);
+	if (r->tagged > 0)
+		printf(", tagged %zu", r->tagged);
+	if (r->deferred > 0)
+		printf(", deferred %zu (--max-uploads)", r->deferred);
+	printf(", failed %zu in %.1fs\n", r->failed, secs);
+out:
+	json_decref(obj);
 }

@@ -36,6 +36,9 @@ struct walk {
 	size_t			 maxkey;	/* 1024 less "prefix/" */
 	const char		*toolong;	/* message for longer keys */
 	int			 follow;
+	const struct filter	*filter;	/* cfg->filter, may be NULL */
+	int			 markers;	/* record empty directories */
+	size_t			 filtered;	/* entries the filter left out */
 	struct table		*tbl;
 	struct scan_stats	*st;
 	struct buf		 path;		/* key of the current entry */
@@ -205,6 +208,26 @@ record(struct walk *w, const struct stat *sb, int marker)
 }
 
 /*
+ * 1 when the filter leaves out the current entry, of type "type": a
+ * directory it prunes (never entered), anything else it does not keep.
+ * Such entries are dropped silently, before the checks that would
+ * report them, and counted in w->filtered for the marker rule.
+ */
+static int
+walk_filtered(struct walk *w, mode_t type)
+{
+	int out;
+
+	if (w->filter == NULL)
+		return 0;
+	out = S_ISDIR(type) ? filter_prune_dir(w->filter, w->path.data) :
+	    !filter_file(w->filter, w->path.data);
+	if (out)
+		w->filtered++;
+	return out;
+}
+
+/*
  * Open the directory "name" of "dfd" (the current path) and walk it,
  * unless it is one of its own ancestors.  "sb" is its stat when
  * already known, else NULL.  Returns the number of keys recorded.
@@ -260,9 +283,14 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 {
 	struct stat sb;
 	int statted = 0, vialink = S_ISLNK(type);
+	/* Whether readdir's type is final (no stat needed to know it). */
+	int known = type != 0 && !(vialink && w->follow);
 
+	/* Filter first, so that a filtered-out entry costs no stat. */
+	if (known && walk_filtered(w, type))
+		return 0;
 	/* One stat, and only when the type or the file's attributes need it. */
-	if (S_ISREG(type) || type == 0 || (vialink && w->follow)) {
+	if (S_ISREG(type) || !known) {
 		if (fstatat(dfd, name, &sb,
 		    w->follow ? 0 : AT_SYMLINK_NOFOLLOW) == -1) {
 			report(w, &w->st->failed, errno, vialink ?
@@ -271,6 +299,8 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 		}
 		type = sb.st_mode & S_IFMT;
 		statted = 1;
+		if (!known && walk_filtered(w, type))
+			return 0;
 	}
 	if (!S_ISREG(type) && !S_ISDIR(type)) {
 		report(w, &w->st->skipped, 0, skip_cause(type));
@@ -306,7 +336,14 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
  * and also one holding only skipped or failed entries (a FIFO, a
  * symlink), which a restore would otherwise not recreate, as rsync
  * does.  The root never gets one, nor does a directory that could not
- * be read to its end.  Returns the number of keys recorded.
+ * be read to its end.
+ * With a filter: when it has includes there are no markers at all (a
+ * backup of "*.jpg" must not fill the bucket with every directory);
+ * with excludes only, a directory gets no marker when the filter left
+ * out anything in it or below it, since a marker means "empty on disk",
+ * not "empty after filtering" (and a parent of an unmarked directory
+ * must not be marked either, or a restore would recreate it alone).
+ * Returns the number of keys recorded.
  */
 static size_t
 walk_dir(struct walk *w, int fd, const struct stat *sb,
@@ -315,7 +352,7 @@ walk_dir(struct walk *w, int fd, const struct stat *sb,
 	struct frame self = { sb->st_dev, sb->st_ino, up };
 	struct dirent *de;
 	DIR *dir;
-	size_t n = 0, base;
+	size_t n = 0, base, filtered = w->filtered;
 	int readerr = 0;
 
 	if ((dir = fdopendir(fd)) == NULL) {
@@ -343,7 +380,7 @@ walk_dir(struct walk *w, int fd, const struct stat *sb,
 	}
 	if (readerr != 0)
 		report(w, &w->st->failed, readerr, "cannot read directory");
-	else if (n == 0 && !isroot) {
+	else if (n == 0 && !isroot && w->markers && w->filtered == filtered) {
 		record(w, sb, 1);
 		n = 1;
 	}
@@ -377,6 +414,8 @@ scan_tree(const char *root, const struct config *cfg, struct table *tbl,
 	w.toolong = plen > 0 ? "object key longer than 1024 bytes with the "
 	    "prefix" : "object key longer than 1024 bytes";
 	w.follow = cfg->follow_symlinks;
+	w.filter = cfg->filter;
+	w.markers = !filter_has_includes(cfg->filter);
 	w.tbl = tbl;
 	w.st = st;
 	buf_append(&w.path, "", 0);

@@ -56,6 +56,7 @@ table_merge(struct table *into, struct table *from)
 			memcpy(dst->rmd5, e->rmd5, sizeof(dst->rmd5));
 			dst->rparts = e->rparts;
 			dst->retag_md5 = e->retag_md5;
+			dst->rtagged = e->rtagged;
 		}
 		free(e);
 	}

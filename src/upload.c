@@ -173,6 +173,8 @@ static void
 upload_fail(struct upjob *job)
 {
 	job->up->rep->failed++;
+	report_record(job->up->rep, job->e, "upload", "failed",
+	    job->up->rep->last_error);
 	upload_job_free(job);
 }
 
@@ -207,6 +209,8 @@ upload_submit(struct upjob *job)
 	c = s3_put_new(up->bucket, okey, job->data != NULL ? -1 : job->fd,
 	    job->st.st_size, (char *)b64, mtime, upload_ctype(job->e->key));
 	free(okey);
+	if (cfg->storage_class != NULL)
+		s3_call_header(c, "x-amz-storage-class", cfg->storage_class);
 	if (job->data != NULL) {
 		c->body = job->data;
 		c->body_len = job->st.st_size;
@@ -229,6 +233,9 @@ upload_marker(struct upjob *job)
 	c = s3_put_new(job->up->bucket, okey, -1, 0,
 	    "1B2M2Y8AsgTpgAmY7PhCfg==", mtime, "application/x-directory");
 	free(okey);
+	if (job->up->cfg->storage_class != NULL)
+		s3_call_header(c, "x-amz-storage-class",
+		    job->up->cfg->storage_class);
 	c->body = "";
 	c->body_len = 0;
 	memcpy(job->md5, "\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04"
@@ -304,9 +311,11 @@ upload_done(struct s3_call *c, void *arg)
 	memcpy(e->rmd5, job->md5, 16);
 	e->rparts = 0;
 	e->retag_md5 = 1;
+	e->rtagged = 0;		/* a new object carries no tags */
 	up->rep->uploaded++;
 	up->rep->uploaded_bytes += job->st.st_size;
 	report_action(up->rep, "upload", NULL, e->key);
+	report_record(up->rep, e, "upload", "ok", NULL);
 	report_progress(up->rep, 0);
 	upload_job_free(job);
 }

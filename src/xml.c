@@ -1,7 +1,8 @@
 /*
  * S3 response parsers on libxml2's streaming reader (xmlTextReader):
  * ListObjectsV2 pages, one <Contents> at a time, <Error> documents, and
- * the multipart upload answers (Initiate, Complete, ListParts).
+ * the multipart upload answers (Initiate, Complete, ListParts) and the
+ * DeleteObjects answer.
  * No tree is built, the network is never used, a DOCTYPE is refused
  * (so no entity is ever declared, let alone expanded), and libxml2's
  * own messages are captured instead of printed.
@@ -556,6 +557,26 @@ struct mp_ctx {
 	uint32_t	*next_marker;
 };
 
+/*
+ * S3 keeps a slow answer (CompleteMultipartUpload, a big DeleteObjects)
+ * alive with white space, which may come before the XML declaration,
+ * where XML allows none: skip it (lines then count from the
+ * declaration).
+ */
+static void
+xml_skip_keepalive(const char **buf, size_t *len)
+{
+	size_t n;
+
+	for (n = 0; n < *len && (*buf)[n] != '\0' &&
+	    strchr(" \t\r\n", (*buf)[n]) != NULL; n++)
+		;
+	if (*len - n >= 5 && memcmp(*buf + n, "<?xml", 5) == 0) {
+		*buf += n;
+		*len -= n;
+	}
+}
+
 /* Parse "s", decimal digits only, into *n: -1 unless min <= *n <= max. */
 static int
 mp_number(const char *s, long long min, long long max, long long *n)
@@ -696,21 +717,9 @@ mp_walk(const char *buf, size_t len, struct mp_ctx *ctx,
 	struct xml_walker w = { mp_start, mp_end, ctx };
 	struct xml_diag diag;
 	struct s3_error own;
-	size_t n;
 	int rc;
 
-	/*
-	 * S3 keeps a slow CompleteMultipartUpload alive with white space,
-	 * which may come before the XML declaration, where XML allows
-	 * none: skip it (lines then count from the declaration).
-	 */
-	for (n = 0; n < len && buf[n] != '\0' &&
-	    strchr(" \t\r\n", buf[n]) != NULL; n++)
-		;
-	if (len - n >= 5 && memcmp(buf + n, "<?xml", 5) == 0) {
-		buf += n;
-		len -= n;
-	}
+	xml_skip_keepalive(&buf, &len);
 	if ((rc = xml_walk(buf, len, &w, &diag)) == XML_WALK_BAD)
 		warnx("multipart: malformed XML at line %d: %s",
 		    diag.line, diag.msg);
@@ -821,6 +830,133 @@ xml_parse_list_parts(const char *buf, size_t len, list_part_fn fn,
 	rc = 0;
 out:
 	for (i = 0; i < PART_NFIELDS; i++)
+		buf_free(&ctx.field[i]);
+	return rc;
+}
+
+/* The children of a DeleteResult <Error> we keep, and their names. */
+enum DEL_FIELD {
+	DEL_KEY,
+	DEL_CODE,
+	DEL_MESSAGE,
+	DEL_NFIELDS
+};
+static const char *const del_names[DEL_NFIELDS] = {
+	"Key", "Code", "Message"
+};
+
+/* One DeleteObjects answer being read. */
+struct del_ctx {
+	delete_error_fn	 fn;
+	void		*arg;
+	int		 is_error;	/* the root is <Error> */
+	int		 in_error;	/* inside a per-key <Error> */
+	int		 have;		/* 1 << DEL_* seen in this <Error> */
+	struct buf	 field[DEL_NFIELDS];
+};
+
+static int
+del_start(void *arg, int depth, const char *name)
+{
+	struct del_ctx *ctx = arg;
+
+	if (depth == 0 && strcmp(name, "DeleteResult") != 0) {
+		if (strcmp(name, "Error") != 0) {
+			warnx("delete: unexpected root element <%s>", name);
+			return XML_WALK_FAIL;
+		}
+		/* Read on: an <Error> cut short is malformed, not an error. */
+		ctx->is_error = 1;
+	}
+	if (depth == 1 && !ctx->is_error && strcmp(name, "Error") == 0) {
+		ctx->in_error = 1;
+		ctx->have = 0;
+	}
+	return XML_WALK_GO;
+}
+
+static int
+del_end(void *arg, int depth, const char *name, const struct buf *text)
+{
+	struct del_ctx *ctx = arg;
+	int i;
+
+	if (ctx->is_error || !ctx->in_error)
+		return XML_WALK_GO;
+	if (depth == 2) {
+		for (i = 0; i < DEL_NFIELDS; i++)
+			if (strcmp(name, del_names[i]) == 0) {
+				buf_reset(&ctx->field[i]);
+				buf_append(&ctx->field[i], text->data,
+				    text->len);
+				ctx->have |= 1 << i;
+			}
+		return XML_WALK_GO;
+	}
+	if (depth != 1)
+		return XML_WALK_GO;
+	ctx->in_error = 0;
+	if (!(ctx->have & 1 << DEL_KEY) || ctx->field[DEL_KEY].len == 0) {
+		warnx("delete: <Error> without <Key>");
+		return XML_WALK_FAIL;
+	}
+	for (i = 0; i < DEL_NFIELDS; i++)
+		if (!(ctx->have & 1 << i)) {
+			buf_reset(&ctx->field[i]);
+			buf_append(&ctx->field[i], "", 0);
+		}
+	return ctx->fn(ctx->arg, ctx->field[DEL_KEY].data,
+	    ctx->field[DEL_CODE].data, ctx->field[DEL_MESSAGE].data) == 0 ?
+	    XML_WALK_GO : XML_WALK_FAIL;
+}
+
+/*
+ * Parse a DeleteResult (the answer to DeleteObjects) in "buf", calling
+ * "fn" for every per-key <Error> in document order with its <Key>,
+ * <Code> and <Message> ("" when absent), valid during the call only.
+ * <Deleted> entries are ignored: in quiet mode S3 lists only failures.
+ * Returns 0, or -1 on malformed XML, another root (an <Error> document
+ * included: S3 may send one with status 200) or an <Error> without
+ * <Key>, reported with one line, or when "fn" returned non-zero (not
+ * reported).
+ */
+int
+xml_parse_delete_result(const char *buf, size_t len, delete_error_fn fn,
+    void *arg)
+{
+	struct del_ctx ctx;
+	struct xml_walker w = { del_start, del_end, &ctx };
+	struct xml_diag diag;
+	struct s3_error err;
+	int i, rc = -1;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.fn = fn;
+	ctx.arg = arg;
+	xml_skip_keepalive(&buf, &len);
+	switch (xml_walk(buf, len, &w, &diag)) {
+	case XML_WALK_GO:
+		break;
+	case XML_WALK_BAD:
+		warnx("delete: malformed XML at line %d: %s", diag.line,
+		    diag.msg);
+		goto out;
+	default:
+		goto out;
+	}
+	if (ctx.is_error) {
+		if (xml_parse_error(buf, len, &err) == -1)
+			warnx("delete: <Error> without <Code>");
+		else {
+			warnx("delete: server error %s: %s", err.code,
+			    err.message != NULL ? err.message : "");
+			s3_error_free(&err);
+		}
+		goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < DEL_NFIELDS; i++)
 		buf_free(&ctx.field[i]);
 	return rc;
 }

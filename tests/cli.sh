@@ -29,9 +29,23 @@ err=$("$P3BACKUP" --jobs 2>&1); st=$?
 is "$st" 2 "missing option argument: exit 2"
 contains "$err" "needs an argument" "missing argument is named"
 
-err=$("$P3BACKUP" --delete b "$T" 2>&1); st=$?
+err=$("$P3BACKUP" --restore b "$T" 2>&1); st=$?
 is "$st" 2 "an option not yet available: exit 2"
-contains "$err" "--delete: not available in this version yet" "refusal names the option"
+contains "$err" "--restore: not available in this version yet" "refusal names the option"
+
+# An invalid storage class is refused before any request (the endpoint
+# here is a closed port: a request would end in exit 3).
+err=$("$P3BACKUP" --storage-class FAST mybucket "$T" 2>&1); st=$?
+is "$st" 2 "invalid storage class: exit 2"
+contains "$err" "--storage-class FAST: not a storage class" "the bad class is named"
+err=$("$P3BACKUP" --max-uploads -1 mybucket "$T" 2>&1); st=$?
+is "$st" 2 "negative --max-uploads: exit 2"
+err=$("$P3BACKUP" --part-size 1M mybucket "$T" 2>&1); st=$?
+is "$st" 2 "--part-size under 5M: exit 2"
+contains "$err" "--part-size 1M: must be a size from 5242880" "the part-size rule is named"
+err=$("$P3BACKUP" --exclude '[abc' mybucket "$T" 2>&1); st=$?
+is "$st" 2 "malformed pattern: exit 2"
+contains "$err" "[abc" "the malformed pattern is named"
 
 err=$("$P3BACKUP" a b c 2>&1); st=$?
 is "$st" 2 "three arguments: exit 2"

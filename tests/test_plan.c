@@ -484,13 +484,138 @@ test_big(void)
 	table_free(&tbl);
 }
 
+/* The action planned for "key" in "plan", or -1 when it has none. */
+static int
+act_of(const struct plan *plan, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++)
+		if (strcmp(plan->v[i].e->key, key) == 0)
+			return (int)plan->v[i].act;
+	return -1;
+}
+
+/* The reason planned for "key"; REASON_SAME when it has no action. */
+static enum REASON
+why_of(const struct plan *plan, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++)
+		if (strcmp(plan->v[i].e->key, key) == 0)
+			return plan->v[i].why;
+	return REASON_SAME;
+}
+
+/* --delete, --tag-deleted, the safety cap and --max-uploads. */
+static void
+test_policies(void)
+{
+	struct config c;
+	struct table tbl;
+	struct plan plan;
+	struct entry *e;
+	char key[32];
+	int i;
+
+	memset(&tbl, 0, sizeof(tbl));
+	config_init(&c);
+	/* Ten objects; three of their files are gone. */
+	for (i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "f%d", i);
+		e = add(&tbl, key, i >= 3, 1);
+		e->lsize = e->rsize = 5;
+	}
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 0 && act_of(&plan, "f0") == -1,
+	    "without --delete, vanished files' objects get no action");
+	plan_free(&plan);
+
+	c.delete_mode = DELETE_OBJECTS;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 3 && act_of(&plan, "f0") == ACT_DELETE &&
+	    act_of(&plan, "f2") == ACT_DELETE && act_of(&plan, "f3") == ACT_SKIP,
+	    "--delete: exactly the three vanished objects");
+	plan_free(&plan);
+
+	c.delete_mode = DELETE_TAG;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 3 && act_of(&plan, "f1") == ACT_TAG,
+	    "--tag-deleted: the three vanished objects are tagged");
+	plan_free(&plan);
+	table_find(&tbl, "f1", 2)->rtagged = 1;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 2 && act_of(&plan, "f1") == -1,
+	    "--tag-deleted: an object already tagged is not tagged again");
+	plan_free(&plan);
+
+	/* A tagged object whose file is back is uploaded again. */
+	table_find(&tbl, "f5", 2)->rtagged = 1;
+	plan_build(&tbl, &c, &plan);
+	ok(act_of(&plan, "f5") == ACT_UPLOAD &&
+	    why_of(&plan, "f5") == REASON_REAPPEARED,
+	    "a reappeared file of a tagged object is uploaded (%s)",
+	    plan_reason(why_of(&plan, "f5")));
+	plan_free(&plan);
+	table_find(&tbl, "f5", 2)->rtagged = 0;
+	table_find(&tbl, "f1", 2)->rtagged = 0;
+
+	/* Six of ten gone: more than half, refused unless allowed. */
+	c.delete_mode = DELETE_OBJECTS;
+	for (i = 3; i < 6; i++) {
+		snprintf(key, sizeof(key), "f%d", i);
+		table_find(&tbl, key, 2)->local = 0;
+	}
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 0 && plan.refused == 6 &&
+	    act_of(&plan, "f0") == ACT_SKIP,
+	    "deleting 6 of 10 is refused by the default cap (refused %zu)",
+	    plan.refused);
+	plan_free(&plan);
+	c.max_delete = 6;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 6 && plan.refused == 0,
+	    "--max-delete 6 allows it");
+	plan_free(&plan);
+	c.max_delete = 5;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.ndelete == 0 && plan.refused == 6, "--max-delete 5 does not");
+	plan_free(&plan);
+	c.max_delete = -1;
+
+	/* --max-uploads: the first N uploads in key order, the rest deferred. */
+	table_free(&tbl);
+	c.delete_mode = DELETE_NONE;
+	for (i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "n%02d", i);
+		e = add(&tbl, key, 1, 0);
+		e->lsize = 100 + i;
+	}
+	c.max_uploads = 5;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.nupload == 5 && plan.ndefer == 15, "--max-uploads 5: 5 "
+	    "uploads, 15 deferred");
+	ok(act_of(&plan, "n04") == ACT_UPLOAD && act_of(&plan, "n05") ==
+	    ACT_DEFER, "the first five in key order go first");
+	ok(plan.upload_bytes == 100 + 101 + 102 + 103 + 104,
+	    "upload bytes count only the five");
+	plan_free(&plan);
+	c.max_uploads = 0;
+	plan_build(&tbl, &c, &plan);
+	ok(plan.nupload == 0 && plan.ndefer == 20, "--max-uploads 0 defers all");
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
 int
 main(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
+	config_init(&cfg);
 	test_cases();
 	test_checksum();
 	test_reason();
+	test_policies();
 	test_order();
 	test_counts();
 	test_empty();

@@ -123,11 +123,13 @@ mksock(const char *dir, const char *name)
 
 /*
  * Scan tmpdir/"rel" (or "rel" itself when absolute) into "tbl" with
- * the given options, collecting stderr into "err".
+ * the given options and filter (may be NULL), collecting stderr into
+ * "err".
  */
 static int
-scan(const char *rel, int follow, const char *prefix, struct table *tbl,
-    struct scan_stats *st, struct buf *err)
+scan_filtered(const char *rel, int follow, const char *prefix,
+    struct filter *filter, struct table *tbl, struct scan_stats *st,
+    struct buf *err)
 {
 	static char text[1 << 16];
 	struct config cfg;
@@ -137,6 +139,7 @@ scan(const char *rel, int follow, const char *prefix, struct table *tbl,
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.follow_symlinks = follow;
 	cfg.prefix = prefix ? xstrdup(prefix) : NULL;
+	cfg.filter = filter;
 	root = rel[0] == '/' ? xstrdup(rel) : tpath(rel);
 	if ((saved = tap_capture_begin()) == -1)
 		exit(99);
@@ -148,6 +151,13 @@ scan(const char *rel, int follow, const char *prefix, struct table *tbl,
 	free(root);
 	free(cfg.prefix);
 	return rc;
+}
+
+static int
+scan(const char *rel, int follow, const char *prefix, struct table *tbl,
+    struct scan_stats *st, struct buf *err)
+{
+	return scan_filtered(rel, follow, prefix, NULL, tbl, st, err);
 }
 
 static size_t
@@ -604,6 +614,171 @@ test_threads(void)
 	}
 }
 
+/* The local keys of "tbl", sorted and joined by spaces; caller frees. */
+static char *
+keys_of(const struct table *tbl)
+{
+	struct entry *e, *tmp;
+	struct buf b = { NULL, 0, 0 };
+	const char **v;
+	size_t n = 0, i, j;
+
+	v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*v));
+	HASH_ITER(hh, tbl->entries, e, tmp) {
+		/* Insertion sort: the tables here are small. */
+		for (i = n++; i > 0 && strcmp(v[i - 1], e->key) > 0; i--)
+			v[i] = v[i - 1];
+		v[i] = e->key;
+	}
+	buf_append(&b, "", 0);
+	for (j = 0; j < n; j++) {
+		if (j > 0)
+			buf_append(&b, " ", 1);
+		buf_append(&b, v[j], strlen(v[j]));
+	}
+	free(v);
+	return b.data;
+}
+
+/*
+ * Build tmpdir/filt: photos, a tmp/ and node_modules/ full of things
+ * the scan would report (a symlink, a FIFO, a name that is not UTF-8)
+ * and made unreadable, directories whose files are all excluded, a
+ * truly empty one and one holding only a symlink.
+ */
+static void
+build_filter_tree(void)
+{
+	char *p;
+
+	mkdir_t("filt");
+	mkdir_t("filt/photos");
+	mkdir_t("filt/photos/2020");
+	mkfile("filt/photos/2020/a.jpg", "aa");
+	mkfile("filt/photos/2020/b.png", "bbb");
+	mkfile("filt/photos/2020/notes.txt", "n");
+	mkdir_t("filt/photos/empty");
+	mkdir_t("filt/tmp");
+	mkfile("filt/tmp/t.jpg", "t");
+	mkdir_t("filt/tmp/deep");
+	mkfile("filt/tmp/deep/x.png", "x");
+	mklink("nowhere", "filt/tmp/link.jpg");
+	p = tpath("filt/tmp/fifo.png");
+	if (mkfifo(p, 0644) == -1)
+		bail("mkfifo", p);
+	free(p);
+	mkdir_t("filt/tmp/bad\xff");
+	mkfile("filt/tmp/bad\xff/f.jpg", "");
+	mkdir_t("filt/node_modules");
+	mkdir_t("filt/node_modules/pkg");
+	mkfile("filt/node_modules/pkg/index.js", "js");
+	mkfile("filt/node_modules/pkg/logo.png", "p");
+	mklink("nowhere", "filt/node_modules/link.png");
+	mkdir_t("filt/node_modules/bad\xfe");
+	mkdir_t("filt/a");
+	mkdir_t("filt/a/node_modules");
+	mkfile("filt/a/node_modules/b.png", "b");
+	mkdir_t("filt/doc");
+	mkfile("filt/doc/readme.txt", "r");
+	mkfile("filt/doc/cover.jpg", "cc");
+	mkdir_t("filt/cache");
+	mkfile("filt/cache/x.tmp", "z");
+	mkdir_t("filt/nest");
+	mkdir_t("filt/nest/inner");
+	mkfile("filt/nest/inner/y.tmp", "y");
+	mkdir_t("filt/lonely");
+	mklink("nowhere", "filt/lonely/link");
+	mkfile("filt/top.png", "top");
+	mklink("top.png", "filt/top-link.jpg");
+	mkfile("filt/skip\xff.tmp", "");
+	p = tpath("filt/tmp");
+	if (chmod(p, 0) == -1)
+		bail("chmod", p);
+	free(p);
+	p = tpath("filt/node_modules");
+	if (chmod(p, 0) == -1)
+		bail("chmod", p);
+	free(p);
+}
+
+/*
+ * --include/--exclude: exactly the expected keys, markers only for
+ * directories empty on disk, and excluded directories never entered:
+ * what is inside them (unreadable, or a symlink, a FIFO and a bad name
+ * when we are root and mode 000 means nothing) is neither reported nor
+ * counted.
+ */
+static void
+test_filter(void)
+{
+	struct table tbl = { NULL, 0, 0 };
+	struct scan_stats st;
+	struct buf err = { NULL, 0, 0 };
+	struct filter *f;
+	char *got;
+
+	build_filter_tree();
+
+	/* The issue's photo backup. */
+	f = filter_new();
+	if (filter_add(f, 1, "*.jpg") == -1 || filter_add(f, 1, "*.png") == -1 ||
+	    filter_add(f, 0, "tmp/**") == -1 ||
+	    filter_add(f, 0, "node_modules") == -1)
+		bail("filter_add", "photos");
+	ok(scan_filtered("filt", 0, NULL, f, &tbl, &st, &err) == 0,
+	    "filter, includes: scan");
+	got = keys_of(&tbl);
+	is_str(got, "doc/cover.jpg photos/2020/a.jpg photos/2020/b.png "
+	    "top.png", "filter, includes: exactly the photos, no markers");
+	free(got);
+	check_stats(&st, 4, 0, 1, 0, 2 + 3 + 2 + 3, "filter, includes");
+	ok(count_lines(&err) == 1, "filter, includes: one line on stderr");
+	has_msg(&err, "filt/top-link.jpg: symbolic link, not followed",
+	    "included symlink noted");
+	table_free(&tbl);
+	filter_free(f);
+
+	/* Excludes only: markers for directories empty on disk alone. */
+	f = filter_new();
+	if (filter_add(f, 0, "tmp/") == -1 ||
+	    filter_add(f, 0, "node_modules") == -1 ||
+	    filter_add(f, 0, "*.tmp") == -1 || filter_add(f, 0, "*.txt") == -1)
+		bail("filter_add", "excludes");
+	ok(scan_filtered("filt", 0, NULL, f, &tbl, &st, &err) == 0,
+	    "filter, excludes: scan");
+	got = keys_of(&tbl);
+	is_str(got, "doc/cover.jpg lonely/ photos/2020/a.jpg "
+	    "photos/2020/b.png photos/empty/ top.png",
+	    "filter, excludes: no marker where files were left out");
+	free(got);
+	check_stats(&st, 4, 2, 2, 0, 2 + 3 + 2 + 3, "filter, excludes");
+	ok(count_lines(&err) == 2, "filter, excludes: 2 lines on stderr");
+	has_msg(&err, "filt/top-link.jpg: symbolic link", "kept symlink noted");
+	has_msg(&err, "filt/lonely/link: symbolic link", "kept symlink noted");
+	table_free(&tbl);
+	filter_free(f);
+
+	/* --follow-symlinks: the kept link to a photo is a photo. */
+	f = filter_new();
+	if (filter_add(f, 1, "*.jpg") == -1 || filter_add(f, 0, "tmp") == -1 ||
+	    filter_add(f, 0, "/node_modules/") == -1)
+		bail("filter_add", "follow");
+	ok(scan_filtered("filt", 1, NULL, f, &tbl, &st, &err) == 0,
+	    "filter, follow: scan");
+	got = keys_of(&tbl);
+	is_str(got, "doc/cover.jpg photos/2020/a.jpg top-link.jpg",
+	    "filter, follow: the followed link is filtered as a file");
+	free(got);
+	check_stats(&st, 3, 0, 0, 1, 2 + 2 + 3, "filter, follow");
+	/* It could have led to a directory of photos: worth a word. */
+	ok(count_lines(&err) == 1, "filter, follow: one line on stderr");
+	has_msg(&err, "filt/lonely/link: cannot follow symbolic link",
+	    "dangling link that might lead to photos");
+	table_free(&tbl);
+	filter_free(f);
+	buf_free(&err);
+}
+
 /*
  * In a child (as uid/gid 65534 when we are root, so that mode 000
  * means something), scan tmpdir/perm and write "rc files dirs skipped
@@ -745,6 +920,7 @@ main(void)
 	test_utf8();
 	test_root();
 	test_permission();
+	test_filter();
 
 	nftw(tmpdir, chmod_one, 16, FTW_PHYS);
 	ok(tap_rmtree(tmpdir) == 0,

@@ -1,6 +1,7 @@
 /*
- * Tests for xml.c: ListObjectsV2 pages, <Error> documents and the
- * multipart upload answers (Initiate, Complete, ListParts), read
+ * Tests for xml.c: ListObjectsV2 pages, <Error> documents, the
+ * multipart upload answers (Initiate, Complete, ListParts) and the
+ * DeleteObjects answer, read
  * from the saved responses in tests/data/xml (see SOURCE there) and
  * from pages built in memory.
  */
@@ -986,6 +987,160 @@ test_list_parts(void)
 	free(s);
 }
 
+/* DeleteObjects answers: what the per-key <Error> callback saw. */
+#define MAXDELERR	8
+
+struct delerrs {
+	size_t	 n;
+	size_t	 stop_at;	/* return -1 on this call (1-based); 0 never */
+	struct {
+		char	*key;
+		char	*code;
+		char	*message;
+	} e[MAXDELERR];
+};
+
+static int
+collect_delerr(void *arg, const char *key, const char *code,
+    const char *message)
+{
+	struct delerrs *d = arg;
+
+	if (d->n >= MAXDELERR)
+		return -1;
+	d->e[d->n].key = xstrdup(key);
+	d->e[d->n].code = xstrdup(code);
+	d->e[d->n].message = xstrdup(message);
+	d->n++;
+	return d->stop_at != 0 && d->n == d->stop_at ? -1 : 0;
+}
+
+static void
+delerrs_free(struct delerrs *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->e[i].key);
+		free(d->e[i].code);
+		free(d->e[i].message);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Parse "doc"; expect return code "want_rc", "want_n" callbacks and
+ * "want_msg" printed (one line; NULL for nothing).
+ */
+static void
+check_delete(const char *what, const char *doc, size_t len, int want_rc,
+    size_t want_n, const char *want_msg, struct delerrs *d)
+{
+	int rc;
+
+	capture();
+	rc = xml_parse_delete_result(doc, len, collect_delerr, d);
+	one_line(what, captured(), want_msg);
+	ok(rc == want_rc, "%s: returns %d", what, want_rc);
+	ok(d->n == want_n, "%s: %zu error(s) passed on", what, want_n);
+}
+
+static void
+check_delete_file(const char *file, int want_rc, size_t want_n,
+    const char *want_msg, struct delerrs *d)
+{
+	size_t len;
+	char *doc = fixture(file, &len);
+
+	check_delete(file, doc, len, want_rc, want_n, want_msg, d);
+	free(doc);
+}
+
+static void
+check_delerr(const struct delerrs *d, size_t i, const char *key,
+    const char *code, const char *message)
+{
+	if (i >= d->n) {
+		ok(0, "error %zu exists", i);
+		return;
+	}
+	is_str(d->e[i].key, key, "error %zu: key", i);
+	is_str(d->e[i].code, code, "error %zu: code", i);
+	is_str(d->e[i].message, message, "error %zu: message", i);
+}
+
+static void
+test_delete(void)
+{
+	struct delerrs d;
+	size_t len;
+	char *doc;
+
+	memset(&d, 0, sizeof(d));
+	check_delete_file("delete-result.xml", 0, 2, NULL, &d);
+	check_delerr(&d, 0, "sample2.txt", "AccessDenied", "Access Denied");
+	check_delerr(&d, 1, "a&b <c> \"d\" 'e'\rf", "InternalError",
+	    "We encountered an internal error. Please try again.");
+	delerrs_free(&d);
+	check_delete_file("delete-quiet.xml", 0, 0, NULL, &d);
+	/* s3rver lists every key as <Deleted>, even in quiet mode. */
+	check_delete_file("s3rver-delete.xml", 0, 0, NULL, &d);
+	check_delete("no namespace, white space before the declaration",
+	    DOC(" \n<?xml version=\"1.0\"?>\n<DeleteResult><Error><Key>k"
+	    "</Key><Code>SlowDown</Code></Error></DeleteResult>"), 0, 1,
+	    NULL, &d);
+	check_delerr(&d, 0, "k", "SlowDown", "");
+	delerrs_free(&d);
+	check_delete("<Error> with only a <Key>", DOC("<DeleteResult><Error>"
+	    "<Key>k</Key></Error></DeleteResult>"), 0, 1, NULL, &d);
+	check_delerr(&d, 0, "k", "", "");
+	delerrs_free(&d);
+	check_delete("<Key> of a <Deleted> is not an error",
+	    DOC("<DeleteResult><Deleted><Key>k</Key><Code>X</Code></Deleted>"
+	    "</DeleteResult>"), 0, 0, NULL, &d);
+
+	/* The whole request failed: an <Error> document, maybe with 200. */
+	check_delete_file("s3rver-delete-500.xml", -1, 0, "delete: server "
+	    "error InternalError: We encountered an internal error. Please "
+	    "try again.", &d);
+	check_delete_file("error-nosuchbucket.xml", -1, 0, "delete: server "
+	    "error NoSuchBucket: The specified bucket does not exist", &d);
+	check_delete("<Error> document with a <Key>", DOC("<Error><Key>k"
+	    "</Key><Code>AccessDenied</Code></Error>"), -1, 0,
+	    "delete: server error AccessDenied", &d);
+	check_delete("<Error> without <Code>", DOC("<Error><Message>m"
+	    "</Message></Error>"), -1, 0, "delete: <Error> without <Code>",
+	    &d);
+
+	/* Malformed: the errors read before the fault were passed on. */
+	check_delete_file("delete-truncated.xml", -1, 1,
+	    "delete: malformed XML at line 13", &d);
+	check_delerr(&d, 0, "sample2.txt", "AccessDenied", "Access Denied");
+	delerrs_free(&d);
+	check_delete("<Error> without <Key>", DOC("<DeleteResult><Error>"
+	    "<Code>AccessDenied</Code></Error></DeleteResult>"), -1, 0,
+	    "delete: <Error> without <Key>", &d);
+	check_delete("empty <Key>", DOC("<DeleteResult><Error><Key/>"
+	    "<Code>X</Code></Error></DeleteResult>"), -1, 0,
+	    "delete: <Error> without <Key>", &d);
+	check_delete_file("list-basic.xml", -1, 0,
+	    "delete: unexpected root element <ListBucketResult>", &d);
+	check_delete_file("error-html.html", -1, 0, "delete: malformed XML",
+	    &d);
+	check_delete("empty body", "", 0, -1, 0,
+	    "delete: malformed XML at line 0: empty document", &d);
+	check_delete("DOCTYPE", DOC("<!DOCTYPE x [<!ENTITY e \"v\">]>"
+	    "<DeleteResult><Error><Key>&e;</Key></Error></DeleteResult>"), -1,
+	    0, "DOCTYPE not allowed", &d);
+
+	/* The callback stops the walk: -1, no message, no further call. */
+	doc = fixture("delete-result.xml", &len);
+	d.stop_at = 1;
+	check_delete("callback -1", doc, len, -1, 1, NULL, &d);
+	delerrs_free(&d);
+	free(doc);
+}
+
 int
 main(void)
 {
@@ -999,6 +1154,7 @@ main(void)
 	test_initiate();
 	test_complete();
 	test_list_parts();
+	test_delete();
 	xmlCleanupParser();
 	return tap_done();
 }

@@ -1,0 +1,603 @@
+/*
+ * Unit tests for report.c's JSON output: the --report file (JSON Lines)
+ * written by report_open/report_record/report_close, read back line by
+ * line with jansson, and the summary of report_summary, --json and
+ * text, caught by pointing stdout at a temporary file.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "extern.h"
+#include "tap.h"
+
+#define MD5_HEX		"00112233445566778899aabbccddeeff"
+/* Quotes, a backslash, a newline, a tab, é and U+2713 CHECK MARK. */
+#define NASTY_ERROR \
+	"server said \"no\" \\ twice\nline 2\t\xc3\xa9 \xe2\x9c\x93"
+#define BAD_KEY		"bad\xff\xfe.bin"
+#define FIRST_LINE	"{\"key\":\"dir/a file.txt\"," \
+	"\"object\":\"pfx/dir/a file.txt\",\"action\":\"upload\"," \
+	"\"size\":1234,\"mtime\":\"1700000000.5\",\"md5\":\"" MD5_HEX "\"," \
+	"\"result\":\"ok\",\"error\":null}\n"
+
+static char tmpdir[4096];
+
+static void
+bail(const char *what, const char *path)
+{
+	printf("Bail out! %s %s: %s\n", what, path, strerror(errno));
+	exit(99);
+}
+
+/* A zeroed entry for "key", as table_get makes them.  Caller frees. */
+static struct entry *
+mkentry(const char *key)
+{
+	struct entry *e;
+
+	e = xcalloc(1, sizeof(*e) + strlen(key) + 1);
+	memcpy(e->key, key, strlen(key) + 1);
+	return e;
+}
+
+/* Settings for a run with no terminal: no progress line. */
+static void
+mkconfig(struct config *cfg, const char *prefix, const char *report_path)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->prefix = (char *)prefix;
+	cfg->report_path = (char *)report_path;
+	cfg->max_uploads = -1;
+	cfg->progress = 0;
+}
+
+/* Field "name" of "obj" is the string "want". */
+static void
+is_field_str(json_t *obj, const char *name, const char *want, const char *what)
+{
+	json_t *v = json_object_get(obj, name);
+
+	ok(json_is_string(v), "%s: \"%s\" is a string", what, name);
+	is_str(json_is_string(v) ? json_string_value(v) : NULL, want,
+	    "%s: \"%s\"", what, name);
+}
+
+/* Field "name" of "obj" is present and null. */
+static void
+is_field_null(json_t *obj, const char *name, const char *what)
+{
+	json_t *v = json_object_get(obj, name);
+
+	ok(v != NULL && json_is_null(v), "%s: \"%s\" is null", what, name);
+}
+
+/* Field "name" of "obj" is the integer "want". */
+static void
+is_field_int(json_t *obj, const char *name, json_int_t want, const char *what)
+{
+	json_t *v = json_object_get(obj, name);
+
+	ok(json_is_integer(v) && json_integer_value(v) == want,
+	    "%s: \"%s\" is the integer %lld", what, name, (long long)want);
+}
+
+/*
+ * Read the file "path" into a NULL-terminated array of its lines (each
+ * with its '\n'), *n set to their count.  Caller frees each and all.
+ */
+static char **
+read_lines(const char *path, size_t *n)
+{
+	char **v = NULL, *line = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	*n = 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		bail("open", path);
+	while (getline(&line, &cap, fp) != -1) {
+		v = xrealloc(v, (*n + 2) * sizeof(*v));
+		v[(*n)++] = xstrdup(line);
+	}
+	free(line);
+	fclose(fp);
+	v = xrealloc(v, (*n + 1) * sizeof(*v));
+	v[*n] = NULL;
+	return v;
+}
+
+static void
+free_lines(char **v)
+{
+	size_t i;
+
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Stop capturing stderr, and drop the last newline of what came. */
+static void
+capture_end(int h, char *msg, size_t size)
+{
+	size_t n;
+
+	tap_capture_end(h, msg, size);
+	n = strlen(msg);
+	if (n > 0 && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+}
+
+/* Parse one line: one JSON object, nothing after it. */
+static json_t *
+parse_line(const char *line, const char *what)
+{
+	json_error_t jerr;
+	json_t *obj;
+
+	obj = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+	ok(json_is_object(obj), "%s: the line is one JSON object%s%s", what,
+	    obj == NULL ? ": " : "", obj == NULL ? jerr.text : "");
+	return obj;
+}
+
+/*
+ * Six outcomes through report_record, then the file read back: one
+ * line each, every field with its value and type.
+ */
+static void
+test_records(void)
+{
+	struct config cfg;
+	struct report r;
+	struct entry *up, *skip, *fail, *nl, *bad, *tag;
+	json_t *o;
+	char path[4200], **lines;
+	size_t n;
+	FILE *fp;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/report.jsonl", tmpdir);
+	/* Something already there is replaced, not appended to. */
+	if ((fp = fopen(path, "w")) == NULL || fputs("old junk\n", fp) == EOF ||
+	    fclose(fp) == EOF)
+		bail("write", path);
+
+	mkconfig(&cfg, "pfx", path);
+	report_init(&r, &cfg);
+	ok(report_open(&r) == 0 && r.jsonl != NULL, "report_open: opened");
+
+	up = mkentry("dir/a file.txt");
+	up->local = up->remote = up->retag_md5 = 1;
+	up->lsize = up->rsize = 1234;
+	up->lmtime_sec = 1700000000;
+	up->lmtime_nsec = 500000000;
+	for (i = 0; i < 16; i++)
+		up->rmd5[i] = (unsigned char)(i * 0x11);
+	report_record(&r, up, "upload", "ok", NULL);
+
+	skip = mkentry("b.txt");
+	skip->local = skip->remote = skip->retag_md5 = 1;
+	skip->lsize = skip->rsize = 10;
+	skip->lmtime_sec = 1600000000;
+	report_record(&r, skip, "skip", "skipped", NULL);
+
+	/* U+00FC and U+1F600 in the key; the old ETag stays on the entry. */
+	fail = mkentry("\xc3\xbc/\xf0\x9f\x98\x80.txt");
+	fail->local = fail->remote = fail->retag_md5 = 1;
+	fail->lsize = 99;
+	fail->rsize = 98;
+	fail->lmtime_sec = 1;
+	fail->lmtime_nsec = 1;
+	report_record(&r, fail, "upload", "failed", NASTY_ERROR);
+
+	/* A multipart ETag is not the content's MD5. */
+	nl = mkentry("new\nline.txt");
+	nl->local = nl->remote = nl->retag_md5 = 1;
+	nl->lsize = nl->rsize = 20 * 1024 * 1024;
+	nl->rparts = 3;
+	nl->lmtime_sec = 1700000001;
+	report_record(&r, nl, "upload", "ok", NULL);
+
+	/* Gone locally: the remote size, no mtime. */
+	bad = mkentry(BAD_KEY);
+	bad->remote = bad->retag_md5 = 1;
+	bad->rsize = 77;
+	bad->lsize = 5;
+	report_record(&r, bad, "delete", "ok", NULL);
+
+	tag = mkentry("old/t.txt");
+	tag->remote = 1;
+	tag->rsize = 3;
+	report_record(&r, tag, "tag", "failed", "broken \xc3(");
+
+	report_close(&r);
+	ok(r.jsonl == NULL, "report_close: closed");
+	report_close(&r);
+	ok(r.jsonl == NULL, "report_close: a second call does nothing");
+	/* Without an open file, a record is a no-op. */
+	report_record(&r, up, "upload", "ok", NULL);
+
+	lines = read_lines(path, &n);
+	ok(n == 6, "six records, six lines (got %zu)", n);
+	for (i = 0; i < (int)n; i++)
+		ok(strchr(lines[i], '\n') == lines[i] + strlen(lines[i]) - 1,
+		    "line %d ends in its only newline", i + 1);
+	if (n != 6)
+		goto out;
+
+	is_str(lines[0], FIRST_LINE, "upload ok: the exact compact line");
+	o = parse_line(lines[0], "upload ok");
+	ok(json_object_size(o) == 8, "upload ok: eight fields");
+	is_field_str(o, "key", "dir/a file.txt", "upload ok");
+	is_field_str(o, "object", "pfx/dir/a file.txt", "upload ok");
+	is_field_str(o, "action", "upload", "upload ok");
+	is_field_int(o, "size", 1234, "upload ok");
+	is_field_str(o, "mtime", "1700000000.5", "upload ok");
+	is_field_str(o, "md5", MD5_HEX, "upload ok");
+	is_field_str(o, "result", "ok", "upload ok");
+	is_field_null(o, "error", "upload ok");
+	json_decref(o);
+
+	o = parse_line(lines[1], "skip");
+	ok(json_object_size(o) == 8, "skip: eight fields");
+	is_field_str(o, "key", "b.txt", "skip");
+	is_field_str(o, "object", "pfx/b.txt", "skip");
+	is_field_str(o, "action", "skip", "skip");
+	is_field_int(o, "size", 10, "skip");
+	is_field_str(o, "mtime", "1600000000", "skip");
+	is_field_null(o, "md5", "skip");
+	is_field_str(o, "result", "skipped", "skip");
+	is_field_null(o, "error", "skip");
+	json_decref(o);
+
+	o = parse_line(lines[2], "failure");
+	is_field_str(o, "key", "\xc3\xbc/\xf0\x9f\x98\x80.txt", "failure");
+	is_field_str(o, "object", "pfx/\xc3\xbc/\xf0\x9f\x98\x80.txt",
+	    "failure");
+	is_field_str(o, "action", "upload", "failure");
+	is_field_int(o, "size", 99, "failure");
+	is_field_str(o, "mtime", "1.000000001", "failure");
+	is_field_null(o, "md5", "failure");
+	is_field_str(o, "result", "failed", "failure");
+	is_field_str(o, "error", NASTY_ERROR, "failure");
+	json_decref(o);
+
+	o = parse_line(lines[3], "newline key");
+	is_field_str(o, "key", "new\nline.txt", "newline key");
+	is_field_str(o, "object", "pfx/new\nline.txt", "newline key");
+	is_field_int(o, "size", 20 * 1024 * 1024, "newline key");
+	is_field_null(o, "md5", "newline key (multipart)");
+	is_field_str(o, "result", "ok", "newline key");
+	json_decref(o);
+
+	o = parse_line(lines[4], "invalid UTF-8 key");
+	ok(json_object_size(o) == 10, "invalid UTF-8 key: ten fields");
+	is_field_null(o, "key", "invalid UTF-8 key");
+	is_field_str(o, "key_hex", "626164fffe2e62696e", "invalid UTF-8 key");
+	is_field_null(o, "object", "invalid UTF-8 key");
+	is_field_str(o, "object_hex", "7066782f626164fffe2e62696e",
+	    "invalid UTF-8 key");
+	is_field_str(o, "action", "delete", "invalid UTF-8 key");
+	is_field_int(o, "size", 77, "invalid UTF-8 key (remote size)");
+	is_field_null(o, "mtime", "invalid UTF-8 key (no local file)");
+	is_field_null(o, "md5", "invalid UTF-8 key (not an upload)");
+	is_field_str(o, "result", "ok", "invalid UTF-8 key");
+	is_field_null(o, "error", "invalid UTF-8 key");
+	json_decref(o);
+
+	o = parse_line(lines[5], "tag failure");
+	is_field_str(o, "key", "old/t.txt", "tag failure");
+	is_field_str(o, "action", "tag", "tag failure");
+	is_field_int(o, "size", 3, "tag failure");
+	is_field_null(o, "mtime", "tag failure");
+	is_field_str(o, "result", "failed", "tag failure");
+	is_field_null(o, "error", "tag failure (not UTF-8)");
+	is_field_str(o, "error_hex", "62726f6b656e20c328", "tag failure");
+	ok(json_object_get(o, "key_hex") == NULL,
+	    "tag failure: no key_hex for a UTF-8 key");
+	json_decref(o);
+out:
+	free_lines(lines);
+	free(up);
+	free(skip);
+	free(fail);
+	free(nl);
+	free(bad);
+	free(tag);
+}
+
+/* No --prefix: the object key is the key. */
+static void
+test_no_prefix(void)
+{
+	struct config cfg;
+	struct report r;
+	struct entry *e;
+	struct stat st;
+	char path[4200], **lines;
+	size_t n;
+	json_t *o;
+
+	snprintf(path, sizeof(path), "%s/noprefix.jsonl", tmpdir);
+	mkconfig(&cfg, NULL, path);
+	report_init(&r, &cfg);
+	ok(report_open(&r) == 0, "no prefix: report_open");
+	e = mkentry("x/y");
+	e->local = 1;
+	e->lsize = 0;
+	report_record(&r, e, "defer", "skipped", NULL);
+	report_close(&r);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644,
+	    "a new report file has mode 0644 (umask 022)");
+	lines = read_lines(path, &n);
+	ok(n == 1, "no prefix: one line");
+	if (n == 1) {
+		o = parse_line(lines[0], "no prefix");
+		is_field_str(o, "object", "x/y", "no prefix");
+		is_field_str(o, "action", "defer", "no prefix");
+		is_field_int(o, "size", 0, "no prefix");
+		is_field_str(o, "mtime", "0", "no prefix");
+		json_decref(o);
+	}
+	free_lines(lines);
+	free(e);
+
+	/* No --report at all: nothing opened, records are no-ops. */
+	mkconfig(&cfg, NULL, NULL);
+	report_init(&r, &cfg);
+	ok(report_open(&r) == 0 && r.jsonl == NULL,
+	    "without --report: report_open opens nothing");
+	e = mkentry("z");
+	report_record(&r, e, "upload", "ok", NULL);
+	report_close(&r);
+	ok(1, "without --report: report_record and report_close are no-ops");
+	free(e);
+}
+
+/* report_open and report_record failing, each with one message. */
+static void
+test_errors(void)
+{
+	struct config cfg;
+	struct report r;
+	struct entry *e;
+	char path[4200], msg[1024], want[4400];
+	int h;
+
+	snprintf(path, sizeof(path), "%s/missing/dir/r.jsonl", tmpdir);
+	mkconfig(&cfg, NULL, path);
+	report_init(&r, &cfg);
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	ok(report_open(&r) == -1, "missing directory: report_open fails");
+	capture_end(h, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
+	ok(strstr(msg, want) != NULL, "missing directory: the message names "
+	    "the file and the cause (%s)", msg);
+	ok(r.jsonl == NULL, "missing directory: nothing open");
+
+	/* A directory cannot be written, even by root. */
+	mkconfig(&cfg, NULL, tmpdir);
+	report_init(&r, &cfg);
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	ok(report_open(&r) == -1, "a directory: report_open fails");
+	capture_end(h, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "%s: %s", tmpdir, strerror(EISDIR));
+	ok(strstr(msg, want) != NULL, "a directory: the message names the "
+	    "file and the cause (%s)", msg);
+
+	mkconfig(&cfg, NULL, "-");
+	report_init(&r, &cfg);
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	ok(report_open(&r) == -1 && r.jsonl == NULL,
+	    "--report -: refused");
+	capture_end(h, msg, sizeof(msg));
+	ok(strstr(msg, "--report -") != NULL &&
+	    strstr(msg, "standard output") != NULL,
+	    "--report -: the message says why (%s)", msg);
+
+	/* A full disk: reported once, then the records are dropped. */
+	if (access("/dev/full", W_OK) == -1) {
+		ok(1, "# SKIP no /dev/full");
+		return;
+	}
+	mkconfig(&cfg, NULL, "/dev/full");
+	report_init(&r, &cfg);
+	ok(report_open(&r) == 0, "/dev/full: report_open");
+	e = mkentry("k");
+	e->local = 1;
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	report_record(&r, e, "upload", "ok", NULL);
+	report_record(&r, e, "upload", "ok", NULL);
+	report_close(&r);
+	capture_end(h, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "/dev/full: %s", strerror(ENOSPC));
+	ok(strstr(msg, want) != NULL, "/dev/full: the write error is "
+	    "reported (%s)", msg);
+	ok(strchr(msg, '\n') == NULL, "/dev/full: only once (%s)", msg);
+	ok(r.jsonl == NULL, "/dev/full: the file is closed");
+	free(e);
+}
+
+
+/*
+ * Run report_summary(r, bucket) with stdout on a temporary file and
+ * copy what it printed into buf.
+ */
+static void
+summary_to(struct report *r, const char *bucket, char *buf, size_t size)
+{
+	FILE *tmp;
+	size_t n;
+	int saved;
+
+	fflush(stdout);
+	if ((tmp = tmpfile()) == NULL)
+		bail("tmpfile", "");
+	if ((saved = dup(STDOUT_FILENO)) == -1 ||
+	    dup2(fileno(tmp), STDOUT_FILENO) == -1)
+		bail("dup", "stdout");
+	report_summary(r, bucket);
+	fflush(stdout);
+	if (dup2(saved, STDOUT_FILENO) == -1)
+		bail("dup2", "stdout");
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, size - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+}
+
+static void
+set_counts(struct report *r)
+{
+	r->scanned = 12;
+	r->uploaded = 2;
+	r->uploaded_bytes = 5000000000ULL;	/* past 32 bits */
+	r->skipped = 7;
+	r->deleted = 3;
+	r->tagged = 0;
+	r->downloaded = 0;
+	r->failed = 1;
+	r->deferred = 4;
+}
+
+/* "s" is "D.F}\n": digits, a dot, one to three digits, the end. */
+static int
+is_millis(const char *s)
+{
+	size_t n, f;
+
+	n = strspn(s, "0123456789");
+	if (n == 0 || s[n] != '.')
+		return 0;
+	f = strspn(s + n + 1, "0123456789");
+	return f >= 1 && f <= 3 && strcmp(s + n + 1 + f, "}\n") == 0;
+}
+
+/* --json: one line, one object, every DESIGN.md field and "deferred". */
+static void
+test_summary_json(void)
+{
+	static const char *count[] = { "scanned", "uploaded",
+	    "uploaded_bytes", "skipped", "deleted", "tagged", "downloaded",
+	    "failed", "deferred" };
+	static const json_int_t want[] = { 12, 2, 5000000000LL, 7, 3, 0, 0,
+	    1, 4 };
+	struct config cfg;
+	struct report r;
+	json_error_t jerr;
+	json_t *o, *v;
+	char out[4096];
+	const char *p;
+	size_t i;
+
+	mkconfig(&cfg, NULL, NULL);
+	cfg.json = 1;
+	report_init(&r, &cfg);
+	set_counts(&r);
+	/* Started 1.234 s ago, give or take the clock's tick. */
+	r.start_ms -= 1234;
+	summary_to(&r, "p3backup-11-01-19-173930", out, sizeof(out));
+	ok(strlen(out) > 0 && strchr(out, '\n') == out + strlen(out) - 1,
+	    "--json: one line (%.*s)", (int)strcspn(out, "\n"), out);
+	o = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
+	ok(json_is_object(o), "--json: parses as one object%s%s",
+	    o == NULL ? ": " : "", o == NULL ? jerr.text : "");
+	ok(json_object_size(o) == 11, "--json: eleven fields");
+	is_field_str(o, "bucket", "p3backup-11-01-19-173930", "--json");
+	for (i = 0; i < sizeof(count) / sizeof(count[0]); i++)
+		is_field_int(o, count[i], want[i], "--json");
+	v = json_object_get(o, "elapsed_seconds");
+	ok(json_is_real(v) && json_real_value(v) >= 1.234 &&
+	    json_real_value(v) < 60, "--json: elapsed_seconds is a real");
+	p = strstr(out, "\"elapsed_seconds\":");
+	ok(p != NULL && is_millis(p + strlen("\"elapsed_seconds\":")),
+	    "--json: elapsed_seconds in milliseconds, no binary noise");
+	json_decref(o);
+	ok(starts_with(out, "{\"bucket\":\"p3backup-11-01-19-173930\","
+	    "\"scanned\":12,\"uploaded\":2,\"uploaded_bytes\":5000000000,"
+	    "\"skipped\":7,\"deleted\":3,\"tagged\":0,\"downloaded\":0,"
+	    "\"failed\":1,\"deferred\":4,\"elapsed_seconds\":"),
+	    "--json: compact, in DESIGN.md's order (%.*s)",
+	    (int)strcspn(out, "\n"), out);
+}
+
+/* The text line names deletions, tags and deferrals only when any. */
+static void
+test_summary_text(void)
+{
+	struct config cfg;
+	struct report r;
+	char out[4096];
+
+	mkconfig(&cfg, NULL, NULL);
+	report_init(&r, &cfg);
+	set_counts(&r);
+	r.tagged = 5;
+	summary_to(&r, "bkt", out, sizeof(out));
+	ok(starts_with(out, "bkt: scanned 12, uploaded 2 (4.7 GiB), skipped 7, "
+	    "deleted 3, tagged 5, deferred 4 (--max-uploads), failed 1 in "),
+	    "text: deleted, tagged and deferred named (%.*s)",
+	    (int)strcspn(out, "\n"), out);
+	ok(strlen(out) > 2 && strcmp(out + strlen(out) - 2, "s\n") == 0,
+	    "text: ends with the time");
+
+	memset(&r, 0, sizeof(r));
+	report_init(&r, &cfg);
+	r.scanned = 1;
+	r.skipped = 1;
+	cfg.dry_run = 1;
+	summary_to(&r, "bkt", out, sizeof(out));
+	ok(starts_with(out, "dry run: bkt: scanned 1, uploaded 0 (0 B), "
+	    "skipped 1, failed 0 in "),
+	    "text: no zero deleted/tagged/deferred (%.*s)",
+	    (int)strcspn(out, "\n"), out);
+
+	log_level = -1;
+	summary_to(&r, "bkt", out, sizeof(out));
+	is_str(out, "", "text: -q prints nothing");
+	log_level = 0;
+}
+
+int
+main(void)
+{
+	const char *t;
+
+	umask(022);
+	t = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_report.XXXXXX",
+	    t != NULL && t[0] != '\0' ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror(tmpdir);
+		return 99;
+	}
+	test_records();
+	test_no_prefix();
+	test_errors();
+	test_summary_json();
+	test_summary_text();
+	ok(tap_rmtree(tmpdir) == 0, "temporary tree removed");
+	return tap_done();
+}
