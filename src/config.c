@@ -91,6 +91,7 @@ config_free(struct config *cfg)
 	free(cfg->storage_class);
 	free(cfg->report_path);
 	free(cfg->job_path);
+	free(cfg->restore_tier);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

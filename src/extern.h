@@ -142,6 +142,10 @@ struct config {
 	long	 max_delete;	/* --max-delete, -1: at most half the bucket */
 	char	*report_path;	/* --report FILE (JSON Lines) */
 	char	*job_path;	/* --config FILE */
+	int	 restore;	/* --restore: bucket to DIRECTORY */
+	int	 include_deleted; /* --include-deleted: restore tagged ones too */
+	int	 restore_days;	/* --restore-request DAYS, 0: none */
+	char	*restore_tier;	/* --restore-tier: Standard, Bulk, Expedited */
 	uint64_t multipart_threshold;	/* bytes; files this big use multipart */
 	uint64_t part_size;		/* bytes; raised to fit 10,000 parts */
 	int	 jobs;		/* concurrent transfers */
@@ -449,6 +453,8 @@ struct s3_call {
 	uint64_t	 body_size;
 	int		 unsigned_payload; /* sign as UNSIGNED-PAYLOAD */
 	int		 out_fd;	/* response body to this fd when >= 0 */
+	off_t		 out_off;	/* ...written from this offset on */
+	uint64_t	 received;	/* body bytes written to out_fd */
 	size_t		 resp_max;	/* keep at most this much body */
 
 	/* response */
@@ -459,6 +465,7 @@ struct s3_call {
 	char		*meta_mtime;	/* x-amz-meta-mtime */
 	char		*storage_class;	/* x-amz-storage-class */
 	char		*error_code;	/* x-amz-error-code, when sent */
+	char		*last_modified;	/* Last-Modified, as sent */
 	int64_t		 content_length;
 	struct s3_error	 err;		/* parsed <Error>, when any */
 	int		 curl_code;	/* CURLcode of the last attempt */
@@ -719,7 +726,9 @@ enum ACT {
 	ACT_SKIP,
 	ACT_DEFER,		/* an upload past --max-uploads */
 	ACT_DELETE,		/* --delete: the local file is gone */
-	ACT_TAG			/* --tag-deleted: the local file is gone */
+	ACT_TAG,		/* --tag-deleted: the local file is gone */
+	ACT_DOWNLOAD,		/* --restore: object to file */
+	ACT_MKDIR		/* --restore: a directory marker */
 };
 
 enum REASON {
@@ -731,6 +740,8 @@ enum REASON {
 	REASON_REAPPEARED,	/* tagged deleted, and the file is back */
 	REASON_GONE,		/* no local file (delete or tag) */
 	REASON_LIMIT,		/* deferred by --max-uploads */
+	REASON_MISSING,		/* --restore: no local file */
+	REASON_TAGGED,		/* --restore: tagged Deleted=True, left out */
 	REASON_SAME		/* nothing to do */
 };
 
@@ -758,6 +769,19 @@ struct plan {
  * no action.  No I/O.  Fills "plan" (free with plan_free).
  */
 void	 plan_build(const struct table *, const struct config *, struct plan *);
+/*
+ * The restore direction: for every remote entry of "tbl" (the target
+ * directory scanned as the local side), download when the file is
+ * missing or its size differs; with cfg->mtime also when the mtimes
+ * differ or the object's is unknown; with cfg->checksum when the
+ * content differs or cannot be checked.  Directory markers become
+ * ACT_MKDIR when the directory is missing.  Objects tagged deleted are
+ * skipped (REASON_TAGGED) unless cfg->include_deleted; objects the
+ * filters leave out get no action (their local files are not touched).  Local-only
+ * files get no action: a restore deletes nothing.  Pure, sorted by key.
+ */
+void	 plan_restore(const struct table *, const struct config *,
+	    struct plan *);
 void	 plan_free(struct plan *);
 /* "new", "size", "mtime" or "same". */
 const char *plan_reason(enum REASON);
@@ -857,6 +881,108 @@ int	 delete_run(struct s3 *, const char *bucket, struct plan *,
 	    struct report *);
 
 /* ------------------------------------------------------------------ */
+/* download.c: the restore direction, written safely */
+
+struct download {
+	struct s3		*s3;
+	const struct config	*cfg;
+	const char		*bucket;
+	const char		*root;		/* DIRECTORY */
+	struct plan		*plan;
+	struct report		*rep;
+	size_t			 next;		/* next action to start */
+	int			 fatal;		/* stop: nothing can succeed */
+	size_t			 pending;	/* archived objects not readable yet */
+	void			*big;		/* a large object being fetched in ranges */
+};
+
+/*
+ * Whether a relative key can be written under the root: not empty, no
+ * leading '/', no empty, "." or ".." segment, no NUL or backslash.
+ * Returns NULL when it can, else the reason (a static string).
+ */
+const char *download_key_check(const char *key, size_t len);
+/*
+ * Carry out the plan's ACT_DOWNLOAD and ACT_MKDIR actions under
+ * dl->root: each file is written to a temporary name in its directory,
+ * checked against the object's ETag, given its stored mtime, fsync'd
+ * and renamed into place; no path component is followed through a
+ * symlink, nothing is written outside the root.  Bad keys and failed
+ * files are reported and counted; archived objects (GLACIER,
+ * DEEP_ARCHIVE) are reported as pending, and with cfg->restore_days a
+ * RestoreObject request is made for them.  Returns 0, or -1 when a
+ * fatal error stopped it (reported).
+ */
+int	 download_run(struct download *);
+
+/* What an answer to a GET or a RestoreObject request means. */
+enum DL_ANSWER {
+	DL_OK,			/* 2xx: the object; RestoreObject 200: a
+				   restored copy is already there */
+	DL_ARCHIVED,		/* InvalidObjectState: archived, not restored */
+	DL_RESTORE_STARTED,	/* RestoreObject 202: restore requested */
+	DL_RESTORE_RUNNING,	/* RestoreAlreadyInProgress (409) */
+	DL_FAILED		/* anything else */
+};
+/*
+ * Classify a finished call by its HTTP "status" and S3 error "code"
+ * (NULL when none).  Pure.  Returns an enum DL_ANSWER.
+ */
+int	 download_classify(long status, const char *code);
+/*
+ * The RestoreObject body for "days" (0: no <Days>, as the
+ * Intelligent-Tiering archive tiers require) and retrieval "tier"
+ * (Standard, Bulk, Expedited).  Caller frees.
+ */
+char	*download_restore_body(int days, const char *tier);
+/*
+ * The <StorageClass> and <AccessTier> of an S3 <Error> document (an
+ * InvalidObjectState answer), each NULL when absent (caller frees).
+ * Returns 0, or -1 when "doc" is not an <Error> document (both NULL;
+ * nothing reported).
+ */
+int	 download_archive_class(const char *doc, size_t len,
+	    char **storage_class, char **access_tier);
+/*
+ * Parse an HTTP date in the IMF-fixdate form S3 sends in Last-Modified
+ * ("Sun, 22 Nov 2026 03:04:05 GMT") into seconds since the epoch.
+ * Returns 0, or -1 when malformed.
+ */
+int	 download_http_date(const char *, int64_t *sec);
+
+/* ------------------------------------------------------------------ */
+/* fsutil.c: paths under a root without following symlinks; temp files */
+
+/* ".p3b-" 8 hex digits ".tmp" and its NUL. */
+#define FSUTIL_TMPLEN	18
+
+/*
+ * Open the directory "path" ("len" bytes of '/'-separated components,
+ * checked by download_key_check) under the directory "rootfd", one
+ * component at a time with O_NOFOLLOW: no symlink below the root is
+ * ever followed.  With "create", missing components are made (0755
+ * less the umask) and *created (if not NULL) says whether the last one
+ * was.  An empty path opens the root.  Returns a descriptor, or -1
+ * with *why a message naming the component ("path component a/b is a
+ * symlink"; caller frees).
+ */
+int	 fsutil_opendir(int rootfd, const char *path, size_t len, int create,
+	    int *created, char **why);
+/*
+ * Create ".p3b-XXXXXXXX.tmp" (random hex) in "dirfd" with O_EXCL and
+ * O_NOFOLLOW, mode 0644 less the umask, read-write, flock'ed while it
+ * is open.  Its name goes to name[].  Returns the fd, or -1 (errno).
+ */
+int	 fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN]);
+/* 1 when "name" is a name fsutil_tmpfile makes (for the scan to skip). */
+int	 fsutil_is_tmpname(const char *name);
+/*
+ * Remove from "dirfd" the temporary files no live process holds (left
+ * by a run that was killed).  Returns how many were removed.
+ */
+size_t	 fsutil_clean_stale(int dirfd);
+
+/* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */
 
 struct report {
@@ -873,6 +999,8 @@ struct report {
 	size_t		 deleted;
 	size_t		 tagged;
 	size_t		 downloaded;
+	uint64_t	 downloaded_bytes;
+	size_t		 pending;	/* archived objects not restored yet */
 	size_t		 failed;
 	size_t		 deferred;	/* left for a later run (--max-uploads) */
 	void		*jsonl;		/* the --report stream (FILE *) */

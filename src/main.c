@@ -65,27 +65,80 @@ static void *
 scan_thread(void *arg)
 {
 	struct scanjob *sj = arg;
+	struct stat st;
 
+	/* A dry-run restore into a directory that is not there yet. */
+	if (sj->cfg->restore && stat(sj->root, &st) == -1 && errno == ENOENT) {
+		sj->rc = 0;
+		return NULL;
+	}
 	sj->rc = scan_tree(sj->root, sj->cfg, &sj->tbl, &sj->stats);
 	return NULL;
 }
 
-/* DIRECTORY must exist and be a directory before anything is sent. */
+/*
+ * DIRECTORY must exist and be a directory before anything is sent.  A
+ * restore may name one that is missing: then its nearest existing
+ * ancestor must be a directory, so that make_directory can create it
+ * once the bucket is known to exist.  Sets *missing.
+ */
 static int
-check_directory(const char *dir)
+check_directory(const char *dir, int restore, int *missing)
 {
 	struct stat st;
+	char *path, *slash;
+	int rc = -1;
 
-	if (stat(dir, &st) == -1) {
+	*missing = 0;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		warnx("%s: not a directory", dir);
+		return -1;
+	}
+	if (!restore || (errno != ENOENT && errno != ENOTDIR)) {
 		warnx("%s: %s", dir, errno == ENOENT ? "no such directory" :
 		    strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		warnx("%s: not a directory", dir);
-		return -1;
+	path = xstrdup(dir);
+	while ((slash = strrchr(path, '/')) != NULL) {
+		*slash = '\0';
+		if (*path == '\0' || stat(path, &st) == 0)
+			break;
 	}
-	return 0;
+	if (slash == NULL && stat(".", &st) == -1)
+		warn("%s: cannot be created", dir);
+	else if (*path != '\0' && !S_ISDIR(st.st_mode))
+		warnx("%s: cannot be created: %s is not a directory", dir, path);
+	else {
+		*missing = 1;
+		rc = 0;
+	}
+	free(path);
+	return rc;
+}
+
+/* Create the restore's DIRECTORY and its missing parents. */
+static int
+make_directory(const char *dir)
+{
+	char *p, *path;
+	int rc = 0;
+
+	path = xstrdup(dir);
+	for (p = path + 1; rc == 0 && (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0777) == -1 && errno != EEXIST)
+			rc = -1;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(path, 0777) == -1 && errno != EEXIST)
+		rc = -1;
+	if (rc == -1)
+		warn("%s: cannot be created", dir);
+	free(path);
+	return rc;
 }
 
 /*
@@ -106,6 +159,11 @@ ensure_bucket(struct s3 *s3, const char *bucket, int generated,
 			*exists = 1;
 			return 0;
 		}
+		if (s3->cfg->restore) {
+			warnx("bucket %s: no such bucket: nothing to restore",
+			    bucket);
+			return -1;
+		}
 	}
 	if (dry_run) {
 		printf("would create bucket %s\n", bucket);
@@ -117,6 +175,17 @@ ensure_bucket(struct s3 *s3, const char *bucket, int generated,
 	return 0;
 }
 
+/* A transfer stage stopped early: the summary so far, and why. */
+static void
+stopped(struct report *rep, const char *bucket, const char *what)
+{
+	report_summary(rep, bucket);
+	if (stop_requested)
+		warnx("interrupted: the next run goes on from here");
+	else
+		warnx("stopped: nothing more can be %s (see above)", what);
+}
+
 /*
  * What the plan says of one action: the -v / dry-run line, and the
  * --report line of what will not be sent (uploads and deletions report
@@ -126,12 +195,11 @@ static void
 plan_note(struct report *rep, const struct action *a, int dry_run)
 {
 	static const char *verb[] = { "upload", "skip", "defer", "delete",
-	    "tag" };
+	    "tag", "download", "mkdir" };
 	const char *why = plan_reason(a->why);
 	char *would;
 
-	if (dry_run && (a->act == ACT_UPLOAD || a->act == ACT_DELETE ||
-	    a->act == ACT_TAG)) {
+	if (dry_run && a->act != ACT_SKIP && a->act != ACT_DEFER) {
 		would = xasprintf("would %s", verb[a->act]);
 		report_action(rep, would, why, a->e->key);
 		free(would);
@@ -153,11 +221,12 @@ main(int argc, char *argv[])
 	struct plan plan;
 	struct report rep;
 	struct upload up;
+	struct download dl;
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *bucket, *why;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
-	int lockfd = -1;
+	int lockfd = -1, missing = 0;
 	struct sigaction sa;
 	size_t i;
 
@@ -188,7 +257,7 @@ main(int argc, char *argv[])
 		break;
 	}
 	sj.root = cfg.directory != NULL ? cfg.directory : ".";
-	if (check_directory(sj.root) == -1)
+	if (check_directory(sj.root, cfg.restore, &missing) == -1)
 		goto out;
 	generated = cfg.bucket == NULL;
 	if (generated) {
@@ -224,6 +293,8 @@ main(int argc, char *argv[])
 	rc = EXIT_FATAL;
 	if (ensure_bucket(&s3, bucket, generated, cfg.dry_run, &exists) == -1)
 		goto out;
+	if (missing && !cfg.dry_run && make_directory(sj.root) == -1)
+		goto out;
 	if (exists && (list_bucket(&s3, bucket, &remote) == -1 ||
 	    index_load(&ix, &s3, bucket, &remote) == -1))
 		goto out;
@@ -244,7 +315,10 @@ main(int argc, char *argv[])
 		(void)checksum_table(sj.root, &cfg, &sj.tbl, &rep.failed);
 
 	/* plan */
-	plan_build(&sj.tbl, &cfg, &plan);
+	if (cfg.restore)
+		plan_restore(&sj.tbl, &cfg, &plan);
+	else
+		plan_build(&sj.tbl, &cfg, &plan);
 	rep.to_upload = plan.nupload;
 	rep.skipped = plan.nskip;
 	rep.deferred = plan.ndefer;
@@ -264,6 +338,25 @@ main(int argc, char *argv[])
 		goto out;
 	}
 
+	/* download: the restore direction */
+	if (cfg.restore) {
+		memset(&dl, 0, sizeof(dl));
+		dl.s3 = &s3;
+		dl.cfg = &cfg;
+		dl.bucket = bucket;
+		dl.root = sj.root;
+		dl.plan = &plan;
+		dl.rep = &rep;
+		if (download_run(&dl) == -1 || stop_requested) {
+			stopped(&rep, bucket, "downloaded");
+			goto out;
+		}
+		rep.pending = dl.pending;
+		report_summary(&rep, bucket);
+		rc = rep.failed > 0 || dl.pending > 0 ? EXIT_PARTIAL : EXIT_SYNC;
+		goto out;
+	}
+
 	/* upload */
 	memset(&up, 0, sizeof(up));
 	up.s3 = &s3;
@@ -273,10 +366,7 @@ main(int argc, char *argv[])
 	up.plan = &plan;
 	up.rep = &rep;
 	if (upload_run(&up) == -1 || stop_requested) {
-		report_summary(&rep, bucket);
-		warnx(stop_requested ? "interrupted: the next run goes on "
-		    "from here" : "stopped: nothing more can be uploaded "
-		    "(see above)");
+		stopped(&rep, bucket, "uploaded");
 		goto out;
 	}
 	/* delete or tag what is gone, once the new files are safe. */

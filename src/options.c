@@ -45,6 +45,9 @@ enum {
 	OPT_MAX_DELETE,
 	OPT_REPORT,
 	OPT_CONFIG,
+	OPT_INCLUDE_DELETED,
+	OPT_RESTORE_REQUEST,
+	OPT_RESTORE_TIER,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +81,9 @@ static const struct option longopts[] = {
 	{ "max-delete",		required_argument, NULL, OPT_MAX_DELETE },
 	{ "report",		required_argument, NULL, OPT_REPORT },
 	{ "config",		required_argument, NULL, OPT_CONFIG },
+	{ "include-deleted",	no_argument,	   NULL, OPT_INCLUDE_DELETED },
+	{ "restore-request",	required_argument, NULL, OPT_RESTORE_REQUEST },
+	{ "restore-tier",	required_argument, NULL, OPT_RESTORE_TIER },
 	{ "retries",		required_argument, NULL, OPT_RETRIES },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -90,6 +96,7 @@ options_help(void)
 {
 	fputs(
 "Usage: p3backup [OPTION]... [BUCKET [DIRECTORY]]\n"
+"       p3backup --restore [OPTION]... BUCKET [DIRECTORY]\n"
 "Back up DIRECTORY (default: the current directory) to the S3 bucket BUCKET,\n"
 "uploading only new and changed files.  Without BUCKET, or with the word\n"
 "\"default\", a new bucket p3backup-MM-DD-YY-HHMMSS is created and named.\n"
@@ -121,6 +128,14 @@ options_help(void)
 "                           refuse more than half of the bucket)\n"
 "      --config FILE        read a job file; options given here override it\n"
 "\n"
+"Restore:\n"
+"      --restore            download BUCKET (or --prefix) into DIRECTORY:\n"
+"                           missing and changed files only, written safely\n"
+"      --include-deleted    also restore objects tagged Deleted=True\n"
+"      --restore-request DAYS  ask S3 to restore archived (GLACIER,\n"
+"                           DEEP_ARCHIVE) objects for DAYS days\n"
+"      --restore-tier T     Standard (default), Bulk or Expedited\n"
+"\n"
 "How:\n"
 "  -j, --jobs N             concurrent transfers (default 16)\n"
 "      --multipart-threshold SIZE  multipart upload from this size (64M)\n"
@@ -138,8 +153,7 @@ options_help(void)
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
 "\n"
-"Not available yet (refused with exit 2): --restore, --encrypt-key,\n"
-"--decrypt-key.\n"
+"Not available yet (refused with exit 2): --encrypt-key, --decrypt-key.\n"
 "\n"
 "Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN\n"
 "or the shared files, as for the AWS CLI.\n"
@@ -414,6 +428,26 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		case OPT_CONFIG:
 			break;		/* read first, in options_job */
 		case OPT_RESTORE:
+			cfg->restore = 1;
+			break;
+		case OPT_INCLUDE_DELETED:
+			cfg->include_deleted = 1;
+			break;
+		case OPT_RESTORE_REQUEST:
+			if (options_number("--restore-request", optarg, 1, 30000,
+			    &cfg->restore_days) == -1)
+				return OPT_USAGE;
+			break;
+		case OPT_RESTORE_TIER:
+			if (strcmp(optarg, "Standard") != 0 &&
+			    strcmp(optarg, "Bulk") != 0 &&
+			    strcmp(optarg, "Expedited") != 0) {
+				warnx("--restore-tier %s: must be Standard, Bulk "
+				    "or Expedited", optarg);
+				return OPT_USAGE;
+			}
+			options_set(&cfg->restore_tier, optarg);
+			break;
 		case OPT_ENCRYPT_KEY:
 		case OPT_DECRYPT_KEY:
 			warnx("--%s: not available in this version yet",
@@ -446,5 +480,10 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		options_set(&cfg->bucket, argv[0]);
 	if (argc == 2)
 		options_set(&cfg->directory, argv[1]);
+	if (cfg->restore && cfg->bucket == NULL) {
+		warnx("--restore needs the BUCKET to restore from (usage: "
+		    "p3backup --restore [OPTION]... BUCKET [DIRECTORY])");
+		return OPT_USAGE;
+	}
 	return OPT_RUN;
 }

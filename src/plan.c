@@ -10,19 +10,14 @@
 #include "extern.h"
 
 /*
- * Why the local entry "e" needs an upload, or REASON_SAME when it does
- * not.  Directory markers carry no mtime or content worth comparing:
+ * Whether an entry that is both local and remote differs, and why; or
+ * REASON_SAME.  Directory markers carry no mtime or content worth comparing:
  * presence and size decide for them.  --mtime is looked at before
  * --checksum, so with both an mtime change is named as such.
  */
 static enum REASON
-plan_why(const struct entry *e, int mtime, int checksum)
+plan_why_compare(const struct entry *e, int mtime, int checksum)
 {
-	if (!e->remote)
-		return REASON_NEW;
-	/* Tagged as deleted, and back: upload it, which clears the tags. */
-	if (e->rtagged)
-		return REASON_REAPPEARED;
 	if (e->lsize != e->rsize)
 		return REASON_SIZE;
 	if (e->dir)
@@ -55,6 +50,18 @@ plan_why(const struct entry *e, int mtime, int checksum)
 	return REASON_SAME;
 }
 
+/* Why the local entry "e" needs an upload, or REASON_SAME. */
+static enum REASON
+plan_why(const struct entry *e, int mtime, int checksum)
+{
+	if (!e->remote)
+		return REASON_NEW;
+	/* Tagged as deleted, and back: upload it, which clears the tags. */
+	if (e->rtagged)
+		return REASON_REAPPEARED;
+	return plan_why_compare(e, mtime, checksum);
+}
+
 /*
  * Byte order of the keys, the order of an S3 listing.  memcmp compares
  * as unsigned char, so bytes >= 0x80 sort after ASCII, and a key sorts
@@ -74,28 +81,39 @@ plan_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Whether the remote-only entry "e" is to be deleted or tagged: only in
- * those modes, only objects the filters would back up (the others are
- * not ours to judge), and not again once tagged.
+ * Whether the filters cover the object of entry "e": only then is it
+ * ours to delete, tag or restore.  A marker "dir/" is judged as the
+ * directory "dir" (and not at all once there are --include patterns,
+ * which name files).
  */
 static int
-plan_gone(const struct entry *e, const struct config *cfg)
+plan_covered(const struct entry *e, const struct config *cfg)
 {
 	char *path;
 	int keep;
 
-	if (cfg->delete_mode == DELETE_NONE)
-		return 0;
-	if (cfg->delete_mode == DELETE_TAG && e->rtagged)
-		return 0;
 	if (cfg->filter == NULL)
 		return 1;
-	/* A marker "dir/" is judged as the directory "dir". */
 	path = xstrndup(e->key, e->hh.keylen - (e->dir ? 1 : 0));
 	keep = e->dir ? !filter_prune_dir(cfg->filter, path) &&
 	    !filter_has_includes(cfg->filter) : filter_file(cfg->filter, path);
 	free(path);
 	return keep;
+}
+
+/*
+ * Whether the remote-only entry "e" is to be deleted or tagged: only in
+ * those modes, only objects the filters cover, and not again once
+ * tagged.
+ */
+static int
+plan_gone(const struct entry *e, const struct config *cfg)
+{
+	if (cfg->delete_mode == DELETE_NONE)
+		return 0;
+	if (cfg->delete_mode == DELETE_TAG && e->rtagged)
+		return 0;
+	return plan_covered(e, cfg);
 }
 
 /*
@@ -178,6 +196,43 @@ plan_build(const struct table *tbl, const struct config *cfg,
 	}
 }
 
+void
+plan_restore(const struct table *tbl, const struct config *cfg,
+    struct plan *plan)
+{
+	struct entry *e, *tmp;
+	struct action *a;
+	size_t n = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	HASH_ITER(hh, tbl->entries, e, tmp)
+		n += e->remote;
+	plan->v = xcalloc(n, sizeof(*plan->v));
+	HASH_ITER(hh, tbl->entries, e, tmp) {
+		/* What the filters leave out is neither read nor written. */
+		if (!e->remote || !plan_covered(e, cfg))
+			continue;
+		a = &plan->v[plan->n++];
+		a->e = e;
+		if (e->rtagged && !cfg->include_deleted)
+			a->why = REASON_TAGGED;
+		else if (!e->local)
+			a->why = REASON_MISSING;
+		else
+			/* The same comparison as a backup, from the other side. */
+			a->why = plan_why_compare(e, cfg->mtime, cfg->checksum);
+		if (a->why == REASON_SAME || a->why == REASON_TAGGED) {
+			a->act = ACT_SKIP;
+			plan->nskip++;
+		} else {
+			a->act = e->dir ? ACT_MKDIR : ACT_DOWNLOAD;
+			plan->nupload++;
+			plan->upload_bytes += (uint64_t)e->rsize;
+		}
+	}
+	qsort(plan->v, plan->n, sizeof(*plan->v), plan_cmp);
+}
+
 /* Free the actions of "plan" (not the entries); accepts a zeroed plan. */
 void
 plan_free(struct plan *plan)
@@ -213,6 +268,10 @@ plan_reason(enum REASON why)
 		return "gone";
 	case REASON_LIMIT:
 		return "max-uploads";
+	case REASON_MISSING:
+		return "missing";
+	case REASON_TAGGED:
+		return "tagged-deleted";
 	case REASON_SAME:
 		return "same";
 	}

@@ -111,7 +111,8 @@ void
 report_progress(struct report *r, int force)
 {
 	char done[32], rate[32];
-	uint64_t now, ms;
+	uint64_t now, ms, bytes;
+	size_t n;
 
 	if (!r->progress)
 		return;
@@ -120,10 +121,13 @@ report_progress(struct report *r, int force)
 		return;
 	r->last_draw_ms = now;
 	ms = now - r->start_ms;
-	report_bytes(r->uploaded_bytes, done);
-	report_bytes(ms > 0 ? r->uploaded_bytes * 1000 / ms : 0, rate);
+	/* The plan's transfers: uploads, or downloads in a restore. */
+	n = r->cfg->restore ? r->downloaded : r->uploaded;
+	bytes = r->cfg->restore ? r->downloaded_bytes : r->uploaded_bytes;
+	report_bytes(bytes, done);
+	report_bytes(ms > 0 ? bytes * 1000 / ms : 0, rate);
 	fprintf(stderr, "\r\033[K%zu/%zu files  %s  %s/s  %zu failed",
-	    r->uploaded, r->to_upload, done, rate, r->failed);
+	    n, r->to_upload, done, rate, r->failed);
 	fflush(stderr);
 	r->drawn = 1;
 }
@@ -309,7 +313,7 @@ report_summary(struct report *r, const char *bucket)
 	secs = (double)(now_ms() - r->start_ms) / 1000.0;
 	if (r->cfg->json) {
 		obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		    " s:I, s:f}",
+		    " s:I, s:I, s:I, s:f}",
 		    "bucket", bucket,
 		    "scanned", (json_int_t)r->scanned,
 		    "uploaded", (json_int_t)r->uploaded,
@@ -318,6 +322,8 @@ report_summary(struct report *r, const char *bucket)
 		    "deleted", (json_int_t)r->deleted,
 		    "tagged", (json_int_t)r->tagged,
 		    "downloaded", (json_int_t)r->downloaded,
+		    "downloaded_bytes", (json_int_t)r->downloaded_bytes,
+		    "pending", (json_int_t)r->pending,
 		    "failed", (json_int_t)r->failed,
 		    "deferred", (json_int_t)r->deferred,
 		    "elapsed_seconds", secs);
@@ -335,16 +341,25 @@ report_summary(struct report *r, const char *bucket)
 	}
 	if (log_level < 0)
 		goto out;
-	report_bytes(r->uploaded_bytes, bytes);
-	printf("%s%s: scanned %zu, uploaded %zu (%s), skipped %zu",
-	    r->cfg->dry_run ? "dry run: " : "", bucket, r->scanned,
-	    r->uploaded, bytes, r->skipped);
+	if (r->cfg->restore) {
+		report_bytes(r->downloaded_bytes, bytes);
+		printf("%s%s: scanned %zu, downloaded %zu (%s), skipped %zu",
+		    r->cfg->dry_run ? "dry run: " : "", bucket, r->scanned,
+		    r->downloaded, bytes, r->skipped);
+	} else {
+		report_bytes(r->uploaded_bytes, bytes);
+		printf("%s%s: scanned %zu, uploaded %zu (%s), skipped %zu",
+		    r->cfg->dry_run ? "dry run: " : "", bucket, r->scanned,
+		    r->uploaded, bytes, r->skipped);
+	}
 	if (r->deleted > 0)
 		printf(", deleted %zu", r->deleted);
 	if (r->tagged > 0)
 		printf(", tagged %zu", r->tagged);
 	if (r->deferred > 0)
 		printf(", deferred %zu (--max-uploads)", r->deferred);
+	if (r->pending > 0)
+		printf(", pending %zu (archived)", r->pending);
 	printf(", failed %zu in %.1fs\n", r->failed, secs);
 out:
 	json_decref(obj);

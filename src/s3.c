@@ -129,9 +129,12 @@ s3_call_reset(struct s3_call *c)
 	free(c->meta_mtime);
 	free(c->storage_class);
 	free(c->error_code);
+	free(c->last_modified);
 	free(c->curl_msg);
 	c->etag = c->bucket_region = c->meta_mtime = c->storage_class = NULL;
 	c->error_code = NULL;
+	c->last_modified = NULL;
+	c->received = 0;
 	c->curl_msg = NULL;
 	c->content_length = -1;
 	s3_error_free(&c->err);
@@ -241,8 +244,11 @@ s3_write_resp(char *src, size_t size, size_t nmemb, void *arg)
 
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (c->out_fd >= 0 && status >= 200 && status < 300) {
-		if (write(c->out_fd, src, n) != (ssize_t)n)
+		/* pwrite: ranges of one object land at their own offsets. */
+		if (pwrite(c->out_fd, src, n, c->out_off + (off_t)c->received) !=
+		    (ssize_t)n)
 			return 0;	/* curl reports CURLE_WRITE_ERROR */
+		c->received += n;
 		return n;
 	}
 	keep = c->resp.len < c->resp_max ? c->resp_max - c->resp.len : 0;
@@ -289,6 +295,8 @@ s3_call_header_line(struct s3_call *c, const char *line, size_t len)
 		slot = &c->storage_class;
 	else if (HDR_IS("x-amz-error-code"))
 		slot = &c->error_code;
+	else if (HDR_IS("last-modified"))
+		slot = &c->last_modified;
 	else if (HDR_IS("content-length"))
 		c->content_length = strtoll(v, NULL, 10);
 #undef HDR_IS

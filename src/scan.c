@@ -306,6 +306,11 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 		report(w, &w->st->skipped, 0, skip_cause(type));
 		return 0;
 	}
+	/* A restore's temporary file (a live one, or one left by a crash). */
+	if (S_ISREG(type) && fsutil_is_tmpname(name)) {
+		logmsg(1, "%s: a restore's temporary file, left out", name);
+		return 0;
+	}
 
 	/* What we would record must make a valid S3 key. */
 	if (!utf8_valid(name, strlen(name))) {

@@ -29,9 +29,15 @@ err=$("$P3BACKUP" --jobs 2>&1); st=$?
 is "$st" 2 "missing option argument: exit 2"
 contains "$err" "needs an argument" "missing argument is named"
 
-err=$("$P3BACKUP" --restore b "$T" 2>&1); st=$?
+err=$("$P3BACKUP" --encrypt-key k.pem b "$T" 2>&1); st=$?
 is "$st" 2 "an option not yet available: exit 2"
-contains "$err" "--restore: not available in this version yet" "refusal names the option"
+contains "$err" "--encrypt-key: not available in this version yet" "refusal names the option"
+
+err=$("$P3BACKUP" --restore 2>&1); st=$?
+is "$st" 2 "--restore without a bucket: exit 2"
+contains "$err" "--restore needs the BUCKET" "the missing bucket is named"
+err=$("$P3BACKUP" --restore --restore-tier Fast b "$T" 2>&1); st=$?
+is "$st" 2 "bad --restore-tier: exit 2"
 
 # An invalid storage class is refused before any request (the endpoint
 # here is a closed port: a request would end in exit 3).

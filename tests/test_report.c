@@ -524,7 +524,7 @@ test_summary_json(void)
 	o = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
 	ok(json_is_object(o), "--json: parses as one object%s%s",
 	    o == NULL ? ": " : "", o == NULL ? jerr.text : "");
-	ok(json_object_size(o) == 11, "--json: eleven fields");
+	ok(json_object_size(o) == 13, "--json: thirteen fields");
 	is_field_str(o, "bucket", "p3backup-11-01-19-173930", "--json");
 	for (i = 0; i < sizeof(count) / sizeof(count[0]); i++)
 		is_field_int(o, count[i], want[i], "--json");
@@ -538,7 +538,8 @@ test_summary_json(void)
 	ok(starts_with(out, "{\"bucket\":\"p3backup-11-01-19-173930\","
 	    "\"scanned\":12,\"uploaded\":2,\"uploaded_bytes\":5000000000,"
 	    "\"skipped\":7,\"deleted\":3,\"tagged\":0,\"downloaded\":0,"
-	    "\"failed\":1,\"deferred\":4,\"elapsed_seconds\":"),
+	    "\"downloaded_bytes\":0,\"pending\":0,\"failed\":1,\"deferred\":4,"
+	    "\"elapsed_seconds\":"),
 	    "--json: compact, in DESIGN.md's order (%.*s)",
 	    (int)strcspn(out, "\n"), out);
 }

@@ -1,0 +1,833 @@
+/*
+ * The restore direction: the plan's downloads through the transfer
+ * engine, written so that a file under its real name is always whole.
+ *
+ * Each object is fetched into a temporary file in its target directory
+ * (fsutil.c): with one GET, or, from cfg->multipart_threshold on, with
+ * ranged GETs of the upload's part size, fed to the engine one by one
+ * like the parts of a multipart upload (so all calls share the --jobs
+ * slots) and written with pwrite at their offsets: never a whole
+ * object in memory.  When every byte is in, the file is checked (its
+ * size, then its content against the listed ETag), given the stored
+ * mtime, fsync'd and renamed over the target.  A failure removes the
+ * temporary file; a kill -9 leaves it behind, and the next run removes
+ * it from each directory it writes into (unless another live run holds
+ * it: see fsutil.c).
+ *
+ * Directories are walked from a descriptor of the root and never
+ * through a symlink, and keys that could leave the root are refused
+ * before anything is asked of the server.  A symlink or directory under
+ * a file's name is left alone and reported, never replaced.
+ *
+ * Archived objects (GLACIER, DEEP_ARCHIVE, the Intelligent-Tiering
+ * archive tiers) answer GET with 403 InvalidObjectState: they are
+ * counted as pending, not failed, and with --restore-request a
+ * RestoreObject request is sent for each.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/xmlreader.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/md5.h>
+
+#include "extern.h"
+
+enum DLF_STATE {
+	DLF_RUNNING,		/* calls under way or to come */
+	DLF_FAILED,		/* reported; counted in rep->failed */
+	DLF_PENDING		/* archived; counted in dl->pending */
+};
+
+/* A directory, by identity, already cleared of stale temporary files. */
+struct dlseen {
+	UT_hash_handle	 hh;
+	struct dlid {
+		dev_t	 dev;
+		ino_t	 ino;
+	}		 id;
+};
+
+struct dlfile;
+
+/* One download_run. */
+struct dlrun {
+	struct download	*dl;
+	int		 rootfd;
+	struct dlseen	*seen;
+	struct dlfile	*live;		/* files not finished yet */
+};
+
+/* One file being downloaded. */
+struct dlfile {
+	struct dlrun	*run;
+	struct entry	*e;
+	char		*okey;		/* full object key */
+	int		 dirfd;		/* its directory */
+	const char	*name;		/* its last component, inside e->key */
+	char		 tmp[FSUTIL_TMPLEN]; /* "" once renamed */
+	int		 fd;		/* the temporary file */
+	uint64_t	 size;		/* as listed */
+	uint64_t	 range;		/* bytes per ranged GET; 0: one GET */
+	uint32_t	 nranges;
+	uint32_t	 next;		/* next range to submit */
+	uint32_t	 inflight;	/* calls under way */
+	int		 feeding;	/* it is dl->big: more ranges to come */
+	enum DLF_STATE	 state;
+	char		*etag;		/* of the first answer: all must agree */
+	int		 mtime_known;
+	struct timespec	 mtime;
+	char		*what;		/* archived: the storage class */
+	char		*body;		/* the RestoreObject request */
+	char		*error;		/* why it failed, for --report */
+	struct dlfile	*prev, *next_live;
+};
+
+/*
+ * Whether "len" bytes of "key" can be written under the root: NULL, or
+ * the reason it cannot (a static string).  Directory markers are
+ * checked without their trailing '/'.
+ */
+const char *
+download_key_check(const char *key, size_t len)
+{
+	size_t i, seg;
+
+	if (len == 0)
+		return "empty key";
+	if (memchr(key, '\0', len) != NULL)
+		return "NUL byte in the key";
+	if (memchr(key, '\\', len) != NULL)
+		return "backslash in the key";
+	if (key[0] == '/')
+		return "absolute path";
+	for (seg = 0, i = 0; i <= len; i++) {
+		if (i < len && key[i] != '/')
+			continue;
+		if (i == seg)
+			return "empty path segment";
+		if (i - seg == 1 && key[seg] == '.')
+			return "\".\" path segment";
+		if (i - seg == 2 && key[seg] == '.' && key[seg + 1] == '.')
+			return "\"..\" path segment";
+		seg = i + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Last-Modified as S3 sends it (RFC 7231 IMF-fixdate, always GMT) into
+ * *sec.  The obsolete RFC 850 and asctime forms are not accepted: S3
+ * never sends them.  Returns 0, or -1 when malformed.
+ */
+int
+download_http_date(const char *s, int64_t *sec)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	/* IMF-fixdate; the program never calls setlocale, so names are C's. */
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	*sec = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/*
+ * What a finished GET or RestoreObject call means (enum DL_ANSWER),
+ * from its status and S3 error code alone: no I/O.
+ */
+int
+download_classify(long status, const char *code)
+{
+	if (code != NULL && strcmp(code, "InvalidObjectState") == 0)
+		return DL_ARCHIVED;
+	if (code != NULL && strcmp(code, "RestoreAlreadyInProgress") == 0)
+		return DL_RESTORE_RUNNING;
+	if (code != NULL)
+		return DL_FAILED;
+	if (status == 202)
+		return DL_RESTORE_STARTED;
+	if (status >= 200 && status < 300)
+		return DL_OK;
+	return DL_FAILED;
+}
+
+/*
+ * The body of a RestoreObject request: <Days> only when "days" > 0.
+ * "tier" is one of the three words options.c accepts, so nothing needs
+ * escaping.  Caller frees.
+ */
+char *
+download_restore_body(int days, const char *tier)
+{
+	char *d, *body;
+
+	d = days > 0 ? xasprintf("<Days>%d</Days>", days) : xstrdup("");
+	body = xasprintf("<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/"
+	    "2006-03-01/\">%s<GlacierJobParameters><Tier>%s</Tier>"
+	    "</GlacierJobParameters></RestoreRequest>", d, tier);
+	free(d);
+	return body;
+}
+
+/*
+ * <StorageClass> and <AccessTier> of an <Error> document into
+ * *storage_class and *access_tier (caller frees; NULL when absent).
+ * Malformed XML is not reported: the caller falls back to the
+ * x-amz-storage-class header.  Returns 0, or -1 when "doc" is not a
+ * well-formed <Error> document.
+ */
+int
+download_archive_class(const char *doc, size_t len, char **storage_class,
+    char **access_tier)
+{
+	xmlTextReaderPtr r;
+	const char *name;
+	char **slot;
+	xmlChar *text;
+	int st, depth, rc = -1;
+
+	*storage_class = *access_tier = NULL;
+	if ((r = xmlReaderForMemory(doc, (int)len, NULL, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) == NULL)
+		goto out;
+	while ((st = xmlTextReaderRead(r)) == 1) {
+		if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT)
+			continue;
+		depth = xmlTextReaderDepth(r);
+		name = (const char *)xmlTextReaderConstLocalName(r);
+		if (depth == 0 && strcmp(name, "Error") != 0)
+			goto out;
+		slot = depth != 1 ? NULL : strcmp(name, "StorageClass") == 0 ?
+		    storage_class : strcmp(name, "AccessTier") == 0 ?
+		    access_tier : NULL;
+		if (slot == NULL || *slot != NULL)
+			continue;
+		if ((text = xmlTextReaderReadString(r)) != NULL) {
+			*slot = xstrdup((const char *)text);
+			xmlFree(text);
+		}
+	}
+	if (st == 0)
+		rc = 0;
+out:
+	if (rc == -1) {
+		free(*storage_class);
+		free(*access_tier);
+		*storage_class = *access_tier = NULL;
+	}
+	xmlFreeTextReader(r);
+	return rc;
+}
+
+/*
+ * The file failed: keep the reason for --report and, when "say", print
+ * it.  Only the first failure of a file counts.
+ */
+static void
+dl_fail(struct dlfile *f, int say, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void
+dl_fail(struct dlfile *f, int say, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->state != DLF_RUNNING)
+		return;
+	f->state = DLF_FAILED;
+	va_start(ap, fmt);
+	if (vasprintf(&f->error, fmt, ap) == -1)
+		errx(3, "vasprintf");
+	va_end(ap);
+	if (say)
+		report_error(f->run->dl->rep, f->e->key, "%s", f->error);
+}
+
+/* A call failed for a reason other than an archived object. */
+static void
+dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
+{
+	struct download *dl = f->run->dl;
+	char *msg;
+
+	msg = s3_call_errstr(c);
+	if (!s3_call_fatal(c))
+		dl_fail(f, 1, "%s failed: %s", what, msg);
+	else {
+		/* Say it once: every other call fails the same way. */
+		dl_fail(f, !dl->fatal, "%s", msg);
+		dl->fatal = 1;
+	}
+	free(msg);
+}
+
+/*
+ * The end of a file: on success count it, else remove the temporary
+ * file and count the failure or the pending archive; free "f".
+ */
+static void
+dl_finish(struct dlfile *f)
+{
+	struct download *dl = f->run->dl;
+	struct entry *e = f->e;
+
+	if (f->state == DLF_RUNNING) {
+		dl->rep->downloaded++;
+		dl->rep->downloaded_bytes += f->size;
+		report_action(dl->rep, "download", NULL, e->key);
+		report_record(dl->rep, e, "download", "ok", NULL);
+	} else if (f->state == DLF_PENDING) {
+		dl->pending++;
+		report_record(dl->rep, e, "download", "pending", f->error);
+	} else {
+		dl->rep->failed++;
+		report_record(dl->rep, e, "download", "failed", f->error);
+	}
+	report_progress(dl->rep, 0);
+	if (f->tmp[0] != '\0' && f->dirfd != -1)
+		(void)unlinkat(f->dirfd, f->tmp, 0);
+	if (f->fd != -1)
+		close(f->fd);
+	if (f->dirfd != -1)
+		close(f->dirfd);
+	if (f->prev != NULL)
+		f->prev->next_live = f->next_live;
+	else
+		f->run->live = f->next_live;
+	if (f->next_live != NULL)
+		f->next_live->prev = f->prev;
+	free(f->okey);
+	free(f->etag);
+	free(f->what);
+	free(f->body);
+	free(f->error);
+	free(f);
+}
+
+/* Finish "f" once no call of it is under way or still to be fed. */
+static void
+dl_maybe_finish(struct dlfile *f)
+{
+	if (f->inflight == 0 && !f->feeding)
+		dl_finish(f);
+}
+
+/* The final name must be absent or a regular file: never replace others. */
+static int
+dl_target_ok(struct dlfile *f)
+{
+	struct stat st;
+
+	if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		/* ENAMETOOLONG, say: better now than after the download. */
+		dl_fail(f, 1, "%s", strerror(errno));
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		return 1;
+	dl_fail(f, 1, "%s", S_ISDIR(st.st_mode) ? "is a directory: not replaced" :
+	    S_ISLNK(st.st_mode) ? "is a symlink: not replaced" :
+	    "is not a regular file: not replaced");
+	return 0;
+}
+
+/*
+ * Every byte is in: check the file, give it its mtime, make it durable
+ * and move it into place.  Failures are reported through dl_fail.
+ */
+static void
+dl_commit(struct dlfile *f)
+{
+	const struct config *cfg = f->run->dl->cfg;
+	struct entry *e = f->e;
+	struct timespec ts[2];
+	struct stat st;
+	char listed[45], *safe;
+	int r;
+
+	if (fstat(f->fd, &st) == -1) {
+		dl_fail(f, 1, "temporary file: %s", strerror(errno));
+		return;
+	}
+	if ((uint64_t)st.st_size != f->size) {
+		dl_fail(f, 1, "received %lld bytes, the object has %llu: it "
+		    "changed since it was listed; run again",
+		    (long long)st.st_size, (unsigned long long)f->size);
+		return;
+	}
+	r = checksum_file(f->fd, f->size, e, cfg->part_size);
+	if (r == -1) {
+		dl_fail(f, 1, "cannot read the temporary file back: %s",
+		    strerror(errno));
+		return;
+	}
+	if (r == CSUM_DIFF) {
+		hex_encode(e->rmd5, sizeof(e->rmd5), listed);
+		if (e->rparts > 0)
+			snprintf(listed + 32, sizeof(listed) - 32, "-%u",
+			    (unsigned)e->rparts);
+		if (f->etag != NULL && strcasecmp(f->etag, listed) != 0)
+			dl_fail(f, 1, "the object changed since it was listed "
+			    "(ETag %s, listed %s); run again", f->etag, listed);
+		else
+			dl_fail(f, 1, "content does not match the object's ETag");
+		return;
+	}
+	if (r == CSUM_UNKNOWN && log_level >= 1) {
+		safe = printable(e->key);
+		logmsg(1, "%s: its ETag is not an MD5 of the content: only its "
+		    "size was checked", safe);
+		free(safe);
+	}
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = f->mtime_known ? f->mtime : st.st_mtim;
+	if (f->mtime_known && futimens(f->fd, ts) == -1) {
+		dl_fail(f, 1, "cannot set the mtime: %s", strerror(errno));
+		return;
+	}
+	if (fsync(f->fd) == -1) {
+		dl_fail(f, 1, "fsync: %s", strerror(errno));
+		return;
+	}
+	/* renameat would replace a symlink itself; we do not even do that. */
+	if (!dl_target_ok(f))
+		return;
+	if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) == -1) {
+		dl_fail(f, 1, "rename into place: %s", strerror(errno));
+		return;
+	}
+	f->tmp[0] = '\0';
+	e->local = 1;
+	e->lsize = (int64_t)f->size;
+	e->lmtime_sec = ts[1].tv_sec;
+	e->lmtime_nsec = (int32_t)ts[1].tv_nsec;
+}
+
+/* An answer of a successful GET: does it hold the bytes we asked for? */
+static void
+dl_check_answer(struct dlfile *f, struct s3_call *c)
+{
+	uint64_t want, off = (uint64_t)c->out_off;
+	int64_t sec;
+	int32_t nsec = 0;
+
+	want = f->range == 0 ? f->size : f->size - off < f->range ?
+	    f->size - off : f->range;
+	if (f->range != 0 && c->status != 206)
+		dl_fail(f, 1, "the server ignored the Range header (HTTP %ld)",
+		    c->status);
+	else if (c->received != want)
+		dl_fail(f, 1, "received %llu bytes at offset %llu, expected "
+		    "%llu: the object changed since it was listed; run again",
+		    (unsigned long long)c->received, (unsigned long long)off,
+		    (unsigned long long)want);
+	else if (c->etag != NULL && f->etag != NULL &&
+	    strcmp(c->etag, f->etag) != 0)
+		dl_fail(f, 1, "the object changed during the download (ETag "
+		    "%s, then %s); run again", f->etag, c->etag);
+	if (f->etag == NULL && c->etag != NULL)
+		f->etag = xstrdup(c->etag);
+	if (f->mtime_known)
+		return;
+	if (c->meta_mtime != NULL && mtime_parse(c->meta_mtime, &sec,
+	    &nsec) == 0)
+		f->mtime_known = 1;
+	else if (c->last_modified != NULL &&
+	    download_http_date(c->last_modified, &sec) == 0)
+		f->mtime_known = 1;
+	if (f->mtime_known) {
+		f->mtime.tv_sec = (time_t)sec;
+		f->mtime.tv_nsec = nsec;
+	}
+}
+
+/* The RestoreObject answer: one line saying what becomes of the object. */
+static void
+dl_restore_done(struct s3_call *c, void *arg)
+{
+	struct dlfile *f = arg;
+	struct download *dl = f->run->dl;
+	const struct config *cfg = dl->cfg;
+	char *how = NULL;
+
+	f->inflight--;
+	switch (c->curl_code != CURLE_OK ? DL_FAILED :
+	    download_classify(c->status, c->err.code)) {
+	case DL_RESTORE_STARTED:
+		how = strstr(f->body, "<Days>") == NULL ?
+		    xasprintf("restore requested (%s tier)", cfg->restore_tier ?
+		    cfg->restore_tier : "Standard") :
+		    xasprintf("restore requested (%d days, %s tier)",
+		    cfg->restore_days, cfg->restore_tier ? cfg->restore_tier :
+		    "Standard");
+		break;
+	case DL_RESTORE_RUNNING:
+		how = xstrdup("restore in progress");
+		break;
+	case DL_OK:
+		how = xstrdup("a restored copy is ready: run again");
+		break;
+	default:
+		/* Not pending after all: the request itself failed. */
+		how = s3_call_errstr(c);
+		f->state = DLF_RUNNING;
+		dl_fail(f, !dl->fatal, "archived in %s: restore request failed: "
+		    "%s", f->what, how);
+		if (s3_call_fatal(c))
+			dl->fatal = 1;
+		break;
+	}
+	if (f->state == DLF_PENDING) {
+		f->error = xasprintf("archived in %s: not downloadable until "
+		    "restored; %s", f->what, how);
+		report_error(dl->rep, f->e->key, "%s", f->error);
+	}
+	free(how);
+	s3_call_free(c);
+	dl_maybe_finish(f);
+}
+
+/*
+ * A GET answered InvalidObjectState: the file is pending.  Report it,
+ * or send a RestoreObject request and report when it answers.
+ */
+static void
+dl_archived(struct dlfile *f, struct s3_call *c)
+{
+	struct download *dl = f->run->dl;
+	const struct config *cfg = dl->cfg;
+	struct s3_call *rc;
+	unsigned char md5[16], b64[32];
+	char *cls, *tier;
+	size_t olen;
+
+	if (f->state != DLF_RUNNING)
+		return;
+	f->state = DLF_PENDING;
+	(void)download_archive_class(c->resp.data, c->resp.len, &cls, &tier);
+	if (cls == NULL && c->storage_class != NULL)
+		cls = xstrdup(c->storage_class);
+	f->what = tier != NULL ? xasprintf("%s (%s)", cls != NULL ? cls : "?",
+	    tier) : xstrdup(cls != NULL ? cls : "an archive storage class");
+	free(cls);
+	if (cfg->restore_days <= 0) {
+		f->error = xasprintf("archived in %s: not downloadable until "
+		    "restored", f->what);
+		report_error(dl->rep, f->e->key, "%s", f->error);
+		free(tier);
+		return;
+	}
+	/* Intelligent-Tiering archive tiers take no Days: they do not expire. */
+	f->body = download_restore_body(tier != NULL ? 0 : cfg->restore_days,
+	    cfg->restore_tier != NULL ? cfg->restore_tier : "Standard");
+	free(tier);
+	mbedtls_md5_ret((const unsigned char *)f->body, strlen(f->body), md5);
+	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, sizeof(md5));
+	rc = s3_call_new("POST", dl->bucket, f->okey);
+	s3_call_query(rc, "restore", "");
+	s3_call_header(rc, "content-md5", (const char *)b64);
+	s3_call_header(rc, "content-type", "application/xml");
+	rc->body = f->body;
+	rc->body_len = strlen(f->body);
+	rc->done = dl_restore_done;
+	rc->arg = f;
+	f->inflight++;
+	xfer_submit(dl->s3->xfer, rc);
+}
+
+/*
+ * A GET (or one range) ended.  The last call of a file that is still
+ * running commits it; then the file is finished either way.
+ */
+static void
+dl_get_done(struct s3_call *c, void *arg)
+{
+	struct dlfile *f = arg;
+
+	f->inflight--;
+	if (c->ok)
+		dl_check_answer(f, c);
+	else if (c->curl_code == CURLE_OK &&
+	    download_classify(c->status, c->err.code) == DL_ARCHIVED)
+		dl_archived(f, c);
+	else
+		dl_call_failed(f, c, "download");
+	s3_call_free(c);
+	if (f->inflight == 0 && !f->feeding && f->state == DLF_RUNNING)
+		dl_commit(f);
+	dl_maybe_finish(f);
+}
+
+/* Submit GET number "i" of "f": the whole object, or its i-th range. */
+static void
+dl_submit(struct dlfile *f, uint32_t i)
+{
+	struct download *dl = f->run->dl;
+	struct s3_call *c;
+	uint64_t a, b;
+	char range[64];
+
+	c = s3_call_new("GET", dl->bucket, f->okey);
+	c->out_fd = f->fd;
+	if (f->range != 0) {
+		a = (uint64_t)i * f->range;
+		b = a + f->range < f->size ? a + f->range - 1 : f->size - 1;
+		snprintf(range, sizeof(range), "bytes=%llu-%llu",
+		    (unsigned long long)a, (unsigned long long)b);
+		s3_call_header(c, "range", range);
+		c->out_off = (off_t)a;
+	}
+	c->done = dl_get_done;
+	c->arg = f;
+	f->inflight++;
+	if (f->range != 0 && i + 1 == f->nranges) {
+		f->feeding = 0;
+		dl->big = NULL;
+	}
+	xfer_submit(dl->s3->xfer, c);
+}
+
+/*
+ * Open the directory of "len" bytes of "key" (made when missing) and,
+ * the first time this run sees it, clear it of stale temporary files.
+ */
+static int
+dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
+{
+	struct dlseen *s;
+	struct dlid id;
+	struct stat st;
+	char *dir, *safe;
+	size_t n;
+	int fd;
+
+	if ((fd = fsutil_opendir(run->rootfd, key, len, 1, NULL, why)) == -1 ||
+	    fstat(fd, &st) == -1)
+		return fd;
+	memset(&id, 0, sizeof(id));
+	id.dev = st.st_dev;
+	id.ino = st.st_ino;
+	HASH_FIND(hh, run->seen, &id, sizeof(id), s);
+	if (s != NULL)
+		return fd;
+	s = xcalloc(1, sizeof(*s));
+	s->id = id;
+	HASH_ADD(hh, run->seen, id, sizeof(id), s);
+	if ((n = fsutil_clean_stale(fd)) > 0) {
+		dir = xstrndup(len > 0 ? key : ".", len > 0 ? len : 1);
+		safe = printable(dir);
+		logmsg(1, "%s: removed %zu temporary file(s) of an interrupted "
+		    "restore", safe, n);
+		free(safe);
+		free(dir);
+	}
+	return fd;
+}
+
+/*
+ * Start the download of "e": check its key, open its directory, create
+ * the temporary file and submit the first GET.  Returns 1 when a call
+ * was submitted, 0 when the file already ended (failed, counted).
+ */
+static int
+dl_start(struct dlrun *run, struct entry *e)
+{
+	struct download *dl = run->dl;
+	const struct config *cfg = dl->cfg;
+	struct dlfile *f;
+	const char *why, *slash;
+	char *msg = NULL;
+	size_t len = strlen(e->key);
+
+	f = xcalloc(1, sizeof(*f));
+	f->run = run;
+	f->e = e;
+	f->fd = f->dirfd = -1;
+	f->size = e->rsize > 0 ? (uint64_t)e->rsize : 0;
+	f->next_live = run->live;
+	if (run->live != NULL)
+		run->live->prev = f;
+	run->live = f;
+	if ((why = download_key_check(e->key, len)) != NULL) {
+		dl_fail(f, 1, "refused: %s", why);
+		goto out;
+	}
+	slash = strrchr(e->key, '/');
+	f->name = slash != NULL ? slash + 1 : e->key;
+	/* The next run would take it for a crashed run's and remove it. */
+	if (fsutil_is_tmpname(f->name)) {
+		dl_fail(f, 1, "refused: the name of a temporary file of "
+		    "p3backup");
+		goto out;
+	}
+	if ((f->dirfd = dl_opendir(run, e->key, slash != NULL ?
+	    (size_t)(slash - e->key) : 0, &msg)) == -1) {
+		dl_fail(f, 1, "%s", msg);
+		goto out;
+	}
+	if (!dl_target_ok(f))
+		goto out;
+	if ((f->fd = fsutil_tmpfile(f->dirfd, f->tmp)) == -1) {
+		f->tmp[0] = '\0';
+		dl_fail(f, 1, "cannot create a temporary file: %s",
+		    strerror(errno));
+		goto out;
+	}
+	f->okey = list_object_key(cfg, e->key);
+	if (f->size > 0 && f->size >= cfg->multipart_threshold) {
+		f->range = checksum_part_size(f->size, cfg->part_size);
+		f->nranges = (uint32_t)((f->size + f->range - 1) / f->range);
+		if (f->nranges < 2)
+			f->range = 0;
+	}
+	if (f->range != 0) {
+		f->feeding = 1;
+		dl->big = f;
+		dl_submit(f, f->next++);
+	} else
+		dl_submit(f, 0);
+out:
+	free(msg);
+	if (f->inflight == 0) {
+		dl_finish(f);
+		return 0;
+	}
+	return 1;
+}
+
+/* ACT_MKDIR: the directory of a marker, and its mtime when we made it. */
+static void
+dl_mkdir(struct dlrun *run, struct entry *e)
+{
+	struct download *dl = run->dl;
+	struct timespec ts[2];
+	const char *why;
+	char *msg = NULL;
+	size_t len = strlen(e->key);
+	int fd = -1, created = 0;
+
+	/* Markers end with '/': the directory's path is the rest. */
+	if ((why = download_key_check(e->key, len - 1)) != NULL)
+		msg = xasprintf("refused: %s", why);
+	else if ((fd = fsutil_opendir(run->rootfd, e->key, len - 1, 1,
+	    &created, &msg)) != -1 && created && e->rmtime_known) {
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1].tv_sec = (time_t)e->rmtime_sec;
+		ts[1].tv_nsec = e->rmtime_nsec;
+		if (futimens(fd, ts) == -1)
+			msg = xasprintf("cannot set the mtime: %s",
+			    strerror(errno));
+	}
+	if (msg != NULL) {
+		report_error(dl->rep, e->key, "%s", msg);
+		dl->rep->failed++;
+		report_record(dl->rep, e, "mkdir", "failed", msg);
+	} else {
+		dl->rep->downloaded++;
+		report_action(dl->rep, "mkdir", NULL, e->key);
+		report_record(dl->rep, e, "mkdir", "ok", NULL);
+	}
+	if (fd != -1)
+		close(fd);
+	free(msg);
+}
+
+/* Engine callback: the next range of the large file, or the next action. */
+static int
+dl_feed(void *arg)
+{
+	struct dlrun *run = arg;
+	struct download *dl = run->dl;
+	struct dlfile *f;
+	struct action *a;
+
+	if ((f = dl->big) != NULL) {
+		if (f->state == DLF_RUNNING && !dl->fatal) {
+			dl_submit(f, f->next++);
+			return XFER_FEED_MORE;
+		}
+		/* It failed (or the run did): no more of its ranges. */
+		dl_fail(f, 0, "stopped");
+		f->feeding = 0;
+		dl->big = NULL;
+		dl_maybe_finish(f);
+	}
+	while (dl->next < dl->plan->n && !dl->fatal) {
+		a = &dl->plan->v[dl->next++];
+		if (a->act == ACT_MKDIR)
+			dl_mkdir(run, a->e);
+		else if (a->act == ACT_DOWNLOAD && dl_start(run, a->e))
+			return XFER_FEED_MORE;
+	}
+	return XFER_FEED_DONE;
+}
+
+/*
+ * Feed the plan's downloads and directory markers to the engine and
+ * run it; see extern.h for the contract.  dl->pending counts archived
+ * objects, rep->failed the rest that did not make it.  Returns 0, or -1
+ * after a fatal error (or when the target cannot be opened).
+ */
+int
+download_run(struct download *dl)
+{
+	struct dlrun run;
+	struct dlseen *s, *tmp;
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	run.dl = dl;
+	run.rootfd = -1;
+	dl->next = 0;
+	dl->fatal = 0;
+	dl->pending = 0;
+	dl->big = NULL;
+	if ((run.rootfd = open(dl->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		warn("%s", dl->root);
+		goto out;
+	}
+	xfer_set_feed(dl->s3->xfer, dl_feed, &run);
+	if (xfer_run(dl->s3->xfer) == 0 && !dl->fatal)
+		rc = 0;
+	/*
+	 * Interrupted before every range of a large file was sent, or the
+	 * engine failed: what is left ends here, its temporary file removed.
+	 */
+	dl->big = NULL;
+	while (run.live != NULL) {
+		run.live->feeding = 0;
+		run.live->inflight = 0;
+		dl_fail(run.live, 0, "interrupted");
+		dl_finish(run.live);
+	}
+	report_progress(dl->rep, 1);
+out:
+	HASH_ITER(hh, run.seen, s, tmp) {
+		HASH_DEL(run.seen, s);
+		free(s);
+	}
+	if (run.rootfd != -1)
+		close(run.rootfd);
+	return rc;
+}
