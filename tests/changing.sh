@@ -31,6 +31,12 @@ while True:
         fh.write(str(v))
 PY
 writer=$!
+# Start only once the writer is under way (a loaded machine is slow to
+# start Python).
+for _ in $(seq 1 300); do
+	[ -s "$T/versions" ] && break
+	sleep 0.05
+done
 
 # distinct_bytes KEY: how many different byte values the object holds.
 distinct_bytes() {

@@ -46,9 +46,33 @@ InvalidAccessKeyId, AccessDenied for a missing/garbled Authorization or a
 presigned URL; no body for HEAD; keep-alive kept; logged with the status)
 and, on SignatureDoesNotMatch, prints its canonical request to stderr.
 
+--check-md5: a body that does not match its Content-MD5 is answered
+400 BadDigest (S3's check; s3rver lacks it).  Order of checks: SigV4
+signature, then Content-MD5, then the x-amz-content-sha256 payload hash.
+
+Fault injection (never reaches s3rver; the request is read in full first):
+  --fail-every N    every Nth request is answered 503 SlowDown
+  --drop-every N    every Nth request: the connection is closed, no answer
+  --fault-rate R --seed S [--stall-seconds T]: each request, with
+      probability R, gets one fault picked evenly among
+        503    503 SlowDown, S3's XML error
+        500    500 InternalError
+        drop   connection closed after the request is read, no answer
+        stall  no answer for T seconds (default 8), then the connection
+               is closed: past the client's timeout
+        flip   one byte of the request body is flipped (headers kept)
+               before the checks, so --check-md5 answers 400 BadDigest
+               (or the SigV4 payload hash check 400
+               XAmzContentSHA256Mismatch when no Content-MD5 is sent);
+               a request without a body is forwarded unharmed
+      Draws come from random.Random(S) under one lock, so a run's
+      sequence of faults is repeatable (their mapping onto requests
+      follows the order in which concurrent requests arrive).
+Faulted requests are logged with STATUS set to the fault's name: 503,
+500, drop, stall, flip (an injected 503/500 is logged as that number;
+a flipped request is logged as "flip" whatever the answer was).
+
 Limitation: bodies are buffered in memory (fine for test-sized objects).
-Fault injection belongs in Handler.forward(), the single place where a
-request becomes a response (see the comment there).
 """
 import argparse
 import base64
@@ -60,6 +84,7 @@ import http.client
 import http.server
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -111,7 +136,7 @@ def check_content_md5(headers, body):
     return None
 
 
-def verify_sigv4(method, target, headers, body):
+def verify_sigv4(method, target, headers, body, payload_hash=True):
     """Check SigV4 header auth as S3 does (rules: module docstring).
 
     headers: (name, value) pairs as received; body: the payload (chunked
@@ -181,9 +206,23 @@ def verify_sigv4(method, target, headers, body):
                   method, target, creq.decode("latin-1"), sts),
               file=sys.stderr, flush=True)
         return fail("SignatureDoesNotMatch")
-    if hexsha and hashlib.sha256(body).hexdigest() != csha:
-        return fail("XAmzContentSHA256Mismatch")
+    if payload_hash:
+        return check_payload_sha256(headers, body)
     return None
+
+
+def check_payload_sha256(headers, body):
+    """A hex x-amz-content-sha256 must be the SHA-256 of the payload."""
+    for k, v in headers:
+        if (k.lower() == "x-amz-content-sha256"
+                and re.fullmatch(r"[0-9a-f]{64}", v.strip())
+                and hashlib.sha256(body).hexdigest() != v.strip()):
+            code = "XAmzContentSHA256Mismatch"
+            return (ERRORS[code][0], code, ERRORS[code][1])
+    return None
+
+
+FAULTS = ("503", "500", "drop", "stall", "flip")     # --fault-rate
 
 
 class UpstreamConnection(http.client.HTTPConnection):
@@ -197,6 +236,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     timeout = 600                      # idle/dead client connections
     cfg = None                         # argparse namespace, set in main()
     requests_seen = 0                  # for --fail-every / --drop-every
+    rng = None                         # --fault-rate: random.Random(seed)
     log_lock = threading.Lock()
     upstream = None                    # per client connection
     upstream_used = False
@@ -236,12 +276,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # ---- forwarding: the one place a request becomes a response --------
     def forward(self, method, target, headers, body):
-        """Send one request upstream; return (status, reason, headers, body).
-
-        Fault injection hooks in here later: answer 503 SlowDown without
-        forwarding, or flip a byte of the returned body, or return a marker
-        that do_any() turns into a dropped connection or a stall.
-        """
+        """Send one request upstream; return (status, reason, headers, body)."""
         for attempt in (0, 1):
             if self.upstream is None:
                 self.upstream = UpstreamConnection(*self.cfg.up, timeout=600)
@@ -299,19 +334,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (OSError, ValueError):
                 self.close_connection = True
                 return
-            fault = self.next_fault()
-            if fault == "drop":                     # --drop-every
+            # Flip only unframed bodies (chunked framing would need redoing).
+            fault, pos = self.next_fault(len(payload) if body is payload
+                                         else 0)
+            if fault in ("drop", "stall"):          # no answer at all
+                if fault == "stall":
+                    time.sleep(self.cfg.stall_seconds)
                 self.close_connection = True
-                status = "drop"
+                status = fault
                 return
+            if fault == "flip" and pos is not None:  # before every check
+                payload = bytearray(payload)
+                payload[pos] ^= 0x01
+                payload = body = bytes(payload)
             try:
+                hdrs = list(self.headers.items())
                 bad = SIGV4_KEYS and verify_sigv4(     # --verify-sigv4
-                    method, target, list(self.headers.items()), payload)
+                    method, target, hdrs, payload, payload_hash=False)
                 if not bad and self.cfg.check_md5:  # --check-md5
-                    bad = check_content_md5(list(self.headers.items()),
-                                            payload)
-                if fault == "503":                  # --fail-every
+                    bad = check_content_md5(hdrs, payload)
+                if not bad and SIGV4_KEYS:
+                    bad = check_payload_sha256(hdrs, payload)
+                if fault == "503":          # --fail-every, --fault-rate
                     bad = (503, "SlowDown", "Please reduce your request rate.")
+                elif fault == "500":
+                    bad = (500, "InternalError", "We encountered an internal "
+                           "error. Please try again.")
                 if bad:
                     st, reason, headers, data = s3_error(*bad)
                 else:
@@ -326,7 +374,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 headers = [("Content-Type", "application/xml"),
                            ("Content-Length", str(len(data))),
                            ("Connection", "close")]
-            status = str(st)
+            status = "flip" if fault == "flip" and pos is not None \
+                else str(st)
             self.send_upstream_response(method, st, reason, headers, data)
         except OSError:                     # client went away while we wrote
             self.close_connection = True
@@ -358,16 +407,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
         self.wfile.flush()
 
-    def next_fault(self):
-        """Deterministic faults: the Nth, 2Nth... request fails."""
+    def next_fault(self, body_len):
+        """The fault for this request and, for "flip", the byte offset.
+
+        --drop-every/--fail-every: the Nth, 2Nth... request; else, with
+        --fault-rate, a seeded draw (module docstring)."""
         with self.log_lock:
             Handler.requests_seen += 1
             n = Handler.requests_seen
-        if self.cfg.drop_every and n % self.cfg.drop_every == 0:
-            return "drop"
-        if self.cfg.fail_every and n % self.cfg.fail_every == 0:
-            return "503"
-        return None
+            fault = pos = None
+            if self.cfg.drop_every and n % self.cfg.drop_every == 0:
+                fault = "drop"
+            elif self.cfg.fail_every and n % self.cfg.fail_every == 0:
+                fault = "503"
+            elif self.rng is not None and \
+                    self.rng.random() < self.cfg.fault_rate:
+                fault = self.rng.choice(FAULTS)
+                x = self.rng.random()       # always drawn: repeatable
+                if fault == "flip" and body_len > 0:
+                    pos = int(x * body_len)
+        return fault, pos
 
     def log_line(self, method, target, status):
         line = "%s\t%s\t%s\n" % (method, target, status)
@@ -411,6 +470,12 @@ def main():
     p.add_argument("--drop-every", type=int, default=0, metavar="N",
                    help="close the connection instead of answering "
                    "every Nth request")
+    p.add_argument("--fault-rate", type=float, default=0.0, metavar="R",
+                   help="inject a random fault in this share of requests")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed of --fault-rate's draws")
+    p.add_argument("--stall-seconds", type=float, default=8.0, metavar="T",
+                   help="how long a stall fault holds the answer back")
     p.add_argument("--verify-sigv4", action="append", default=[],
                    metavar="ACCESS_KEY:SECRET")
     cfg = p.parse_args()
@@ -423,6 +488,10 @@ def main():
     cfg.up = (host, int(port))
     cfg.log_fd = os.open(cfg.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                          0o644)
+    if not 0.0 <= cfg.fault_rate <= 1.0:
+        p.error("--fault-rate wants a number in [0, 1]")
+    if cfg.fault_rate > 0:
+        Handler.rng = random.Random(cfg.seed)
     Handler.cfg = cfg
     server = Server(("127.0.0.1", cfg.listen_port), Handler)
 
