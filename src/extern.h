@@ -455,6 +455,7 @@ struct s3_call {
 	int		 out_fd;	/* response body to this fd when >= 0 */
 	off_t		 out_off;	/* ...written from this offset on */
 	uint64_t	 received;	/* body bytes written to out_fd */
+	int		 out_errno;	/* why writing to out_fd failed, or 0 */
 	size_t		 resp_max;	/* keep at most this much body */
 
 	/* response */
@@ -860,6 +861,11 @@ int	 multipart_begin(struct upload *, struct entry *, int fd,
  * and clean-up follow from the calls' callbacks.
  */
 int	 multipart_feed(struct upload *);
+/*
+ * "e" (a file the plan skips) needs no upload: remove a journal left by
+ * a run killed after completing its upload, abort a stale one.
+ */
+void	 multipart_forget(struct upload *, struct entry *);
 /*
  * After the engine stopped early (interrupted): let go of up->mp, its
  * journal kept for the next run, the file counted as failed.

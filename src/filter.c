@@ -186,9 +186,13 @@ pat_closure(const struct pat *p, size_t ntok, unsigned char *set)
 			set[i + 1] |= 1;
 }
 
-/* 1 when the first "ntok" tokens of "p" match the "len" bytes at "s". */
+/*
+ * 1 when the first "ntok" tokens of "p" match the "len" bytes at "s"
+ * or, with "prefix", the bytes before one of its '/'.
+ */
 static int
-pat_match(const struct pat *p, size_t ntok, const char *s, size_t len)
+pat_match(const struct pat *p, size_t ntok, const char *s, size_t len,
+    int prefix)
 {
 	unsigned char states[2][FILTER_PATMAX + 1], *cur, *next, *swap;
 	const struct tok *t;
@@ -202,6 +206,8 @@ pat_match(const struct pat *p, size_t ntok, const char *s, size_t len)
 	pat_closure(p, ntok, cur);
 	for (k = 0; k < len; k++) {
 		c = (unsigned char)s[k];
+		if (prefix && c == '/' && cur[ntok])
+			return 1;
 		memset(next, 0, ntok + 1);
 		live = 0;
 		for (i = 0; i < ntok; i++) {
@@ -237,23 +243,27 @@ pat_match(const struct pat *p, size_t ntok, const char *s, size_t len)
 /*
  * 1 when "p" matches the directory "path" ("len" bytes) or one of its
  * parents, taken as directories: a name pattern is tried on each
- * segment, a path pattern on each leading part.  A "subtree" pattern
- * also matches a directory all of whose contents it covers.
+ * segment, a path pattern on each leading part (in one pass, so that a
+ * deep path costs no more than a long one).  A "subtree" pattern also
+ * matches a directory all of whose contents it covers.
  */
 static int
 pat_dir(const struct pat *p, const char *path, size_t len)
 {
 	size_t start = 0, end;
 
-	for (end = 0; end <= len; end++) {
-		if (end < len && path[end] != '/')
-			continue;
-		if (p->anchored ? pat_match(p, p->ntok, path, end) :
-		    pat_match(p, p->ntok, path + start, end - start))
+	if (p->anchored) {
+		if (pat_match(p, p->ntok, path, len, 1))
 			return 1;
-		start = end + 1;
-	}
-	return p->subtree && pat_match(p, p->ntok - 2, path, len);
+	} else
+		for (end = 0; end <= len; end++) {
+			if (end < len && path[end] != '/')
+				continue;
+			if (pat_match(p, p->ntok, path + start, end - start, 0))
+				return 1;
+			start = end + 1;
+		}
+	return p->subtree && pat_match(p, p->ntok - 2, path, len, 0);
 }
 
 /*
@@ -266,8 +276,8 @@ pat_file(const struct pat *p, const char *path, size_t len, size_t name)
 	if (p->dironly)
 		return 0;
 	if (p->anchored)
-		return pat_match(p, p->ntok, path, len);
-	return pat_match(p, p->ntok, path + name, len - name);
+		return pat_match(p, p->ntok, path, len, 0);
+	return pat_match(p, p->ntok, path + name, len - name, 0);
 }
 
 /*

@@ -27,11 +27,13 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +272,43 @@ out:
 }
 
 /*
+ * Remove "PATH.tmp.PID" files of journal_save whose process is gone: a
+ * kill -9 between their creation and the rename leaves them behind.
+ */
+static void
+journal_clean_tmp(const char *path)
+{
+	struct dirent *de;
+	const char *base = strrchr(path, '/') + 1, *p;
+	char *dir, *end;
+	size_t blen = strlen(base);
+	long pid;
+	DIR *d;
+	int dfd;
+
+	dir = xstrndup(path, (size_t)(base - 1 - path));
+	d = opendir(dir);
+	free(dir);
+	if (d == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, blen) != 0 ||
+		    strncmp(de->d_name + blen, ".tmp.", 5) != 0)
+			continue;
+		p = de->d_name + blen + 5;
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (*p == '\0' || *end != '\0' || errno != 0 || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+			(void)unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/*
  * Set up "j" and load a matching journal; see extern.h.  On -1, "j" is
  * left freed; otherwise the caller frees it with journal_free.
  */
@@ -315,6 +354,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	buf_append(&ident, key, strlen(key));
 	sigv4_sha256_hex(ident.data, ident.len, hash);
 	j->path = xasprintf("%s/%s.journal", dir, hash);
+	journal_clean_tmp(j->path);
 	if ((found = journal_read(j->path, &text)) == -1)
 		goto out;
 	rc = 0;
@@ -441,6 +481,8 @@ journal_remove(struct journal *j)
 {
 	if (j->path != NULL && unlink(j->path) == -1 && errno != ENOENT)
 		warn("%s", j->path);
+	if (j->path != NULL)
+		journal_clean_tmp(j->path);
 }
 
 /* Free everything "j" owns and zero it; accepts NULL or a zeroed struct. */

@@ -178,6 +178,67 @@ mp_list_part(void *arg, const struct list_part *lp)
 	return 0;
 }
 
+/* The abort of a stale upload found by multipart_forget. */
+static void
+mp_forget_done(struct s3_call *c, void *arg)
+{
+	(void)arg;
+	s3_call_free(c);
+}
+
+/*
+ * "e" is skipped: its object is in the bucket already.  A kill between
+ * CompleteMultipartUpload and the removal of the journal leaves a
+ * journal that no later run would touch: one for this very version of
+ * the file, every part stored.  Remove it.  A journal for another
+ * version is stale: removed by journal_open, its upload aborted as in
+ * multipart_begin.  One with parts missing is left to resume.
+ */
+void
+multipart_forget(struct upload *up, struct entry *e)
+{
+	struct journal j;
+	struct s3_call *c;
+	char *dir, *endpoint, *okey, *stale = NULL;
+	uint32_t i, stored = 0;
+	int r;
+
+	if (e->dir || e->lsize <= 0 ||
+	    (uint64_t)e->lsize < up->cfg->multipart_threshold)
+		return;
+	/* No journal directory: nothing to forget, and nothing to create. */
+	dir = journal_dir();
+	r = dir != NULL && access(dir, F_OK) == 0;
+	free(dir);
+	if (!r)
+		return;
+	endpoint = mp_endpoint(up);
+	okey = list_object_key(up->cfg, e->key);
+	r = journal_open(&j, endpoint, up->bucket, okey, (uint64_t)e->lsize,
+	    e->lmtime_sec, e->lmtime_nsec,
+	    checksum_part_size((uint64_t)e->lsize, up->cfg->part_size), &stale);
+	free(endpoint);
+	if (r == 1) {
+		for (i = 0; i < j.nparts; i++)
+			stored += j.done[i] != 0;
+		if (stored == j.nparts) {
+			logmsg(1, "%s: removed the journal of an upload completed "
+			    "by an interrupted run", e->key);
+			journal_remove(&j);
+		}
+	}
+	if (r != -1)
+		journal_free(&j);
+	if (stale != NULL) {
+		c = s3_call_new("DELETE", up->bucket, okey);
+		s3_call_query(c, "uploadId", stale);
+		c->done = mp_forget_done;
+		xfer_submit(up->s3->xfer, c);
+		free(stale);
+	}
+	free(okey);
+}
+
 static void
 mp_listparts_done(struct s3_call *c, void *arg)
 {

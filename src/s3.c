@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,7 @@ s3_call_reset(struct s3_call *c)
 	c->error_code = NULL;
 	c->last_modified = NULL;
 	c->received = 0;
+	c->out_errno = 0;
 	c->curl_msg = NULL;
 	c->content_length = -1;
 	s3_error_free(&c->err);
@@ -240,14 +242,23 @@ s3_write_resp(char *src, size_t size, size_t nmemb, void *arg)
 {
 	struct s3_call *c = arg;
 	size_t n = size * nmemb, keep;
+	ssize_t w;
 	long status = 0;
 
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (c->out_fd >= 0 && status >= 200 && status < 300) {
 		/* pwrite: ranges of one object land at their own offsets. */
-		if (pwrite(c->out_fd, src, n, c->out_off + (off_t)c->received) !=
-		    (ssize_t)n)
-			return 0;	/* curl reports CURLE_WRITE_ERROR */
+		for (keep = 0; keep < n; keep += (size_t)w) {
+			w = pwrite(c->out_fd, src + keep, n - keep,
+			    c->out_off + (off_t)(c->received + keep));
+			if (w == -1 && errno == EINTR)
+				w = 0;
+			else if (w <= 0) {
+				/* Disk full, say: curl reports CURLE_WRITE_ERROR. */
+				c->out_errno = w == 0 ? EIO : errno;
+				return 0;
+			}
+		}
 		c->received += n;
 		return n;
 	}
@@ -495,6 +506,12 @@ s3_call_errstr(const struct s3_call *c)
 {
 	const char *hint;
 
+	if (c->curl_code == CURLE_WRITE_ERROR && c->out_errno != 0)
+		return xasprintf("write: %s", strerror(c->out_errno));
+	if (c->curl_code == CURLE_OPERATION_TIMEDOUT)
+		return xasprintf("the server did not answer in time (%s; "
+		    "see --timeout)", c->curl_msg != NULL ? c->curl_msg :
+		    curl_easy_strerror(c->curl_code));
 	if (c->curl_code != CURLE_OK)
 		return xasprintf("%s", c->curl_msg != NULL ? c->curl_msg :
 		    curl_easy_strerror(c->curl_code));
@@ -536,7 +553,7 @@ s3_call_fatal(const struct s3_call *c)
 		return 0;
 	/* Retries are exhausted: the network or the server is down. */
 	if (c->curl_code != CURLE_OK && c->curl_code != CURLE_ABORTED_BY_CALLBACK &&
-	    c->curl_code != CURLE_READ_ERROR)
+	    c->curl_code != CURLE_READ_ERROR && c->curl_code != CURLE_WRITE_ERROR)
 		return 1;
 	if (c->status >= 500)
 		return 1;

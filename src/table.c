@@ -25,13 +25,17 @@ struct entry *
 table_get(struct table *tbl, const char *key, size_t keylen)
 {
 	struct entry *e;
+	unsigned hashv;
 
-	if ((e = table_find(tbl, key, keylen)) != NULL)
+	/* One hash of the key for both the lookup and the insertion. */
+	HASH_VALUE(key, keylen, hashv);
+	HASH_FIND_BYHASHVALUE(hh, tbl->entries, key, keylen, hashv, e);
+	if (e != NULL)
 		return e;
 	e = xcalloc(1, sizeof(*e) + keylen + 1);
 	memcpy(e->key, key, keylen);
 	e->key[keylen] = '\0';
-	HASH_ADD(hh, tbl->entries, key[0], keylen, e);
+	HASH_ADD_BYHASHVALUE(hh, tbl->entries, key[0], keylen, hashv, e);
 	return e;
 }
 
@@ -68,10 +72,17 @@ table_merge(struct table *into, struct table *from)
 void
 table_free(struct table *tbl)
 {
-	struct entry *e, *tmp;
+	struct entry *e, *next;
 
-	HASH_ITER(hh, tbl->entries, e, tmp) {
-		HASH_DEL(tbl->entries, e);
+	/*
+	 * Drop the buckets first, then free the entries along their
+	 * insertion-order list: a HASH_DEL per entry would also unlink it
+	 * from its bucket's chain, a cache miss per entry for nothing.
+	 */
+	e = tbl->entries;
+	HASH_CLEAR(hh, tbl->entries);
+	for (; e != NULL; e = next) {
+		next = e->hh.next;
 		free(e);
 	}
 	tbl->nlocal = tbl->nremote = 0;

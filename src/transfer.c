@@ -119,6 +119,16 @@ xfer_retryable(const struct s3_call *c)
 	    strcmp(c->err.code, "SlowDown") == 0 ||
 	    strcmp(c->err.code, "InternalError") == 0))
 		return 1;
+	/*
+	 * A body sent from memory was hashed from the very bytes sent: a
+	 * digest mismatch means they were damaged on the way; send them
+	 * again.  (A body streamed from a file may have changed under the
+	 * read: its owner re-reads it instead.)
+	 */
+	if (c->err.code != NULL && c->body != NULL && c->body_fd < 0 &&
+	    (strcmp(c->err.code, "BadDigest") == 0 ||
+	    strcmp(c->err.code, "XAmzContentSHA256Mismatch") == 0))
+		return 1;
 	return 0;
 }
 

@@ -334,6 +334,8 @@ upload_feed(void *arg)
 		return multipart_feed(up);
 	while (up->next < up->plan->n && !up->fatal) {
 		a = &up->plan->v[up->next++];
+		if (a->act == ACT_SKIP)
+			multipart_forget(up, a->e);
 		if (a->act != ACT_UPLOAD)
 			continue;
 		job = xcalloc(1, sizeof(*job));

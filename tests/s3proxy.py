@@ -70,7 +70,18 @@ Fault injection (never reaches s3rver; the request is read in full first):
       follows the order in which concurrent requests arrive).
 Faulted requests are logged with STATUS set to the fault's name: 503,
 500, drop, stall, flip (an injected 503/500 is logged as that number;
-a flipped request is logged as "flip" whatever the answer was).
+a flipped request is logged as "flip" whatever the answer was; a stall
+is logged when it begins, so it counts where its request came).
+
+Hostile answers, for tests/hostile.sh (never reach s3rver either):
+  --skew            every request: 403 RequestTimeTooSkewed
+  --error-200 S     a CompleteMultipartUpload (POST ...?uploadId=) whose
+                    target contains S: 200 OK with an <Error> body
+                    (InternalError), as S3 may answer; not forwarded
+  --corrupt-list M  ListObjectsV2 answers: "truncate" cuts the body in
+                    half, "garbage" replaces it with non-XML bytes
+A request whose x-amz-security-token is "expired" is answered
+400 ExpiredToken, as S3 answers a session token past its expiry.
 
 Limitation: bodies are buffered in memory (fine for test-sized objects).
 """
@@ -225,6 +236,33 @@ def check_payload_sha256(headers, body):
 FAULTS = ("503", "500", "drop", "stall", "flip")     # --fault-rate
 
 
+# ---- hostile answers (--skew, --error-200, --corrupt-list) ----------------
+def hostile_answer(cfg, method, target, headers):
+    """The (status, code, message) to answer instead of forwarding, or None."""
+    if cfg.skew:
+        return (403, "RequestTimeTooSkewed",
+                ERRORS["RequestTimeTooSkewed"][1])
+    if any(k.lower() == "x-amz-security-token" and v.strip() == "expired"
+           for k, v in headers):
+        return (400, "ExpiredToken", "The provided token has expired.")
+    if (cfg.error_200 and method == "POST" and "uploadId=" in target
+            and cfg.error_200 in target):
+        return (200, "InternalError", "We encountered an internal error. "
+                "Please try again.")
+    return None
+
+
+def corrupt_list(cfg, method, target, headers, body):
+    """--corrupt-list: a ListObjectsV2 answer truncated or not XML at all."""
+    if not cfg.corrupt_list or method != "GET" or ("list-type", "2") not in \
+            urllib.parse.parse_qsl(urllib.parse.urlsplit(target).query):
+        return headers, body
+    body = body[:len(body) // 2] if cfg.corrupt_list == "truncate" \
+        else b"502 this is { not XML at all }\n"
+    return [(k, str(len(body)) if k.lower() == "content-length" else v)
+            for k, v in headers], body
+
+
 class UpstreamConnection(http.client.HTTPConnection):
     # Send the request line as latin-1 so raw non-ASCII bytes survive.
     def _encode_request(self, request):
@@ -338,10 +376,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             fault, pos = self.next_fault(len(payload) if body is payload
                                          else 0)
             if fault in ("drop", "stall"):          # no answer at all
-                if fault == "stall":
-                    time.sleep(self.cfg.stall_seconds)
                 self.close_connection = True
                 status = fault
+                if fault == "stall":    # logged now, in request order
+                    self.log_line(method, target, status)
+                    status = None
+                    time.sleep(self.cfg.stall_seconds)
                 return
             if fault == "flip" and pos is not None:  # before every check
                 payload = bytearray(payload)
@@ -360,6 +400,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 elif fault == "500":
                     bad = (500, "InternalError", "We encountered an internal "
                            "error. Please try again.")
+                bad = bad or hostile_answer(self.cfg, method, target,
+                                            list(self.headers.items()))
                 if bad:
                     st, reason, headers, data = s3_error(*bad)
                 else:
@@ -367,6 +409,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         method, target, list(self.headers.items()), body)
                     headers, data = self.rewrite(method, target, headers,
                                                  data)
+                    headers, data = corrupt_list(self.cfg, method, target,
+                                                 headers, data)
             except Exception as e:   # upstream down / broken (verifier bug)
                 st, reason = 502, "Bad Gateway"
                 data = ("<Error><Code>ProxyUpstreamError</Code><Message>%s"
@@ -380,7 +424,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:                     # client went away while we wrote
             self.close_connection = True
         finally:
-            self.log_line(method, target, status)
+            if status is not None:
+                self.log_line(method, target, status)
 
     def send_upstream_response(self, method, st, reason, headers, data):
         want_close = self.close_connection
@@ -478,6 +523,12 @@ def main():
                    help="how long a stall fault holds the answer back")
     p.add_argument("--verify-sigv4", action="append", default=[],
                    metavar="ACCESS_KEY:SECRET")
+    p.add_argument("--skew", action="store_true",
+                   help="answer every request 403 RequestTimeTooSkewed")
+    p.add_argument("--error-200", metavar="S",
+                   help="answer CompleteMultipartUpload 200 with an <Error>")
+    p.add_argument("--corrupt-list", choices=("truncate", "garbage"),
+                   help="corrupt ListObjectsV2 answers")
     cfg = p.parse_args()
     for pair in cfg.verify_sigv4:
         ak, sep, secret = pair.partition(":")
