@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -145,4 +146,31 @@ int
 tap_rmtree(const char *dir)
 {
 	return nftw(dir, tap_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+tap_fixture(const char *name, size_t *len)
+{
+	const char *top;
+	char path[4096], *data;
+	FILE *f;
+	long n;
+
+	if ((top = getenv("top_srcdir")) == NULL)
+		top = ".";
+	snprintf(path, sizeof(path), "%s/tests/data/%s", top, name);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (data = malloc((size_t)n + 1)) == NULL) {
+		printf("Bail out! cannot read %s\n", path);
+		exit(99);
+	}
+	if (fread(data, 1, (size_t)n, f) != (size_t)n) {
+		printf("Bail out! short read on %s\n", path);
+		exit(99);
+	}
+	data[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return data;
 }

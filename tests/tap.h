@@ -15,6 +15,11 @@ int	 tap_str(const char *got, const char *want, const char *file, int line,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void	 tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 tap_done(void);
+/*
+ * The fixture tests/data/NAME (under $top_srcdir), NUL-terminated, its
+ * length in *len; the caller frees.  Bails out (exit 99) when missing.
+ */
+char	*tap_fixture(const char *name, size_t *len);
 /* Remove the tree under "dir" (not following symlinks); 0 or -1. */
 int	 tap_rmtree(const char *dir);
 /*

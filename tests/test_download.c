@@ -80,27 +80,15 @@ bail(const char *what, const char *path)
 	exit(99);
 }
 
+/* A fixture of tests/data/xml (exits 99 when missing); caller frees. */
 static char *
 fixture(const char *name, size_t *len)
 {
-	const char *top;
 	char *path, *data;
-	FILE *f;
-	long n;
 
-	if ((top = getenv("top_srcdir")) == NULL)
-		top = ".";
-	path = xasprintf("%s/tests/data/xml/%s", top, name);
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		bail("cannot read", path);
-	data = xmalloc((size_t)n + 1);
-	if (fread(data, 1, (size_t)n, f) != (size_t)n)
-		bail("short read on", path);
-	data[n] = '\0';
-	fclose(f);
+	path = xasprintf("xml/%s", name);
+	data = tap_fixture(path, len);
 	free(path);
-	*len = (size_t)n;
 	return data;
 }
 

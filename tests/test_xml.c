@@ -70,33 +70,15 @@ seen_free(struct seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Read a fixture; exits 99 when it is missing. */
+/* A fixture of tests/data/xml (exits 99 when missing); caller frees. */
 static char *
 fixture(const char *name, size_t *len)
 {
-	const char *top;
 	char *path, *data;
-	FILE *f;
-	long n;
 
-	if ((top = getenv("top_srcdir")) == NULL)
-		top = ".";
-	path = xasprintf("%s/tests/data/xml/%s", top, name);
-	if ((f = fopen(path, "rb")) == NULL ||
-	    fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		printf("Bail out! cannot read %s\n", path);
-		exit(99);
-	}
-	data = xmalloc((size_t)n + 1);
-	if (fread(data, 1, (size_t)n, f) != (size_t)n) {
-		printf("Bail out! short read on %s\n", path);
-		exit(99);
-	}
-	data[n] = '\0';
-	fclose(f);
+	path = xasprintf("xml/%s", name);
+	data = tap_fixture(path, len);
 	free(path);
-	*len = (size_t)n;
 	return data;
 }
 
