@@ -606,6 +606,12 @@ struct table {
 
 /* Find "key" (keylen bytes); NULL when absent. */
 struct entry *table_find(const struct table *, const char *key, size_t keylen);
+/*
+ * Add a zeroed entry for "key", which the caller knows is not in the
+ * table yet (the scan: every path is walked once), without the lookup
+ * that table_get pays.  Never NULL.
+ */
+struct entry *table_add(struct table *, const char *key, size_t keylen);
 /* Find "key" or add a zeroed entry for it.  Never NULL. */
 struct entry *table_get(struct table *, const char *key, size_t keylen);
 /*

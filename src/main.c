@@ -199,7 +199,8 @@ plan_note(struct report *rep, const struct action *a, int dry_run)
 	const char *why = plan_reason(a->why);
 	char *would;
 
-	if (dry_run && a->act != ACT_SKIP && a->act != ACT_DEFER) {
+	if (dry_run && log_level >= 0 && a->act != ACT_SKIP &&
+	    a->act != ACT_DEFER) {
 		would = xasprintf("would %s", verb[a->act]);
 		report_action(rep, would, why, a->e->key);
 		free(would);

