@@ -31,10 +31,7 @@ b2=$(new_bucket kill)
 mark_requests
 "$P3BACKUP" --no-progress -j 4 --part-size 5M "$b2" "$src" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 1200); do
-	[ "$(parts)" -ge 34 ] && break
-	sleep 0.05
-done
+wait_requests 34 60 PUT 'partNumber='
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 first=$(parts)
 [ "$first" -ge 34 ] && [ "$first" -lt 60 ]; ok $? "killed after $first of 60 parts"

@@ -162,6 +162,17 @@ count_requests() {
 	    grep -Ec -- "${2:-.}"
 }
 
+# wait_requests N SECONDS METHOD [REGEX]: wait until count_requests
+# reaches N, or SECONDS pass.  (The caller checks the count itself.)
+wait_requests() {
+	local n=$1 tries=$(( $2 * 20 ))
+	shift 2
+	while [ "$tries" -gt 0 ] && [ "$(count_requests "$@")" -lt "$n" ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+}
+
 # Start counting from here.
 mark_requests() {
 	REQMARK=$(wc -l < "$REQLOG")

@@ -55,10 +55,7 @@ mark_requests
 "$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M --part-size 5M \
     "$b2" "$src" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-	[ "$(parts)" -ge 14 ] && break
-	sleep 0.05
-done
+wait_requests 14 30 PUT 'partNumber='
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 first=$(parts)
 [ "$first" -ge 14 ] && [ "$first" -lt 24 ]; ok $? "killed after $first of 24 parts"
@@ -84,10 +81,7 @@ mark_requests
 "$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M --part-size 5M \
     "$b4" "$src" >"$T/int.out" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-	[ "$(parts)" -ge 4 ] && break
-	sleep 0.05
-done
+wait_requests 4 30 PUT 'partNumber='
 kill -INT "$pid"; wait "$pid"; st=$?
 is "$st" 3 "SIGINT: exit 3"
 contains "$(cat "$T/int.out")" "interrupted" "SIGINT: says it was interrupted"
@@ -105,10 +99,7 @@ b3=$(new_bucket stale)
     "$b3" "$src" >/dev/null 2>&1 &
 pid=$!
 mark_requests
-for _ in $(seq 1 600); do
-	[ "$(parts)" -ge 3 ] && break
-	sleep 0.05
-done
+wait_requests 3 30 PUT 'partNumber='
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 printf 'X' | dd of="$src/huge.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
 out=$("$P3BACKUP" --no-progress -v --multipart-threshold 16M --part-size 5M \
