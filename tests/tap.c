@@ -149,7 +149,7 @@ tap_rmtree(const char *dir)
 }
 
 char *
-tap_fixture(const char *name, size_t *len)
+tap_fixture(const char *dir, const char *name, size_t *len)
 {
 	const char *top;
 	char path[4096], *data;
@@ -158,7 +158,7 @@ tap_fixture(const char *name, size_t *len)
 
 	if ((top = getenv("top_srcdir")) == NULL)
 		top = ".";
-	snprintf(path, sizeof(path), "%s/tests/data/%s", top, name);
+	snprintf(path, sizeof(path), "%s/tests/data/%s/%s", top, dir, name);
 	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
 	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
 	    (data = malloc((size_t)n + 1)) == NULL) {

@@ -16,10 +16,10 @@ int	 tap_str(const char *got, const char *want, const char *file, int line,
 void	 tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 tap_done(void);
 /*
- * The fixture tests/data/NAME (under $top_srcdir), NUL-terminated, its
- * length in *len; the caller frees.  Bails out (exit 99) when missing.
+ * The fixture tests/data/DIR/NAME (under $top_srcdir), NUL-terminated,
+ * its length in *len; the caller frees.  Bails out (exit 99) when missing.
  */
-char	*tap_fixture(const char *name, size_t *len);
+char	*tap_fixture(const char *dir, const char *name, size_t *len);
 /* Remove the tree under "dir" (not following symlinks); 0 or -1. */
 int	 tap_rmtree(const char *dir);
 /*

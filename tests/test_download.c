@@ -80,18 +80,6 @@ bail(const char *what, const char *path)
 	exit(99);
 }
 
-/* A fixture of tests/data/xml (exits 99 when missing); caller frees. */
-static char *
-fixture(const char *name, size_t *len)
-{
-	char *path, *data;
-
-	path = xasprintf("xml/%s", name);
-	data = tap_fixture(path, len);
-	free(path);
-	return data;
-}
-
 /* Read one request from "fd" into "req": headers and body. */
 static int
 fake_read(int fd, struct buf *req)
@@ -157,8 +145,8 @@ fake_serve(void *arg)
 			body = "";
 			len = 0;
 		} else {
-			doc = a->fixture != NULL ? fixture(a->fixture, &len) :
-			    NULL;
+			doc = a->fixture != NULL ?
+			    tap_fixture("xml", a->fixture, &len) : NULL;
 			body = doc != NULL ? doc : a->body != NULL ? a->body :
 			    fk->big;
 			if (doc == NULL)
@@ -362,7 +350,7 @@ test_classify(void)
 	ok(download_classify(200, "InternalError") == DL_FAILED,
 	    "classify: an error document after 200 fails");
 
-	doc = fixture("invalid-object-state.xml", &len);
+	doc = tap_fixture("xml", "invalid-object-state.xml", &len);
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    download_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: 403 InvalidObjectState (fixture) is archived");
@@ -375,7 +363,7 @@ test_classify(void)
 	free(tier);
 	free(doc);
 
-	doc = fixture("invalid-object-state-tiering.xml", &len);
+	doc = tap_fixture("xml", "invalid-object-state-tiering.xml", &len);
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    download_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: Intelligent-Tiering archive tier is archived");
@@ -388,7 +376,7 @@ test_classify(void)
 	free(tier);
 	free(doc);
 
-	doc = fixture("restore-in-progress.xml", &len);
+	doc = tap_fixture("xml", "restore-in-progress.xml", &len);
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    download_classify(409, err.code) == DL_RESTORE_RUNNING,
 	    "classify: 409 RestoreAlreadyInProgress (fixture) is running");
@@ -418,7 +406,7 @@ test_archive_class_bad(void)
 		r |= download_archive_class(bad[i], strlen(bad[i]), &sc,
 		    &tier) != -1 || sc != NULL || tier != NULL;
 	}
-	doc = fixture("list-basic.xml", &len);
+	doc = tap_fixture("xml", "list-basic.xml", &len);
 	r |= download_archive_class(doc, len, &sc, &tier) != -1;
 	free(doc);
 	tap_capture_end(cap, out, sizeof(out));

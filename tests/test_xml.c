@@ -70,18 +70,6 @@ seen_free(struct seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A fixture of tests/data/xml (exits 99 when missing); caller frees. */
-static char *
-fixture(const char *name, size_t *len)
-{
-	char *path, *data;
-
-	path = xasprintf("xml/%s", name);
-	data = tap_fixture(path, len);
-	free(path);
-	return data;
-}
-
 /*
  * Parse "doc" with stderr sent to a temporary file; the messages
  * printed go to "msgs" (caller frees).
@@ -140,7 +128,7 @@ static void
 check_reject_file(const char *file, int url_encoded, const char *want)
 {
 	size_t len;
-	char *doc = fixture(file, &len);
+	char *doc = tap_fixture("xml", file, &len);
 
 	check_reject(file, doc, len, url_encoded, want);
 	free(doc);
@@ -152,7 +140,7 @@ parse_file(const char *file, int url_encoded, struct seen *s,
     struct list_page *page)
 {
 	size_t len;
-	char *doc = fixture(file, &len), *msgs;
+	char *doc = tap_fixture("xml", file, &len), *msgs;
 	int rc;
 
 	rc = parse_quiet(doc, len, url_encoded, s, page, &msgs);
@@ -431,7 +419,7 @@ test_stop(void)
 	struct seen *s = xcalloc(1, sizeof(*s));
 	struct list_page page;
 	size_t len;
-	char *doc = fixture("list-truncated.xml", &len), *msgs;
+	char *doc = tap_fixture("xml", "list-truncated.xml", &len), *msgs;
 	int rc;
 
 	s->stop_at = 1;
@@ -504,7 +492,7 @@ check_error(const char *file, int want_rc, const char *code,
 {
 	struct s3_error err;
 	size_t len;
-	char *doc = fixture(file, &len);
+	char *doc = tap_fixture("xml", file, &len);
 	int rc;
 
 	rc = xml_parse_error(doc, len, &err);
@@ -614,7 +602,7 @@ check_initiate_file(const char *file, const char *want_id,
     const char *want_msg)
 {
 	size_t len;
-	char *doc = fixture(file, &len);
+	char *doc = tap_fixture("xml", file, &len);
 
 	check_initiate(file, doc, len, want_id, want_msg);
 	free(doc);
@@ -687,7 +675,7 @@ check_complete_file(const char *file, const char *want_etag,
     const char *want_code, const char *want_msg)
 {
 	size_t len;
-	char *doc = fixture(file, &len);
+	char *doc = tap_fixture("xml", file, &len);
 
 	check_complete(file, doc, len, want_etag, want_code, want_msg);
 	free(doc);
@@ -718,7 +706,7 @@ test_complete(void)
 	    "</CompleteMultipartUploadResult>"), "e-2", NULL, NULL);
 
 	/* An <Error> inside a 200: filled in, not printed. */
-	doc = fixture("complete-200-error.xml", &len);
+	doc = tap_fixture("xml", "complete-200-error.xml", &len);
 	capture();
 	rc = xml_parse_complete(doc, len, &etag, &err);
 	one_line("complete-200-error.xml", captured(), NULL);
@@ -816,7 +804,7 @@ parse_parts_file(const char *file, struct parts *s, int *truncated,
     uint32_t *marker, const char *want_msg)
 {
 	size_t len;
-	char *doc = fixture(file, &len);
+	char *doc = tap_fixture("xml", file, &len);
 	int rc;
 
 	rc = parse_parts(file, doc, len, s, truncated, marker, want_msg);
@@ -960,7 +948,7 @@ test_list_parts(void)
 	}
 
 	/* The callback stops the walk: -1, no message, no further call. */
-	doc = fixture("list-parts.xml", &len);
+	doc = tap_fixture("xml", "list-parts.xml", &len);
 	s->stop_at = 2;
 	rc = parse_parts("callback -1", doc, len, s, &trunc, &marker, NULL);
 	ok(rc == -1 && s->n == 2, "callback -1: fails, no call after it");
@@ -1032,7 +1020,7 @@ check_delete_file(const char *file, int want_rc, size_t want_n,
     const char *want_msg, struct delerrs *d)
 {
 	size_t len;
-	char *doc = fixture(file, &len);
+	char *doc = tap_fixture("xml", file, &len);
 
 	check_delete(file, doc, len, want_rc, want_n, want_msg, d);
 	free(doc);
@@ -1116,7 +1104,7 @@ test_delete(void)
 	    0, "DOCTYPE not allowed", &d);
 
 	/* The callback stops the walk: -1, no message, no further call. */
-	doc = fixture("delete-result.xml", &len);
+	doc = tap_fixture("xml", "delete-result.xml", &len);
 	d.stop_at = 1;
 	check_delete("callback -1", doc, len, -1, 1, NULL, &d);
 	delerrs_free(&d);
