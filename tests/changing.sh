@@ -14,21 +14,26 @@ f=$src/changing.bin
 python3 -c 'import sys; open(sys.argv[1], "wb").write(b"\x01" * (8 << 20))' "$f"
 echo "steady" > "$src/steady.txt"
 
-# Rewrite the file in place, version after version, until stopped.
+# Rewrite the file in place, version after version, until stopped.  The
+# number of versions written so far goes to $T/versions, replaced
+# atomically so a reader never sees it empty.
 python3 - "$f" "$T/versions" <<'PY' &
 import os, sys, time
 path, count = sys.argv[1], sys.argv[2]
 v = 1
+n = 0
 while True:
     v = v % 250 + 1
+    n += 1
     with open(path, "r+b") as fh:
         for off in range(0, 8 << 20, 1 << 20):
             fh.seek(off)
             fh.write(bytes([v]) * (1 << 20))
             fh.flush()
             time.sleep(0.002)
-    with open(count, "w") as fh:
-        fh.write(str(v))
+    with open(count + ".tmp", "w") as fh:
+        fh.write(str(n))
+    os.replace(count + ".tmp", count)
 PY
 writer=$!
 # Start only once the writer is under way (a loaded machine is slow to
@@ -46,6 +51,7 @@ distinct_bytes() {
 }
 
 b=$(new_bucket changing)
+before=$(cat "$T/versions" 2>/dev/null)
 for run in 1 2 3; do
 	out=$("$P3BACKUP" --no-progress -v --mtime --json "$b" "$src" 2>"$T/err"); st=$?
 	grep -h "changed while" "$T/err" | sed "s/^/# /"
@@ -61,7 +67,9 @@ for run in 1 2 3; do
 		contains "$(cat "$T/err")" "changing.bin" "run $run: the changing file is reported by name"
 	fi
 done
-[ -s "$T/versions" ]; ok $? "the writer really rewrote the file during the runs"
+after=$(cat "$T/versions" 2>/dev/null)
+[ "${after:-0}" -gt "${before:-0}" ]; ok $? "the writer really rewrote the file during the runs"
+diag "versions written: ${before:-none} before the runs, ${after:-none} after"
 kill "$writer"; wait "$writer" 2>/dev/null
 
 # Same size, new mtime: --mtime sends the last version.
