@@ -396,7 +396,8 @@ checksum_table(const char *root, const struct config *cfg,
 {
 	pthread_t tid[CSUM_THREADS - 1];
 	struct pool p;
-	struct entry *e, *tmp;
+	struct entry *e;
+	size_t ti;
 	size_t i, started = 0, want;
 	long ncpu;
 
@@ -404,8 +405,8 @@ checksum_table(const char *root, const struct config *cfg,
 	p.root = root;
 	p.cfg = cfg;
 	pthread_mutex_init(&p.lock, NULL);
-	p.v = xcalloc(HASH_COUNT(tbl->entries), sizeof(*p.v));
-	HASH_ITER(hh, tbl->entries, e, tmp) {
+	p.v = xcalloc(tbl->n, sizeof(*p.v));
+	TABLE_FOREACH(tbl, ti, e) {
 		e->csum = CSUM_NONE;
 		if (!e->local || !e->remote || e->dir || e->lsize != e->rsize)
 			continue;

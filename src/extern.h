@@ -595,28 +595,46 @@ struct entry {
 	unsigned	 retag_md5:1;	/* rmd5/rparts hold the ETag */
 	unsigned	 csum:2;	/* enum CSUM: --checksum's verdict */
 	unsigned	 rtagged:1;	/* tagged Deleted=True (from the index) */
+	unsigned	 merged:1;	/* table_merge: copied into another */
 	char		 key[];		/* NUL-terminated */
 };
 
+/*
+ * Every entry in the order added (v), and for the tables that are
+ * looked up (the listing's) a uthash index over them (hash).  The
+ * scan's table has no index: at a million files, hashing and inserting
+ * every path was a fifth of the scan, for lookups nobody makes.
+ */
 struct table {
-	struct entry	*entries;	/* uthash head */
+	struct entry	*hash;		/* uthash head, or NULL */
+	struct entry	**v;		/* every entry */
+	size_t		 n;
+	size_t		 cap;
 	size_t		 nlocal;
 	size_t		 nremote;
 };
 
-/* Find "key" (keylen bytes); NULL when absent. */
+/* for (i, e) over every entry of "tbl", in the order added. */
+#define TABLE_FOREACH(tbl, i, e)					\
+	for ((i) = 0; (i) < (tbl)->n && ((e) = (tbl)->v[(i)], 1); (i)++)
+
+/* The length of e's key (without the NUL). */
+#define ENTRY_KEYLEN(e)	((size_t)(e)->hh.keylen)
+
+/* Find "key" (keylen bytes) through the index; NULL when absent. */
 struct entry *table_find(const struct table *, const char *key, size_t keylen);
 /*
- * Add a zeroed entry for "key", which the caller knows is not in the
- * table yet (the scan: every path is walked once), without the lookup
- * that table_get pays.  Never NULL.
+ * Append a zeroed entry for "key", which the caller knows is not in the
+ * table yet (the scan: every path is walked once), without indexing
+ * it: table_find will not see it.  Never NULL.
  */
 struct entry *table_add(struct table *, const char *key, size_t keylen);
-/* Find "key" or add a zeroed entry for it.  Never NULL. */
+/* Find "key" or add (and index) a zeroed entry for it.  Never NULL. */
 struct entry *table_get(struct table *, const char *key, size_t keylen);
 /*
- * Move every entry of "from" into "into": remote fields of an entry
- * that exists in both are copied over.  "from" is left empty.
+ * Move every entry of "from" (an indexed table) into "into" (the scan's):
+ * remote fields of an entry that exists in both are copied over, the
+ * others are appended.  "from" is left empty, "into" has no index.
  */
 void	 table_merge(struct table *into, struct table *from);
 /* Free every entry; the table is left empty. */

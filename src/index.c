@@ -152,7 +152,8 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
     const struct table *tbl)
 {
 	mbedtls_md5_context ctx;
-	struct entry *e, *tmp, **v = NULL;
+	struct entry *e, **v = NULL;
+	size_t ti;
 	unsigned char md5[16], b64[32];
 	char md5hex[33], mtime[32], etag[45], *enc, *line, *key = NULL, *msg;
 	struct s3_call *c = NULL;
@@ -161,8 +162,8 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	FILE *fp = NULL;
 	int rc = -1;
 
-	v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*v));
-	HASH_ITER(hh, tbl->entries, e, tmp)
+	v = xcalloc(tbl->n + 1, sizeof(*v));
+	TABLE_FOREACH(tbl, ti, e)
 		if (e->remote && e->retag_md5 && (e->rmtime_known || e->rtagged))
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), index_cmp);
@@ -293,14 +294,15 @@ int
 index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
 {
 	struct headrun hr;
-	struct entry *e, *tmp;
+	struct entry *e;
+	size_t ti;
 	int rc = -1;
 
 	memset(&hr, 0, sizeof(hr));
 	hr.s3 = s3;
 	hr.bucket = bucket;
-	hr.v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*hr.v));
-	HASH_ITER(hh, tbl->entries, e, tmp)
+	hr.v = xcalloc(tbl->n + 1, sizeof(*hr.v));
+	TABLE_FOREACH(tbl, ti, e)
 		if (e->local && e->remote && !e->dir && !e->rmtime_known &&
 		    e->lsize == e->rsize)
 			hr.v[hr.n++] = e;

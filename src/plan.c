@@ -72,7 +72,7 @@ plan_cmp(const void *pa, const void *pb)
 {
 	const struct entry *a = ((const struct action *)pa)->e;
 	const struct entry *b = ((const struct action *)pb)->e;
-	size_t la = a->hh.keylen, lb = b->hh.keylen;
+	size_t la = ENTRY_KEYLEN(a), lb = ENTRY_KEYLEN(b);
 	int c;
 
 	if ((c = memcmp(a->key, b->key, la < lb ? la : lb)) != 0)
@@ -94,7 +94,7 @@ plan_covered(const struct entry *e, const struct config *cfg)
 
 	if (cfg->filter == NULL)
 		return 1;
-	path = xstrndup(e->key, e->hh.keylen - (e->dir ? 1 : 0));
+	path = xstrndup(e->key, ENTRY_KEYLEN(e) - (e->dir ? 1 : 0));
 	keep = e->dir ? !filter_prune_dir(cfg->filter, path) &&
 	    !filter_has_includes(cfg->filter) : filter_file(cfg->filter, path);
 	free(path);
@@ -134,18 +134,19 @@ void
 plan_build(const struct table *tbl, const struct config *cfg,
     struct plan *plan)
 {
-	struct entry *e, *tmp;
+	struct entry *e;
+	size_t ti;
 	struct action *a;
 	size_t n = 0, nremote = 0, i;
 	long cap;
 
 	memset(plan, 0, sizeof(*plan));
-	HASH_ITER(hh, tbl->entries, e, tmp) {
+	TABLE_FOREACH(tbl, ti, e) {
 		n++;
 		nremote += e->remote;
 	}
 	plan->v = xcalloc(n, sizeof(*plan->v));
-	HASH_ITER(hh, tbl->entries, e, tmp) {
+	TABLE_FOREACH(tbl, ti, e) {
 		if (!e->local) {
 			if (!e->remote || !plan_gone(e, cfg))
 				continue;
@@ -200,15 +201,16 @@ void
 plan_restore(const struct table *tbl, const struct config *cfg,
     struct plan *plan)
 {
-	struct entry *e, *tmp;
+	struct entry *e;
+	size_t ti;
 	struct action *a;
 	size_t n = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	HASH_ITER(hh, tbl->entries, e, tmp)
+	TABLE_FOREACH(tbl, ti, e)
 		n += e->remote;
 	plan->v = xcalloc(n, sizeof(*plan->v));
-	HASH_ITER(hh, tbl->entries, e, tmp) {
+	TABLE_FOREACH(tbl, ti, e) {
 		/* What the filters leave out is neither read nor written. */
 		if (!e->remote || !plan_covered(e, cfg))
 			continue;

@@ -17,20 +17,41 @@ table_find(const struct table *tbl, const char *key, size_t keylen)
 {
 	struct entry *e = NULL;
 
-	HASH_FIND(hh, tbl->entries, key, keylen, e);
+	HASH_FIND(hh, tbl->hash, key, keylen, e);
 	return e;
 }
 
-struct entry *
-table_add(struct table *tbl, const char *key, size_t keylen)
+/* Append "e" to tbl->v. */
+static void
+table_push(struct table *tbl, struct entry *e)
+{
+	if (tbl->n == tbl->cap) {
+		tbl->cap = tbl->cap < 1024 ? 1024 : tbl->cap * 2;
+		tbl->v = xrealloc(tbl->v, tbl->cap * sizeof(*tbl->v));
+	}
+	tbl->v[tbl->n++] = e;
+}
+
+/* A new zeroed entry for "key", appended to tbl->v. */
+static struct entry *
+table_append(struct table *tbl, const char *key, size_t keylen)
 {
 	struct entry *e;
 
 	e = xcalloc(1, sizeof(*e) + keylen + 1);
 	memcpy(e->key, key, keylen);
 	e->key[keylen] = '\0';
-	HASH_ADD(hh, tbl->entries, key[0], keylen, e);
+	/* The handle keeps the length even for entries not in an index. */
+	e->hh.key = e->key;
+	e->hh.keylen = (unsigned)keylen;
+	table_push(tbl, e);
 	return e;
+}
+
+struct entry *
+table_add(struct table *tbl, const char *key, size_t keylen)
+{
+	return table_append(tbl, key, keylen);
 }
 
 struct entry *
@@ -41,41 +62,50 @@ table_get(struct table *tbl, const char *key, size_t keylen)
 
 	/* One hash of the key for both the lookup and the insertion. */
 	HASH_VALUE(key, keylen, hashv);
-	HASH_FIND_BYHASHVALUE(hh, tbl->entries, key, keylen, hashv, e);
+	HASH_FIND_BYHASHVALUE(hh, tbl->hash, key, keylen, hashv, e);
 	if (e != NULL)
 		return e;
-	e = xcalloc(1, sizeof(*e) + keylen + 1);
-	memcpy(e->key, key, keylen);
-	e->key[keylen] = '\0';
-	HASH_ADD_BYHASHVALUE(hh, tbl->entries, key[0], keylen, hashv, e);
+	e = table_append(tbl, key, keylen);
+	HASH_ADD_BYHASHVALUE(hh, tbl->hash, key[0], keylen, hashv, e);
 	return e;
 }
 
 void
 table_merge(struct table *into, struct table *from)
 {
-	struct entry *e, *tmp, *dst;
+	struct entry *e, *r;
+	size_t i;
 
-	HASH_ITER(hh, from->entries, e, tmp) {
-		HASH_DEL(from->entries, e);
-		dst = table_find(into, e->key, e->hh.keylen);
-		if (dst == NULL) {
-			HASH_ADD(hh, into->entries, key[0], e->hh.keylen, e);
+	/* An empty bucket: nothing to look up, nothing to move. */
+	if (from->n > 0) {
+		TABLE_FOREACH(into, i, e) {
+			HASH_FIND(hh, from->hash, e->key, ENTRY_KEYLEN(e), r);
+			if (r == NULL)
+				continue;
+			e->remote = 1;
+			e->rsize = r->rsize;
+			e->rmtime_sec = r->rmtime_sec;
+			e->rmtime_nsec = r->rmtime_nsec;
+			e->rmtime_known = r->rmtime_known;
+			memcpy(e->rmd5, r->rmd5, sizeof(e->rmd5));
+			e->rparts = r->rparts;
+			e->retag_md5 = r->retag_md5;
+			e->rtagged = r->rtagged;
+			r->merged = 1;
+		}
+	}
+	/* The handles of from's entries are stale once its index is gone. */
+	HASH_CLEAR(hh, from->hash);
+	TABLE_FOREACH(from, i, r) {
+		if (r->merged) {
+			free(r);
 			continue;
 		}
-		if (e->remote) {
-			dst->remote = 1;
-			dst->rsize = e->rsize;
-			dst->rmtime_sec = e->rmtime_sec;
-			dst->rmtime_nsec = e->rmtime_nsec;
-			dst->rmtime_known = e->rmtime_known;
-			memcpy(dst->rmd5, e->rmd5, sizeof(dst->rmd5));
-			dst->rparts = e->rparts;
-			dst->retag_md5 = e->retag_md5;
-			dst->rtagged = e->rtagged;
-		}
-		free(e);
+		table_push(into, r);
 	}
+	free(from->v);
+	from->v = NULL;
+	from->n = from->cap = 0;
 	into->nlocal += from->nlocal;
 	into->nremote += from->nremote;
 	from->nlocal = from->nremote = 0;
@@ -84,19 +114,14 @@ table_merge(struct table *into, struct table *from)
 void
 table_free(struct table *tbl)
 {
-	struct entry *e, *next;
+	size_t i;
 
-	/*
-	 * Drop the buckets first, then free the entries along their
-	 * insertion-order list: a HASH_DEL per entry would also unlink it
-	 * from its bucket's chain, a cache miss per entry for nothing.
-	 */
-	e = tbl->entries;
-	HASH_CLEAR(hh, tbl->entries);
-	for (; e != NULL; e = next) {
-		next = e->hh.next;
-		free(e);
-	}
+	HASH_CLEAR(hh, tbl->hash);
+	for (i = 0; i < tbl->n; i++)
+		free(tbl->v[i]);
+	free(tbl->v);
+	tbl->v = NULL;
+	tbl->n = tbl->cap = 0;
 	tbl->nlocal = tbl->nremote = 0;
 }
 

@@ -178,12 +178,26 @@ has_msg(const struct buf *err, const char *want, const char *what)
 		tap_diag("want \"%s\" in:\n%s", want, err->data);
 }
 
+
+/* The entry of "key" in "tbl" (the scan's table has no index: a walk). */
+static struct entry *
+lookup(const struct table *tbl, const char *key, size_t len)
+{
+	struct entry *e;
+	size_t i;
+
+	TABLE_FOREACH(tbl, i, e)
+		if (ENTRY_KEYLEN(e) == len && memcmp(e->key, key, len) == 0)
+			return e;
+	return NULL;
+}
+
 /* The local file "key" is recorded with "size" bytes. */
 static struct entry *
 has_file(const struct table *tbl, const char *key, int64_t size,
     const char *what)
 {
-	struct entry *e = table_find(tbl, key, strlen(key));
+	struct entry *e = lookup(tbl, key, strlen(key));
 
 	ok(e != NULL && e->local && !e->dir && e->lsize == size,
 	    "%s recorded, %lld bytes", what, (long long)size);
@@ -193,7 +207,7 @@ has_file(const struct table *tbl, const char *key, int64_t size,
 static void
 no_key(const struct table *tbl, const char *key, const char *what)
 {
-	ok(table_find(tbl, key, strlen(key)) == NULL, "no key for %s", what);
+	ok(lookup(tbl, key, strlen(key)) == NULL, "no key for %s", what);
 }
 
 static void
@@ -307,13 +321,13 @@ check_common(const struct table *tbl, const char *what)
 	ok(e && e->lmtime_sec == 2000000000 && e->lmtime_nsec == 999999999,
 	    "name with a newline: mtime");
 	has_file(tbl, "sub/.p3backup/y", 2, ".p3backup below the top");
-	e = table_find(tbl, "empty dir with spaces/", 22);
+	e = lookup(tbl, "empty dir with spaces/", 22);
 	ok(e && e->local && e->dir && e->lsize == 0 &&
 	    e->lmtime_sec == 1500000000 && e->lmtime_nsec == 500000000,
 	    "empty directory: marker with its mtime");
-	e = table_find(tbl, "a/b/e2/", 7);
+	e = lookup(tbl, "a/b/e2/", 7);
 	ok(e && e->local && e->dir, "nested empty directory: marker");
-	e = table_find(tbl, "specials/", 9);
+	e = lookup(tbl, "specials/", 9);
 	ok(e && e->local && e->dir, "directory of special files: marker");
 	no_key(tbl, "a/", "a directory with content (a/)");
 	no_key(tbl, "a/b/c/", "a directory with content (a/b/c/)");
@@ -352,7 +366,7 @@ check_long(const struct table *tbl, const struct buf *err, int prefixed)
 static void
 test_default(void)
 {
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct buf err = { NULL, 0, 0 };
 	size_t skipped = 6 + have_dev;
@@ -361,7 +375,7 @@ test_default(void)
 	check_common(&tbl, "default options");
 	check_long(&tbl, &err, 0);
 	check_stats(&st, 10, 3, skipped, 5, 5 + 3 + 1 + 2 + 2 + 2, "default");
-	ok(tbl.nlocal == 13 && HASH_COUNT(tbl.entries) == 13,
+	ok(tbl.nlocal == 13 && tbl.n == 13,
 	    "default: 13 local entries (got %zu)", tbl.nlocal);
 	no_key(&tbl, "link-file", "a symlink to a file");
 	no_key(&tbl, "link-dir/c/deep.txt", "the inside of a symlink to a dir");
@@ -397,7 +411,7 @@ test_default(void)
 static void
 test_follow(void)
 {
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct buf err = { NULL, 0, 0 };
 	struct entry *e;
@@ -411,7 +425,7 @@ test_follow(void)
 	ok(e && e->lmtime_sec == 1234567890 && e->lmtime_nsec == 123456789,
 	    "followed symlink: the target's mtime");
 	has_file(&tbl, "link-dir/c/deep.txt", 5, "file in a followed dir");
-	e = table_find(&tbl, "link-dir/e2/", 12);
+	e = lookup(&tbl, "link-dir/e2/", 12);
 	ok(e && e->dir, "empty directory in a followed dir: marker");
 	has_msg(&err, "tree/a/loop: symlink loop, not followed\n",
 	    "symlink loop reported");
@@ -426,7 +440,7 @@ test_follow(void)
 static void
 test_prefix(void)
 {
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct buf err = { NULL, 0, 0 };
 	struct entry *e;
@@ -438,7 +452,7 @@ test_prefix(void)
 	has_msg(&err, "/ooooooooooooooo: object key longer than 1024 bytes "
 	    "with the prefix\n", "key too long with the prefix");
 	key = xasprintf("%s/", longdir);
-	e = table_find(&tbl, key, strlen(key));
+	e = lookup(&tbl, key, strlen(key));
 	ok(e != NULL && e->dir,
 	    "directory whose entries all failed: marker");
 	free(key);
@@ -477,7 +491,7 @@ test_utf8(void)
 		"bad-\x80",			/* lone continuation byte */
 		"bad-\xc3\xa9\xa9",		/* stray continuation byte */
 	};
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct buf err = { NULL, 0, 0 };
 	size_t i, ngood = sizeof(good) / sizeof(good[0]);
@@ -500,10 +514,10 @@ test_utf8(void)
 
 	ok(scan("utf/", 0, NULL, &tbl, &st, &err) == 0, "utf8: scan");
 	for (i = 0; i < ngood; i++)
-		ok(table_find(&tbl, good[i], strlen(good[i])) != NULL,
+		ok(lookup(&tbl, good[i], strlen(good[i])) != NULL,
 		    "valid UTF-8 accepted (%zu)", i);
 	for (i = 0; i < nbad; i++)
-		ok(table_find(&tbl, bad[i], strlen(bad[i])) == NULL,
+		ok(lookup(&tbl, bad[i], strlen(bad[i])) == NULL,
 		    "invalid UTF-8 rejected (%zu)", i);
 	check_stats(&st, ngood, 0, 0, nbad + 1, 0, "utf8");
 	has_msg(&err, "utf/dir-\\xff: name is not valid UTF-8\n",
@@ -520,7 +534,7 @@ test_utf8(void)
 static void
 test_root(void)
 {
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct buf err = { NULL, 0, 0 };
 	struct config cfg;
@@ -536,11 +550,11 @@ test_root(void)
 	if ((cwd = open(".", O_RDONLY | O_DIRECTORY)) == -1 || chdir(p) == -1)
 		bail("chdir", p);
 	ok(scan_tree(".", &cfg, &tbl, &st) == 0 && st.files == 1 &&
-	    table_find(&tbl, "x/y.txt", 7) != NULL,
+	    lookup(&tbl, "x/y.txt", 7) != NULL,
 	    "root \".\": keys without \"./\"");
 	table_free(&tbl);
 	ok(scan_tree("./", &cfg, &tbl, &st) == 0 &&
-	    table_find(&tbl, "x/y.txt", 7) != NULL, "root \"./\"");
+	    lookup(&tbl, "x/y.txt", 7) != NULL, "root \"./\"");
 	table_free(&tbl);
 	if (fchdir(cwd) == -1)
 		bail("fchdir", ".");
@@ -548,8 +562,8 @@ test_root(void)
 	free(p);
 
 	ok(scan("small//", 0, NULL, &tbl, &st, &err) == 0 &&
-	    table_find(&tbl, "x/y.txt", 7) != NULL &&
-	    HASH_COUNT(tbl.entries) == 1, "root with trailing slashes");
+	    lookup(&tbl, "x/y.txt", 7) != NULL &&
+	    tbl.n == 1, "root with trailing slashes");
 	table_free(&tbl);
 
 	ok(scan("missing", 0, NULL, &tbl, &st, &err) == -1,
@@ -559,7 +573,7 @@ test_root(void)
 	ok(scan("small/x/y.txt", 0, NULL, &tbl, &st, &err) == -1,
 	    "root is a file: -1");
 	has_msg(&err, "/small/x/y.txt: Not a directory\n", "root is a file");
-	ok(tbl.entries == NULL && tbl.nlocal == 0, "nothing recorded");
+	ok(tbl.n == 0 && tbl.nlocal == 0, "nothing recorded");
 	buf_free(&err);
 }
 
@@ -603,10 +617,10 @@ test_threads(void)
 		pthread_join(jobs[i].tid, NULL);
 	tap_capture_end(saved, ignored, sizeof(ignored));
 	ok(jobs[0].rc == 0 && jobs[0].st.files == 10 &&
-	    jobs[0].st.failed == 5 && HASH_COUNT(jobs[0].tbl.entries) == 13,
+	    jobs[0].st.failed == 5 && jobs[0].tbl.n == 13,
 	    "threads: the default scan");
 	ok(jobs[1].rc == 0 && jobs[1].st.files == 12 &&
-	    jobs[1].st.failed == 7 && HASH_COUNT(jobs[1].tbl.entries) == 16,
+	    jobs[1].st.failed == 7 && jobs[1].tbl.n == 16,
 	    "threads: the --follow-symlinks scan");
 	for (i = 0; i < 2; i++) {
 		table_free(&jobs[i].tbl);
@@ -618,13 +632,13 @@ test_threads(void)
 static char *
 keys_of(const struct table *tbl)
 {
-	struct entry *e, *tmp;
+	struct entry *e;
 	struct buf b = { NULL, 0, 0 };
 	const char **v;
-	size_t n = 0, i, j;
+	size_t n = 0, i, j, k;
 
-	v = xcalloc(HASH_COUNT(tbl->entries) + 1, sizeof(*v));
-	HASH_ITER(hh, tbl->entries, e, tmp) {
+	v = xcalloc(tbl->n + 1, sizeof(*v));
+	TABLE_FOREACH(tbl, k, e) {
 		/* Insertion sort: the tables here are small. */
 		for (i = n++; i > 0 && strcmp(v[i - 1], e->key) > 0; i--)
 			v[i] = v[i - 1];
@@ -711,7 +725,7 @@ build_filter_tree(void)
 static void
 test_filter(void)
 {
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct buf err = { NULL, 0, 0 };
 	struct filter *f;
@@ -789,7 +803,7 @@ test_filter(void)
 static void
 perm_child(int out, int errfd)
 {
-	struct table tbl = { NULL, 0, 0 };
+	struct table tbl = { 0 };
 	struct scan_stats st;
 	struct config cfg;
 	char *root, *locked;
@@ -808,7 +822,7 @@ perm_child(int out, int errfd)
 	memset(&cfg, 0, sizeof(cfg));
 	rc = scan_tree(root, &cfg, &tbl, &st);
 	dprintf(out, "%d %zu %zu %zu %zu %d\n", rc, st.files, st.dirs,
-	    st.skipped, st.failed, table_find(&tbl, "noexec/", 7) != NULL);
+	    st.skipped, st.failed, lookup(&tbl, "noexec/", 7) != NULL);
 	table_free(&tbl);
 	free(root);
 	free(locked);

@@ -44,7 +44,7 @@ test_get_find(void)
 	again = table_get(&tbl, "a/b.txt", 7);
 	ok(again == e && again->local && again->lsize == 42,
 	    "get finds the same entry again");
-	ok(HASH_COUNT(tbl.entries) == 1, "one entry after two gets");
+	ok(tbl.n == 1, "one entry after two gets");
 	ok(table_find(&tbl, "a/b.txt", 7) == e, "find the key");
 	ok(table_find(&tbl, "a/b", 3) == NULL, "find a missing prefix");
 	ok(table_find(&tbl, "a/b.txt/", 8) == NULL, "find a missing longer key");
@@ -54,12 +54,21 @@ test_get_find(void)
 	again = table_get(&tbl, "a/b.txt", 3);
 	ok(again != e && strcmp(again->key, "a/b") == 0,
 	    "get with a shorter keylen is another key");
-	ok(HASH_COUNT(tbl.entries) == 2, "two entries");
+	ok(tbl.n == 2, "two entries");
 	table_free(&tbl);
-	ok(tbl.entries == NULL && tbl.nlocal == 0 && tbl.nremote == 0,
-	    "table_free empties the table");
+	ok(tbl.hash == NULL && tbl.n == 0 && tbl.nlocal == 0 &&
+	    tbl.nremote == 0, "table_free empties the table");
 	table_free(&tbl);
-	ok(tbl.entries == NULL, "table_free on an empty table");
+	ok(tbl.hash == NULL && tbl.n == 0, "table_free on an empty table");
+
+	/* table_add appends without indexing, in order. */
+	e = table_add(&tbl, "x/y", 3);
+	again = table_add(&tbl, "x", 1);
+	ok(tbl.n == 2 && tbl.v[0] == e && tbl.v[1] == again &&
+	    ENTRY_KEYLEN(e) == 3 && strcmp(e->key, "x/y") == 0,
+	    "add appends in order, with the key length");
+	ok(table_find(&tbl, "x/y", 3) == NULL, "add does not index");
+	table_free(&tbl);
 }
 
 /* Keys are bytes: anything but the NUL we store after them. */
@@ -90,7 +99,7 @@ test_special_keys(void)
 
 	for (i = 0; i < NELEM(keys); i++)
 		e[i] = table_get(&tbl, keys[i].key, keys[i].len);
-	ok(HASH_COUNT(tbl.entries) == NELEM(keys), "%zu distinct keys",
+	ok(tbl.n == NELEM(keys), "%zu distinct keys",
 	    NELEM(keys));
 	for (i = 0; i < NELEM(keys); i++)
 		if (table_find(&tbl, keys[i].key, keys[i].len) == e[i] &&
@@ -100,7 +109,7 @@ test_special_keys(void)
 			good++;
 	ok(good == NELEM(keys), "special keys found again with their bytes "
 	    "(%zu of %zu)", good, NELEM(keys));
-	ok(HASH_COUNT(tbl.entries) == NELEM(keys), "no entry added by finding");
+	ok(tbl.n == NELEM(keys), "no entry added by finding");
 	table_free(&tbl);
 }
 
@@ -111,7 +120,7 @@ add_local(struct table *tbl, const char *key, int64_t size, int64_t sec,
 {
 	struct entry *e;
 
-	e = table_get(tbl, key, strlen(key));
+	e = table_add(tbl, key, strlen(key));
 	e->local = 1;
 	e->lsize = size;
 	e->lmtime_sec = sec;
@@ -138,6 +147,19 @@ add_remote(struct table *tbl, const char *key, int64_t size,
 	return e;
 }
 
+/* The entry of "key" in "tbl", by a walk (a merged table has no index). */
+static struct entry *
+named(const struct table *tbl, const char *key)
+{
+	struct entry *e;
+	size_t i;
+
+	TABLE_FOREACH(tbl, i, e)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
 static void
 test_merge(void)
 {
@@ -154,15 +176,15 @@ test_merge(void)
 	add_remote(&remote, "d/", 0, EMPTY_MD5, NULL);
 
 	table_merge(&local, &remote);
-	ok(remote.entries == NULL && remote.nlocal == 0 &&
+	ok(remote.hash == NULL && remote.n == 0 && remote.nlocal == 0 &&
 	    remote.nremote == 0, "merge leaves the source empty");
-	ok(HASH_COUNT(local.entries) == 5, "5 keys after the merge, got %u",
-	    HASH_COUNT(local.entries));
+	ok(local.n == 5, "5 keys after the merge, got %zu",
+	    local.n);
 	ok(local.nlocal == 4 && local.nremote == 4,
 	    "counts summed: nlocal %zu nremote %zu", local.nlocal,
 	    local.nremote);
 
-	e = table_find(&local, "both", 4);
+	e = named(&local, "both");
 	ok(e != NULL && e->local && e->remote, "overlap: both sides");
 	ok(e != NULL && e->lsize == 10 && e->lmtime_sec == 1577934245 &&
 	    e->lmtime_nsec == 123456789, "overlap: local fields kept");
@@ -172,30 +194,30 @@ test_merge(void)
 	ok(e != NULL && e->retag_md5 && e->rparts == 3 &&
 	    memcmp(e->rmd5, empty_md5, 16) == 0, "overlap: ETag copied");
 
-	e = table_find(&local, "both-nomtime", 12);
+	e = named(&local, "both-nomtime");
 	ok(e != NULL && e->local && e->remote && e->rsize == 20 &&
 	    !e->rmtime_known && !e->retag_md5 && e->lmtime_sec == 5,
 	    "overlap without mtime or MD5 ETag");
 
-	e = table_find(&local, "local-only", 10);
+	e = named(&local, "local-only");
 	ok(e != NULL && e->local && !e->remote && e->rsize == 0,
 	    "disjoint local key untouched");
 
-	e = table_find(&local, "remote-only", 11);
+	e = named(&local, "remote-only");
 	ok(e == ronly && !e->local && e->remote && e->rsize == 40 &&
 	    e->rmtime_known && e->rmtime_sec == -2 &&
 	    e->rmtime_nsec == 750000000 && e->retag_md5 && e->rparts == 0,
 	    "disjoint remote key moved with its fields");
 
-	e = table_find(&local, "d/", 2);
+	e = named(&local, "d/");
 	ok(e != NULL && e->dir && e->local && e->remote,
 	    "directory marker on both sides");
 
 	table_merge(&local, &empty);
-	ok(HASH_COUNT(local.entries) == 5 && local.nlocal == 4,
+	ok(local.n == 5 && local.nlocal == 4,
 	    "merging an empty table changes nothing");
 	table_merge(&empty, &local);
-	ok(local.entries == NULL && HASH_COUNT(empty.entries) == 5 &&
+	ok(local.n == 0 && empty.n == 5 &&
 	    empty.nlocal == 4 && empty.nremote == 4,
 	    "merging into an empty table moves everything");
 	table_free(&empty);
