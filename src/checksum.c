@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 
 #include "extern.h"
@@ -308,6 +309,52 @@ out:
 }
 
 /*
+ * Compare the file "fd" of "size" bytes with the keyed checksum of e's
+ * encrypted object (doc/encryption.md).  Returns CSUM_SAME or
+ * CSUM_DIFF, or -1 on a read error (errno set).
+ */
+static int
+checksum_keyed(int fd, uint64_t size, const struct entry *e,
+    const unsigned char hkey[32])
+{
+	mbedtls_md_context_t ctx;
+	unsigned char mac[32], *buf;
+	uint64_t off = 0;
+	ssize_t n;
+	int rc = -1, saved = 0;
+
+	mbedtls_md_init(&ctx);
+	buf = xmalloc(CSUM_CHUNK);
+	if (mbedtls_md_setup(&ctx, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
+	    1) != 0 || mbedtls_md_hmac_starts(&ctx, hkey, 32) != 0) {
+		saved = ENOMEM;
+		goto out;
+	}
+	while (off < size) {
+		n = pread(fd, buf, CSUM_CHUNK, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		mbedtls_md_hmac_update(&ctx, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	mbedtls_md_hmac_finish(&ctx, mac);
+	rc = off == size && memcmp(mac, e->rx->hmac, sizeof(mac)) == 0 ?
+	    CSUM_SAME : CSUM_DIFF;
+out:
+	mbedtls_md_free(&ctx);
+	free(buf);
+	if (rc == -1)
+		errno = saved;
+	return rc;
+}
+
+/*
  * Open and compare the file of "e" under p->root.  Returns its enum
  * CSUM, or CSUM_NONE after reporting (under p->lock) and counting a
  * failure.
@@ -341,8 +388,13 @@ checksum_entry(struct pool *p, const struct entry *e)
 		rc = CSUM_DIFF;
 		goto out;
 	}
-	if ((rc = checksum_file(fd, (uint64_t)e->lsize, e,
-	    p->cfg->part_size)) == -1) {
+	if (p->cfg->crypt_hkey != NULL && e->rcrypt == RCRYPT_YES)
+		rc = checksum_keyed(fd, (uint64_t)e->lsize, e,
+		    p->cfg->crypt_hkey);
+	else
+		rc = checksum_file(fd, (uint64_t)e->lsize, e,
+		    p->cfg->part_size);
+	if (rc == -1) {
 		why = strerror(errno);
 		rc = CSUM_NONE;
 	}
@@ -408,7 +460,16 @@ checksum_table(const char *root, const struct config *cfg,
 	p.v = xcalloc(tbl->n, sizeof(*p.v));
 	TABLE_FOREACH(tbl, ti, e) {
 		e->csum = CSUM_NONE;
-		if (!e->local || !e->remote || e->dir || e->lsize != e->rsize)
+		if (!e->local || !e->remote || e->dir)
+			continue;
+		if (cfg->crypt_hkey != NULL && e->rcrypt == RCRYPT_YES) {
+			if (e->rx == NULL || !e->rx->hmac_known)
+				e->csum = CSUM_UNKNOWN;
+			else if (e->rx->psize < 0 || e->rx->psize == e->lsize)
+				p.v[p.n++] = e;
+			continue;
+		}
+		if (e->lsize != e->rsize)
 			continue;
 		if (!e->retag_md5)
 			e->csum = CSUM_UNKNOWN;

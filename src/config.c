@@ -92,6 +92,8 @@ config_free(struct config *cfg)
 	free(cfg->report_path);
 	free(cfg->job_path);
 	free(cfg->restore_tier);
+	free(cfg->encrypt_key);
+	free(cfg->decrypt_key);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -88,6 +88,7 @@ struct dlfile {
 	int		 feeding;	/* it is dl->big: more ranges to come */
 	enum DLF_STATE	 state;
 	char		*etag;		/* of the first answer: all must agree */
+	int		 encrypted;	/* x-amz-meta-p3-crypt: decode it */
 	int		 mtime_known;
 	struct timespec	 mtime;
 	char		*what;		/* archived: the storage class */
@@ -350,34 +351,54 @@ dl_target_ok(struct dlfile *f)
 }
 
 /*
- * Every byte is in: check the file, give it its mtime, make it durable
- * and move it into place.  Failures are reported through dl_fail.
+ * The object in f's temporary file is encrypted: decode it into a new
+ * temporary file, every chunk checked (encode.c), which then replaces
+ * the first.  Returns the plaintext size, or -1 (reported): nothing of
+ * a tampered object reaches the real name.
  */
-static void
-dl_commit(struct dlfile *f)
+static int64_t
+dl_decode(struct dlfile *f)
+{
+	char tmp[FSUTIL_TMPLEN];
+	const char *why = NULL;
+	uint64_t plain = 0;
+	int fd;
+
+	if ((fd = fsutil_tmpfile(f->dirfd, tmp)) == -1) {
+		dl_fail(f, 1, "temporary file: %s", strerror(errno));
+		return -1;
+	}
+	if (decode_file(f->fd, f->size, fd, f->run->dl->key, f->okey, &plain,
+	    &why) == -1) {
+		if (why != NULL)
+			dl_fail(f, 1, "%s: not restored", why);
+		else
+			dl_fail(f, 1, "decrypting: %s", strerror(errno));
+		close(fd);
+		(void)unlinkat(f->dirfd, tmp, 0);
+		return -1;
+	}
+	close(f->fd);
+	(void)unlinkat(f->dirfd, f->tmp, 0);
+	f->fd = fd;
+	memcpy(f->tmp, tmp, sizeof(f->tmp));
+	return (int64_t)plain;
+}
+
+/* Check the plain object in f's temporary file against its ETag. */
+static int
+dl_verify(struct dlfile *f)
 {
 	const struct config *cfg = f->run->dl->cfg;
 	struct entry *e = f->e;
-	struct timespec ts[2];
-	struct stat st;
 	char listed[45], *safe;
 	int r;
 
-	if (fstat(f->fd, &st) == -1) {
-		dl_fail(f, 1, "temporary file: %s", strerror(errno));
-		return;
-	}
-	if ((uint64_t)st.st_size != f->size) {
-		dl_fail(f, 1, "received %lld bytes, the object has %llu: it "
-		    "changed since it was listed; run again",
-		    (long long)st.st_size, (unsigned long long)f->size);
-		return;
-	}
 	r = checksum_file(f->fd, f->size, e, cfg->part_size);
 	if (r == -1) {
 		dl_fail(f, 1, "cannot read the temporary file back: %s",
 		    strerror(errno));
-		return;
+		return 0;
 	}
 	if (r == CSUM_DIFF) {
 		hex_encode(e->rmd5, sizeof(e->rmd5), listed);
@@ -389,7 +410,7 @@ dl_commit(struct dlfile *f)
 			    "(ETag %s, listed %s); run again", f->etag, listed);
 		else
 			dl_fail(f, 1, "content does not match the object's ETag");
-		return;
+		return 0;
 	}
 	if (r == CSUM_UNKNOWN && log_level >= 1) {
 		safe = printable(e->key);
@@ -397,6 +418,42 @@ dl_commit(struct dlfile *f)
 		    "size was checked", safe);
 		free(safe);
 	}
+	return 1;
+}
+
+/*
+ * Every byte is in: check the file, decrypt it when it is encrypted,
+ * give it its mtime, make it durable and move it into place.  Failures
+ * are reported through dl_fail.
+ */
+static void
+dl_commit(struct dlfile *f)
+{
+	struct entry *e = f->e;
+	struct timespec ts[2];
+	struct stat st;
+	int64_t size;
+
+	if (fstat(f->fd, &st) == -1) {
+		dl_fail(f, 1, "temporary file: %s", strerror(errno));
+		return;
+	}
+	if ((uint64_t)st.st_size != f->size) {
+		dl_fail(f, 1, "received %lld bytes, the object has %llu: it "
+		    "changed since it was listed; run again",
+		    (long long)st.st_size, (unsigned long long)f->size);
+		return;
+	}
+	/*
+	 * An encrypted object authenticates every chunk as it is decoded;
+	 * its multipart ETag would not be recomputed anyway (its first part
+	 * is longer by the header).
+	 */
+	if (!f->encrypted && !dl_verify(f))
+		return;
+	size = (int64_t)f->size;
+	if (f->encrypted && (size = dl_decode(f)) == -1)
+		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1] = f->mtime_known ? f->mtime : st.st_mtim;
@@ -417,7 +474,7 @@ dl_commit(struct dlfile *f)
 	}
 	f->tmp[0] = '\0';
 	e->local = 1;
-	e->lsize = (int64_t)f->size;
+	e->lsize = size;
 	e->lmtime_sec = ts[1].tv_sec;
 	e->lmtime_nsec = (int32_t)ts[1].tv_nsec;
 }
@@ -446,6 +503,12 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 		    "%s, then %s); run again", f->etag, c->etag);
 	if (f->etag == NULL && c->etag != NULL)
 		f->etag = xstrdup(c->etag);
+	if (c->meta_crypt != NULL) {
+		f->encrypted = 1;
+		if (f->run->dl->key == NULL)
+			dl_fail(f, 1, "encrypted object: restore it with "
+			    "--decrypt-key PRIVATE.pem");
+	}
 	if (f->mtime_known)
 		return;
 	if (c->meta_mtime != NULL && mtime_parse(c->meta_mtime, &sec,

@@ -15,6 +15,8 @@
 
 #include <uthash.h>
 
+struct crypt_key;	/* crypt.c */
+
 /* ------------------------------------------------------------------ */
 /* util.c: allocation that never fails, growable buffers, hex, logging */
 
@@ -155,12 +157,18 @@ struct config {
 	int	 max_retries;	/* attempts after the first */
 	int	 timeout;	/* seconds without progress before a retry; 0: 60 */
 	char	*ca_bundle;	/* AWS_CA_BUNDLE or profile ca_bundle */
+	char	*encrypt_key;	/* --encrypt-key PUB.pem, or NULL */
+	char	*decrypt_key;	/* --decrypt-key KEY.pem, or NULL */
+	int	 compress;	/* --compress (with --encrypt-key) */
 
 	/* internal: set by options_parse, read by config_load */
 	int	 profile_explicit;	/* profile came from --profile */
 	char	*opt_region;		/* --region as given */
 	char	*opt_endpoint;		/* --endpoint-url as given */
 	int	 opt_path_style;	/* --path-style given */
+	/* set by main once the key is loaded: its objects' header length */
+	size_t	 crypt_hlen;		/* 0: no --encrypt-key/--decrypt-key */
+	const unsigned char *crypt_hkey; /* its keyed checksum key, 32 bytes */
 
 	struct creds creds;
 };
@@ -464,6 +472,9 @@ struct s3_call {
 	char		*etag;		/* ETag without quotes */
 	char		*bucket_region;	/* x-amz-bucket-region */
 	char		*meta_mtime;	/* x-amz-meta-mtime */
+	char		*meta_crypt;	/* x-amz-meta-p3-crypt: encrypted */
+	char		*meta_psize;	/* x-amz-meta-p3-size: plaintext size */
+	char		*meta_hmac;	/* x-amz-meta-p3-hmac: keyed checksum */
 	char		*storage_class;	/* x-amz-storage-class */
 	char		*error_code;	/* x-amz-error-code, when sent */
 	char		*last_modified;	/* Last-Modified, as sent */
@@ -578,6 +589,20 @@ uint64_t xfer_backoff_ms(int attempt);
  * found in the bucket.  The key is relative to DIRECTORY and to the
  * --prefix ("a/b.txt"; an empty directory is "a/dir/"), stored once.
  */
+/* Whether an object is in the encrypted format (doc/encryption.md). */
+enum RCRYPT {
+	RCRYPT_UNKNOWN = 0,	/* listed only: its metadata not seen */
+	RCRYPT_NO,
+	RCRYPT_YES
+};
+
+/* What the metadata (or the index) says of an encrypted object. */
+struct rcrypt {
+	int64_t		 psize;		/* plaintext size, -1 unknown */
+	unsigned char	 hmac[32];	/* keyed checksum of the plaintext */
+	int		 hmac_known;
+};
+
 struct entry {
 	UT_hash_handle	 hh;
 	int64_t		 lsize;		/* local size in bytes */
@@ -596,6 +621,8 @@ struct entry {
 	unsigned	 csum:2;	/* enum CSUM: --checksum's verdict */
 	unsigned	 rtagged:1;	/* tagged Deleted=True (from the index) */
 	unsigned	 merged:1;	/* table_merge: copied into another */
+	unsigned	 rcrypt:2;	/* enum RCRYPT: is the object encrypted */
+	struct rcrypt	*rx;		/* RCRYPT_YES: what we know, or NULL */
 	char		 key[];		/* NUL-terminated */
 };
 
@@ -639,6 +666,10 @@ struct entry *table_get(struct table *, const char *key, size_t keylen);
 void	 table_merge(struct table *into, struct table *from);
 /* Free every entry; the table is left empty. */
 void	 table_free(struct table *);
+/* Mark "e" encrypted; its struct rcrypt, made on first use (psize -1). */
+struct rcrypt *entry_rcrypt(struct entry *);
+/* Mark "e" as a plain object. */
+void	 entry_set_plain(struct entry *);
 /*
  * Parse an S3 ETag ("hex32" or "hex32-N", quotes already removed) into
  * e->rmd5/rparts and set retag_md5; leaves it clear for other forms.
@@ -737,7 +768,9 @@ int	 checksum_file(int fd, uint64_t size, const struct entry *e,
 /*
  * Set e->csum for every entry that is local and remote with the same
  * size (not a directory marker), reading the files under "root" with a
- * few threads.  A file that cannot be read is reported and counted in
+ * few threads.  With a key (cfg->crypt_hkey), encrypted objects are
+ * compared by their keyed checksum instead, where it is known (else
+ * CSUM_UNKNOWN), whatever the sizes.  A file that cannot be read is reported and counted in
  * *failed, and left CSUM_NONE.  Returns 0.
  */
 int	 checksum_table(const char *root, const struct config *,
@@ -830,9 +863,11 @@ struct index {
 int	 index_load(struct index *, struct s3 *, const char *bucket,
 	    struct table *);
 /*
- * HEAD every object that has a local file of the same size and no
- * vouched mtime, and take its x-amz-meta-mtime.  Returns 0, or -1 on a
- * fatal error (reported); other failures leave the mtime unknown.
+ * HEAD every object whose metadata the plan needs and neither the
+ * listing nor the index gave (a stored mtime for --mtime, the keyed
+ * checksum of an encrypted object for --checksum), and take its
+ * x-amz-meta-mtime and p3-* fields.  Returns 0, or -1 on a fatal error
+ * (reported); other failures leave them unknown.
  */
 int	 index_head_missing(struct s3 *, const char *bucket, struct table *);
 /*
@@ -856,6 +891,7 @@ struct upload {
 	size_t			 next;		/* next action to start */
 	int			 fatal;		/* stop: nothing can succeed */
 	struct mpfile		*mp;		/* multipart file being fed */
+	const struct crypt_key	*key;		/* --encrypt-key, or NULL */
 };
 
 /*
@@ -866,6 +902,15 @@ struct upload {
  * after retries) stopped the run (reported).
  */
 int	 upload_run(struct upload *);
+/*
+ * The metadata of an encrypted object: x-amz-meta-p3-crypt, -p3-size
+ * (plaintext bytes) and -p3-hmac (when "hmac" is not NULL).
+ */
+void	 upload_crypt_headers(struct s3_call *, uint64_t psize,
+	    const unsigned char hmac[32]);
+/* Record in "e" what was uploaded: plain, or encrypted with these. */
+void	 upload_crypt_entry(struct entry *, int encrypted, int64_t psize,
+	    const unsigned char hmac[32]);
 
 /* ------------------------------------------------------------------ */
 /* multipart.c: one large file in parts, resumable */
@@ -924,6 +969,7 @@ struct download {
 	int			 fatal;		/* stop: nothing can succeed */
 	size_t			 pending;	/* archived objects not readable yet */
 	void			*big;		/* a large object being fetched in ranges */
+	const struct crypt_key	*key;		/* --decrypt-key, or NULL */
 };
 
 /*
@@ -1071,6 +1117,138 @@ void	 report_close(struct report *);
 void	 report_summary(struct report *, const char *bucket);
 
 /* ------------------------------------------------------------------ */
+/* crypt.c: the encrypted object format (doc/encryption.md), pure */
+
+#define CRYPT_MAGIC	"P3BENC"	/* 6 bytes, then the version */
+#define CRYPT_VERSION	1
+#define CRYPT_FIXED	48		/* header bytes before the wrapped key */
+#define CRYPT_CHUNK	65536		/* plaintext bytes per chunk */
+#define CRYPT_TAG	16		/* GCM tag after each chunk */
+#define CRYPT_MAX_HDR	(CRYPT_FIXED + 1024) /* RSA up to 8192 bits */
+#define CRYPT_MIN_BITS	3072
+#define CRYPT_F_ZSTD	0x01		/* header flag: zstd before encryption */
+
+/* An RSA key read from a PEM file: public for backups, private for restores. */
+struct crypt_key;
+
+/*
+ * Read the PEM file "path": a public key (SubjectPublicKeyInfo or
+ * PKCS#1), or with "private" a private key (PKCS#1 or unencrypted
+ * PKCS#8).  RSA of at least CRYPT_MIN_BITS only.  NULL on failure, with
+ * a one-line reason in *why (caller frees).
+ */
+struct crypt_key *crypt_key_load(const char *path, int private, char **why);
+void	 crypt_key_free(struct crypt_key *);
+/* The header length of objects encrypted for this key: CRYPT_FIXED + modulus bytes. */
+size_t	 crypt_header_len(const struct crypt_key *);
+/* The key id: SHA-256 of the public key's DER SubjectPublicKeyInfo. */
+const unsigned char *crypt_key_id(const struct crypt_key *);
+/*
+ * The key of the keyed plaintext checksum (HMAC-SHA256) stored with
+ * objects: SHA-256("p3backup checksum key 1" || DER public key).
+ */
+const unsigned char *crypt_checksum_key(const struct crypt_key *);
+
+/* One object's encryption state. */
+struct crypt_obj {
+	unsigned char	 key[32];	/* the data key */
+	unsigned char	 hdr[CRYPT_MAX_HDR];
+	size_t		 hlen;
+	unsigned	 flags;		/* CRYPT_F_* */
+	unsigned char	 aad[64];	/* SHA-256(header) || SHA-256(object key) */
+	void		*gcm;		/* mbedtls_gcm_context */
+};
+
+/*
+ * A fresh random data key for object "okey" (the full object key, bound
+ * into every chunk), wrapped for "pub" into obj->hdr with "flags".
+ * 0, or -1 (reported with warnx).
+ */
+int	 crypt_obj_new(struct crypt_obj *, const struct crypt_key *pub,
+	    const char *okey, unsigned flags);
+/* The same state again from a saved data key and header (resume). 0 / -1. */
+int	 crypt_obj_resume(struct crypt_obj *, const unsigned char key[32],
+	    const unsigned char *hdr, size_t hlen, const char *okey);
+/*
+ * How many header bytes an object beginning with the "len" bytes at
+ * "buf" has (len >= CRYPT_FIXED), or -1 when they are not a header of
+ * a version we read.
+ */
+long	 crypt_header_peek(const unsigned char *buf, size_t len);
+/*
+ * Parse the header at "hdr" (hlen bytes, from crypt_header_peek) of
+ * object "okey" and unwrap its data key with "priv".  0, or -1 with a
+ * static reason in *why: "not an encrypted object", "unsupported format
+ * version", "encrypted for another key", "corrupted header",
+ * "truncated", "a public key cannot decrypt".
+ */
+int	 crypt_obj_open(struct crypt_obj *, const struct crypt_key *priv,
+	    const unsigned char *hdr, size_t hlen, const char *okey,
+	    const char **why);
+void	 crypt_obj_free(struct crypt_obj *);
+/*
+ * Seal the "len" plaintext bytes at "in" as chunks first, first+1, ...
+ * (every chunk CRYPT_CHUNK bytes but the last; len == 0 gives one empty
+ * chunk), the last one marked final when "last" is set, into "out"
+ * (crypt_sealed_len(len) bytes).  Without "last", len must be a
+ * multiple of CRYPT_CHUNK: readers cut the body at fixed offsets.
+ * Returns the bytes written.
+ */
+size_t	 crypt_seal(struct crypt_obj *, uint64_t first, int last,
+	    const unsigned char *in, size_t len, unsigned char *out);
+/* The sealed length of "len" plaintext bytes: len + CRYPT_TAG per chunk. */
+size_t	 crypt_sealed_len(size_t len);
+/*
+ * Open chunk "index" ("len" bytes: ciphertext and tag) into "out"
+ * (len - CRYPT_TAG bytes).  0, or -1 when it does not authenticate.
+ */
+int	 crypt_open_chunk(struct crypt_obj *, uint64_t index, int final,
+	    const unsigned char *in, size_t len, unsigned char *out);
+/* Chunks of a plaintext of "size" bytes (1 for an empty one). */
+uint64_t crypt_nchunks(uint64_t size);
+/* Stored size of an uncompressed object of "size" plaintext bytes. */
+uint64_t crypt_size(size_t hlen, uint64_t size);
+
+/* ------------------------------------------------------------------ */
+/* encode.c: whole files into and out of the encrypted format */
+
+/* What encode_file made. */
+struct encoded {
+	int		 fd;		/* an unlinked temporary file, or -1 */
+	char		*mem;		/* or the object in memory */
+	uint64_t	 len;		/* object bytes */
+	unsigned char	 md5[16];	/* of the object bytes */
+	unsigned char	 hmac[32];	/* keyed checksum of the plaintext */
+	int		 compressed;	/* CRYPT_F_ZSTD was worth it */
+};
+
+/*
+ * Encode the plaintext file "fd" ("size" bytes as fstat saw them) as
+ * object "okey" for "pub": with "compress", zstd first, kept only when
+ * the object comes out smaller.  Objects up to "memmax" bytes are built
+ * in memory, larger ones in an unlinked file under $TMPDIR (or /tmp).
+ * Returns 0; 1 when the file did not read as "size" bytes (it changed);
+ * -1 on an error, with a one-line reason in *why (caller frees).
+ */
+int	 encode_file(int fd, uint64_t size, const struct crypt_key *pub,
+	    const char *okey, int compress, size_t memmax, struct encoded *,
+	    char **why);
+/* Free what encode_file made; fd must be -1 when it never ran. */
+void	 encoded_free(struct encoded *);
+/*
+ * Decode object "okey" ("len" bytes in "in", read with pread) into the
+ * file "out" (written from offset 0, then truncated to the plaintext
+ * length) with "priv", checking every chunk; *plain gets the plaintext
+ * length.  0, or -1 with a static reason in *why ("corrupted (a chunk
+ * does not authenticate)", "truncated", "encrypted for another key",
+ * ...), or on an I/O error with errno set and *why NULL.  A chunk is
+ * written only once it authenticates, but a later one may still fail:
+ * "out" must be a temporary file, dropped on failure.
+ */
+int	 decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
+	    const char *okey, uint64_t *plain, const char **why);
+
+/* ------------------------------------------------------------------ */
 /* journal.c: crash-safe resume of multipart uploads */
 
 /*
@@ -1092,6 +1270,8 @@ struct journal {
 	uint32_t	 nparts;
 	unsigned char	*md5s;		/* nparts * 16 bytes */
 	unsigned char	*done;		/* nparts flags: part stored */
+	unsigned char	*crypt;		/* data key and header, or NULL */
+	size_t		 crypt_len;
 };
 
 /*

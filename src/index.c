@@ -11,11 +11,15 @@
  * not vouch for are asked about with HEAD, when --mtime needs them.
  *
  * Format: a first line "p3backup-index 1", then one line per object:
- * "KEY SIZE ETAG MTIME [D]" with KEY percent-encoded as for SigV4 (so it
- * has no spaces or newlines), ETAG as hex MD5 with an optional "-N",
- * MTIME in rclone's format or "-" when unknown, and "D" when the object
- * is tagged Deleted=True by --tag-deleted (so it is not tagged again).  Lines are sorted by key, so an unchanged set of
- * objects gives a byte-identical index and no PUT is needed.
+ * "KEY SIZE ETAG MTIME [FLAG]..." with KEY percent-encoded as for SigV4
+ * (so it has no spaces or newlines), ETAG as hex MD5 with an optional
+ * "-N", MTIME in rclone's format or "-" when unknown, and these flags:
+ * "D" when the object is tagged Deleted=True by --tag-deleted (so it is
+ * not tagged again); "E" or "E<SIZE>" when it is encrypted
+ * (doc/encryption.md), with its plaintext size when known; "H<HEX>" its
+ * keyed plaintext checksum (64 hex digits).  An object without "E" is
+ * plain.  Lines are sorted by key, so an unchanged set of objects gives
+ * a byte-identical index and no PUT is needed.
  */
 #include "config.h"
 
@@ -34,24 +38,66 @@
 
 #define INDEX_MAGIC	"p3backup-index 1"
 #define INDEX_NAME	RESERVED_PREFIX "index"
+/* " D E<20 digits> H<64 hex>" and the NUL, with room to spare. */
+#define INDEX_FLAGS_MAX	112
+
+/*
+ * Parse the flags of an index line into "probe" (rtagged, rcrypt, rx).
+ * Returns 0, or -1 when one is malformed.
+ */
+static int
+index_flags(char *flags, struct entry *probe)
+{
+	struct rcrypt *rx;
+	char *f, *end;
+	long long n;
+	size_t i;
+	int hi, lo;
+
+	while ((f = strsep(&flags, " ")) != NULL) {
+		if (strcmp(f, "D") == 0)
+			probe->rtagged = 1;
+		else if (f[0] == 'E') {
+			rx = entry_rcrypt(probe);
+			if (f[1] == '\0')
+				continue;
+			n = strtoll(f + 1, &end, 10);
+			if (*end != '\0' || n < 0 || f[1] == '-')
+				return -1;
+			rx->psize = n;
+		} else if (f[0] == 'H' && strlen(f + 1) == 64) {
+			rx = entry_rcrypt(probe);
+			for (i = 0; i < 32; i++) {
+				if ((hi = hex_digit((unsigned char)f[1 + 2 * i])) ==
+				    -1 || (lo = hex_digit(
+				    (unsigned char)f[2 + 2 * i])) == -1)
+					return -1;
+				rx->hmac[i] = (unsigned char)(hi << 4 | lo);
+			}
+			rx->hmac_known = 1;
+		} else
+			return -1;
+	}
+	return 0;
+}
 
 /* Apply one index line to the table when the listing vouches for it. */
 static void
 index_apply(struct index *ix, struct table *tbl, char *line)
 {
-	char *key, *size, *etag, *mtime, *flags, *end;
+	char *key, *size, *etag, *mtime, *end;
 	struct entry *e, probe;
 	int64_t sec = 0;
 	int32_t nsec = 0;
 	long long n;
 	int known;
 
+	memset(&probe, 0, sizeof(probe));
 	line[strcspn(line, "\n")] = '\0';
 	key = strsep(&line, " ");
 	size = strsep(&line, " ");
 	etag = strsep(&line, " ");
 	mtime = strsep(&line, " ");
-	flags = line != NULL ? line : "";
 	if (key == NULL || size == NULL || etag == NULL || mtime == NULL ||
 	    url_decode(&ix->key, key, strlen(key), 0) == -1 ||
 	    ix->key.len == 0)
@@ -60,9 +106,8 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	known = strcmp(mtime, "-") != 0;
 	if (*end != '\0' || n < 0 ||
 	    (known && mtime_parse(mtime, &sec, &nsec) == -1) ||
-	    (*flags != '\0' && strcmp(flags, "D") != 0))
+	    (line != NULL && index_flags(line, &probe) == -1))
 		goto bad;
-	memset(&probe, 0, sizeof(probe));
 	table_set_etag(&probe, etag);
 	if (!probe.retag_md5)
 		goto bad;
@@ -70,17 +115,24 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	if (e == NULL || !e->remote || e->rsize != n || !e->retag_md5 ||
 	    e->rparts != probe.rparts ||
 	    memcmp(e->rmd5, probe.rmd5, sizeof(e->rmd5)) != 0)
-		return;
+		goto out;
 	if (known) {
 		e->rmtime_sec = sec;
 		e->rmtime_nsec = nsec;
 		e->rmtime_known = 1;
 	}
-	e->rtagged = *flags == 'D';
+	e->rtagged = probe.rtagged;
+	/* The line describes this very object: plain unless it says "E". */
+	free(e->rx);
+	e->rx = probe.rx;
+	probe.rx = NULL;
+	e->rcrypt = probe.rcrypt == RCRYPT_YES ? RCRYPT_YES : RCRYPT_NO;
 	ix->vouched++;
-	return;
+	goto out;
 bad:
 	ix->malformed++;
+out:
+	free(probe.rx);
 }
 
 int
@@ -147,6 +199,29 @@ index_cmp(const void *a, const void *b)
 	return strcmp(ea->key, eb->key);
 }
 
+/* " D", " E<size>", " H<hex>": the flags of e's line, into out. */
+static void
+index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (e->rtagged)
+		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len, " D");
+	if (e->rcrypt != RCRYPT_YES)
+		return;
+	if (e->rx != NULL && e->rx->psize >= 0)
+		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len,
+		    " E%lld", (long long)e->rx->psize);
+	else
+		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len, " E");
+	if (e->rx != NULL && e->rx->hmac_known) {
+		out[len++] = ' ';
+		out[len++] = 'H';
+		hex_encode(e->rx->hmac, 32, out + len);
+	}
+}
+
 int
 index_save(struct index *ix, struct s3 *s3, const char *bucket,
     const struct table *tbl)
@@ -155,7 +230,8 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	struct entry *e, **v = NULL;
 	size_t ti;
 	unsigned char md5[16], b64[32];
-	char md5hex[33], mtime[32], etag[45], *enc, *line, *key = NULL, *msg;
+	char md5hex[33], mtime[32], etag[45], flags[INDEX_FLAGS_MAX];
+	char *enc, *line, *key = NULL, *msg;
 	struct s3_call *c = NULL;
 	size_t n = 0, i, olen;
 	long size;
@@ -189,8 +265,9 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 			mtime_format(e->rmtime_sec, e->rmtime_nsec, mtime);
 		else
 			strcpy(mtime, "-");
+		index_flags_format(e, flags);
 		line = xasprintf("%s %lld %s %s%s\n", enc, (long long)e->rsize,
-		    etag, mtime, e->rtagged ? " D" : "");
+		    etag, mtime, flags);
 		free(enc);
 	}
 	mbedtls_md5_finish_ret(&ctx, md5);
@@ -246,6 +323,37 @@ struct headrun {
 	int			 fatal;
 };
 
+/* What the p3-* metadata of a HEAD says of e's encryption. */
+static void
+index_head_crypt(struct entry *e, const struct s3_call *c)
+{
+	struct rcrypt *rx;
+	char *end;
+	long long n;
+	int i, hi, lo;
+
+	if (c->meta_crypt == NULL) {
+		entry_set_plain(e);
+		return;
+	}
+	rx = entry_rcrypt(e);
+	if (c->meta_psize != NULL) {
+		n = strtoll(c->meta_psize, &end, 10);
+		if (*end == '\0' && n >= 0 && c->meta_psize[0] != '-')
+			rx->psize = n;
+	}
+	if (c->meta_hmac == NULL || strlen(c->meta_hmac) != 64)
+		return;
+	for (i = 0; i < 32; i++) {
+		if ((hi = hex_digit((unsigned char)c->meta_hmac[2 * i])) == -1 ||
+		    (lo = hex_digit((unsigned char)c->meta_hmac[2 * i + 1])) ==
+		    -1)
+			return;
+		rx->hmac[i] = (unsigned char)(hi << 4 | lo);
+	}
+	rx->hmac_known = 1;
+}
+
 static void
 index_head_done(struct s3_call *c, void *arg)
 {
@@ -253,13 +361,13 @@ index_head_done(struct s3_call *c, void *arg)
 	struct headrun *hr = c->arg2;
 	char *msg;
 
-	if (c->ok) {
-		/* Believe it only for the object the listing showed. */
-		if (c->meta_mtime != NULL && c->content_length == e->rsize &&
-		    mtime_parse(c->meta_mtime, &e->rmtime_sec,
-		    &e->rmtime_nsec) == 0)
+	/* Believe it only for the object the listing showed. */
+	if (c->ok && c->content_length == e->rsize) {
+		if (c->meta_mtime != NULL && mtime_parse(c->meta_mtime,
+		    &e->rmtime_sec, &e->rmtime_nsec) == 0)
 			e->rmtime_known = 1;
-	} else {
+		index_head_crypt(e, c);
+	} else if (!c->ok) {
 		msg = s3_call_errstr(c);
 		if (s3_call_fatal(c))
 			hr->fatal = 1;
@@ -290,6 +398,29 @@ index_head_feed(void *arg)
 	return 1;
 }
 
+/*
+ * Whether the plan needs e's metadata that neither the listing nor the
+ * index gave: the stored mtime for --mtime, the keyed checksum for
+ * --checksum of encrypted objects.  Only where the sizes may match: an
+ * object of another size is uploaded anyway (with encryption the
+ * sizes tell little, compressed objects having any size).
+ */
+static int
+index_needs_head(const struct entry *e, const struct config *cfg)
+{
+	int hmac;
+
+	if (!e->local || !e->remote || e->dir)
+		return 0;
+	if (e->lsize != e->rsize && cfg->crypt_hlen == 0)
+		return 0;
+	if (cfg->mtime && !e->rmtime_known)
+		return 1;
+	hmac = e->rcrypt == RCRYPT_YES && e->rx != NULL && e->rx->hmac_known;
+	return cfg->checksum && cfg->crypt_hlen > 0 && !cfg->restore &&
+	    e->rcrypt != RCRYPT_NO && !hmac;
+}
+
 int
 index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
 {
@@ -303,12 +434,11 @@ index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
 	hr.bucket = bucket;
 	hr.v = xcalloc(tbl->n + 1, sizeof(*hr.v));
 	TABLE_FOREACH(tbl, ti, e)
-		if (e->local && e->remote && !e->dir && !e->rmtime_known &&
-		    e->lsize == e->rsize)
+		if (index_needs_head(e, s3->cfg))
 			hr.v[hr.n++] = e;
 	if (hr.n > 0)
-		logmsg(1, "index: asking the bucket for %zu stored mtime(s)",
-		    hr.n);
+		logmsg(1, "index: asking the bucket for the metadata of %zu "
+		    "object(s)", hr.n);
 	xfer_set_feed(s3->xfer, index_head_feed, &hr);
 	if (xfer_run(s3->xfer) == -1 || hr.fatal)
 		goto out;

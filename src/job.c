@@ -13,9 +13,9 @@
  * Every key sets what its option sets, checked by the same functions of
  * options.c; the command line is parsed after the job file, so it wins.
  * include and exclude add one pattern per line; for the other keys the
- * last line wins.  Relative paths (directory, exclude_from, report) are
- * taken from the job file's directory, not from wherever cron or systemd
- * happen to start the run.
+ * last line wins.  Relative paths (directory, exclude_from, report,
+ * encrypt_key) are taken from the job file's directory, not from
+ * wherever cron or systemd happen to start the run.
  *
  * The lock is an flock(2) on $XDG_STATE_HOME/p3backup/lock-HASH, HASH
  * the SHA-256 of the job file's real path, held for the whole run; the
@@ -44,7 +44,7 @@ static const char *const job_keys[] = {
 	"exclude_from", "storage_class", "mtime", "checksum",
 	"follow_symlinks", "delete", "tag_deleted", "max_delete",
 	"max_uploads", "jobs", "endpoint_url", "region", "profile", "report",
-	NULL
+	"encrypt_key", "compress", NULL
 };
 
 struct job {
@@ -206,6 +206,12 @@ job_setting(void *arg, const char *section, const char *name,
 		cfg->profile_explicit = 1;
 	} else if (strcmp(name, "report") == 0)
 		job_set(&cfg->report_path, job_path(job, value));
+	else if (strcmp(name, "encrypt_key") == 0)
+		job_set(&cfg->encrypt_key, job_path(job, value));
+	else if (strcmp(name, "compress") == 0) {
+		if (job_bool(what, value, &cfg->compress) == -1)
+			goto out;
+	}
 	rc = 0;
 out:
 	free(path);

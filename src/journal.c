@@ -18,7 +18,13 @@
  *	mtime SEC.NSEC		(NSEC nine digits)
  *	part_size BYTES
  *	nparts N		(ceil(size / part_size))
+ *	crypt HEX		(--encrypt-key only: the data key and the
+ *				 object's header, doc/encryption.md)
  *	PARTNUMBER MD5HEX	(one per stored part, increasing)
+ *
+ * The crypt line lets the next run seal the same bytes again; the file
+ * is mode 0600, and the data key only opens an object whose plaintext
+ * this host holds anyway.
  *
  * The identity is checked before the upload id is trusted, so a copied
  * or colliding file never hands back another key's upload.
@@ -38,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <mbedtls/platform_util.h>
 
 #include "extern.h"
 
@@ -205,6 +213,30 @@ journal_parse_parts(char *p, struct journal *old)
 	return NULL;
 }
 
+/* The "crypt HEX" line into old->crypt. */
+static const char *
+journal_parse_crypt(char **p, struct journal *old)
+{
+	char *hex;
+	size_t len, i;
+	int hi, lo;
+
+	if ((hex = journal_line(p, "crypt")) == NULL)
+		return "truncated crypt line";
+	len = strlen(hex);
+	if (len == 0 || len % 2 != 0 || len / 2 > 32 + CRYPT_MAX_HDR)
+		return "bad crypt line";
+	old->crypt = xmalloc(len / 2);
+	old->crypt_len = len / 2;
+	for (i = 0; i < len / 2; i++) {
+		if ((hi = hex_digit((unsigned char)hex[2 * i])) == -1 ||
+		    (lo = hex_digit((unsigned char)hex[2 * i + 1])) == -1)
+			return "bad crypt line";
+		old->crypt[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return NULL;
+}
+
 /*
  * Parse "text" (modified) as the journal of j's identity into "old".
  * Returns NULL, or what is wrong; old->upload_id is set as soon as it
@@ -265,6 +297,9 @@ journal_parse(const struct journal *j, struct buf *text, struct journal *old)
 	old->nparts = (uint32_t)n;
 	old->md5s = xcalloc(old->nparts, 16);
 	old->done = xcalloc(old->nparts, 1);
+	if (strncmp(p, "crypt ", 6) == 0 &&
+	    (why = journal_parse_crypt(&p, old)) != NULL)
+		goto out;
 	why = journal_parse_parts(p, old);
 out:
 	buf_free(&id);
@@ -369,6 +404,9 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 		old.upload_id = NULL;
 		memcpy(j->md5s, old.md5s, (size_t)j->nparts * 16);
 		memcpy(j->done, old.done, j->nparts);
+		j->crypt = old.crypt;
+		j->crypt_len = old.crypt_len;
+		old.crypt = NULL;
 		rc = 1;
 		goto out;
 	}
@@ -383,6 +421,8 @@ out:
 	if (rc == -1)
 		journal_free(j);
 	journal_free(&old);
+	if (text.data != NULL)
+		mbedtls_platform_zeroize(text.data, text.len);
 	buf_free(&text);
 	buf_free(&ident);
 	free(name);
@@ -407,6 +447,15 @@ journal_format(const struct journal *j, struct buf *text)
 	    id, j->size, j->mtime_sec, j->mtime_nsec, j->part_size, j->nparts);
 	buf_append(text, line, strlen(line));
 	free(line);
+	if (j->crypt != NULL) {
+		line = xmalloc(2 * j->crypt_len + 1);
+		hex_encode(j->crypt, j->crypt_len, line);
+		buf_append(text, "crypt ", 6);
+		buf_append(text, line, 2 * j->crypt_len);
+		buf_append(text, "\n", 1);
+		mbedtls_platform_zeroize(line, 2 * j->crypt_len);
+		free(line);
+	}
 	for (i = 0; i < j->nparts; i++) {
 		if (!j->done[i])
 			continue;
@@ -471,6 +520,9 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(dir);
+	/* It may hold a data key. */
+	if (text.data != NULL)
+		mbedtls_platform_zeroize(text.data, text.len);
 	buf_free(&text);
 	return rc;
 }
@@ -498,5 +550,8 @@ journal_free(struct journal *j)
 	free(j->upload_id);
 	free(j->md5s);
 	free(j->done);
+	if (j->crypt != NULL)
+		mbedtls_platform_zeroize(j->crypt, j->crypt_len);
+	free(j->crypt);
 	memset(j, 0, sizeof(*j));
 }

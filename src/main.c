@@ -212,6 +212,33 @@ plan_note(struct report *rep, const struct action *a, int dry_run)
 		report_record(rep, a->e, verb[a->act], "skipped", NULL);
 }
 
+/*
+ * Read --encrypt-key or --decrypt-key into *key, and note the header
+ * length of its objects for the plan.  Returns 0, or -1 after a
+ * one-line error naming the file.
+ */
+static int
+load_key(struct config *cfg, struct crypt_key **key)
+{
+	const char *path;
+	char *why = NULL;
+	int private;
+
+	private = cfg->decrypt_key != NULL;
+	path = private ? cfg->decrypt_key : cfg->encrypt_key;
+	if (path == NULL)
+		return 0;
+	if ((*key = crypt_key_load(path, private, &why)) == NULL) {
+		warnx("--%s %s: %s", private ? "decrypt-key" : "encrypt-key",
+		    path, why != NULL ? why : "cannot be read");
+		free(why);
+		return -1;
+	}
+	cfg->crypt_hlen = crypt_header_len(*key);
+	cfg->crypt_hkey = crypt_checksum_key(*key);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -228,6 +255,7 @@ main(int argc, char *argv[])
 	const char *bucket, *why;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
 	int lockfd = -1, missing = 0;
+	struct crypt_key *key = NULL;
 	struct sigaction sa;
 	size_t i;
 
@@ -270,6 +298,8 @@ main(int argc, char *argv[])
 		warnx("bucket name \"%s\": %s", bucket, why);
 		goto out;
 	}
+	if (load_key(&cfg, &key) == -1)
+		goto out;
 	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
 		goto out;
 	s3_ready = 1;
@@ -307,8 +337,8 @@ main(int argc, char *argv[])
 	rep.scanned = sj.stats.files + sj.stats.dirs;
 	rep.failed = sj.stats.failed;
 
-	/* index: stored mtimes the index could not vouch for. */
-	if (cfg.mtime && exists &&
+	/* index: metadata the index could not vouch for. */
+	if ((cfg.mtime || (cfg.checksum && cfg.crypt_hlen > 0)) && exists &&
 	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
 		goto out;
 	/* checksum: content of same-size files against their ETags. */
@@ -348,6 +378,7 @@ main(int argc, char *argv[])
 		dl.root = sj.root;
 		dl.plan = &plan;
 		dl.rep = &rep;
+		dl.key = key;
 		if (download_run(&dl) == -1 || stop_requested) {
 			stopped(&rep, bucket, "downloaded");
 			goto out;
@@ -366,6 +397,7 @@ main(int argc, char *argv[])
 	up.root = sj.root;
 	up.plan = &plan;
 	up.rep = &rep;
+	up.key = key;
 	if (upload_run(&up) == -1 || stop_requested) {
 		stopped(&rep, bucket, "uploaded");
 		goto out;
@@ -392,6 +424,7 @@ out:
 	table_free(&sj.tbl);
 	if (s3_ready)
 		s3_free(&s3);
+	crypt_key_free(key);
 	config_free(&cfg);
 	curl_global_cleanup();
 	xmlCleanupParser();

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 
 #include "extern.h"
@@ -51,7 +52,10 @@ struct mpfile {
 	int			 changed;	/* the file changed: abort */
 	int			 feeding;	/* still up->mp */
 	char			*complete_body;
-	mbedtls_md5_context	 whole;		/* MD5 of the whole file */
+	mbedtls_md5_context	 whole;		/* MD5 of the whole object */
+	int			 encrypted;	/* --encrypt-key */
+	struct crypt_obj	 obj;		/* ...its data key and header */
+	mbedtls_md_context_t	 hmac;		/* ...keyed plaintext checksum */
 };
 
 struct mppart {
@@ -61,6 +65,21 @@ struct mppart {
 };
 
 static void mp_finish(struct mpfile *);
+
+/*
+ * The part size of a file of "size" bytes.  Encrypted parts hold whole
+ * chunks (doc/encryption.md), so theirs is a multiple of CRYPT_CHUNK.
+ */
+static uint64_t
+mp_part_size(const struct upload *up, uint64_t size)
+{
+	uint64_t part;
+
+	part = checksum_part_size(size, up->cfg->part_size);
+	if (up->key != NULL && part % CRYPT_CHUNK != 0)
+		part += CRYPT_CHUNK - part % CRYPT_CHUNK;
+	return part;
+}
 
 /* The identity of the endpoint for the journal. */
 static char *
@@ -156,6 +175,9 @@ mp_create(struct mpfile *mp)
 	s3_call_header(c, "content-type", "application/octet-stream");
 	mtime_format(mp->st.st_mtim.tv_sec, mp->st.st_mtim.tv_nsec, mtime);
 	s3_call_header(c, "x-amz-meta-mtime", mtime);
+	/* The keyed checksum is known only at the end: the index keeps it. */
+	if (mp->encrypted)
+		upload_crypt_headers(c, mp->j.size, NULL);
 	if (mp->up->cfg->storage_class != NULL)
 		s3_call_header(c, "x-amz-storage-class",
 		    mp->up->cfg->storage_class);
@@ -215,8 +237,8 @@ multipart_forget(struct upload *up, struct entry *e)
 	endpoint = mp_endpoint(up);
 	okey = list_object_key(up->cfg, e->key);
 	r = journal_open(&j, endpoint, up->bucket, okey, (uint64_t)e->lsize,
-	    e->lmtime_sec, e->lmtime_nsec,
-	    checksum_part_size((uint64_t)e->lsize, up->cfg->part_size), &stale);
+	    e->lmtime_sec, e->lmtime_nsec, mp_part_size(up, (uint64_t)e->lsize),
+	    &stale);
 	free(endpoint);
 	if (r == 1) {
 		for (i = 0; i < j.nparts; i++)
@@ -277,6 +299,68 @@ mp_listparts_done(struct s3_call *c, void *arg)
 	mp_finish(mp);
 }
 
+/*
+ * A resumed journal of an upload sealed otherwise than this run would
+ * (plain, encrypted, for another key) cannot be continued: abort that
+ * upload and start a new one.
+ */
+static void
+mp_drop_resume(struct mpfile *mp)
+{
+	uint32_t i;
+
+	logmsg(1, "%s: the interrupted upload was %s; starting again",
+	    mp->e->key, mp->j.crypt == NULL ? "not encrypted" :
+	    "encrypted otherwise");
+	mp_abort(mp, mp->j.upload_id);
+	free(mp->j.upload_id);
+	mp->j.upload_id = NULL;
+	for (i = 0; i < mp->j.nparts; i++)
+		mp->j.done[i] = 0;
+	journal_remove(&mp->j);
+}
+
+/*
+ * Set up the encryption of mp's object: on a resume ("*resumed" 1) with
+ * the journal's data key and header when they are for this key, else
+ * with a new data key (*resumed cleared).  Returns 0, or -1 (reported).
+ */
+static int
+mp_crypt_begin(struct mpfile *mp, int *resumed)
+{
+	const struct crypt_key *key = mp->up->key;
+	struct journal *j = &mp->j;
+	size_t hlen = crypt_header_len(key);
+
+	mp->encrypted = 1;
+	mbedtls_md_init(&mp->hmac);
+	if (mbedtls_md_setup(&mp->hmac, mbedtls_md_info_from_type(
+	    MBEDTLS_MD_SHA256), 1) != 0 || mbedtls_md_hmac_starts(&mp->hmac,
+	    crypt_checksum_key(key), 32) != 0) {
+		report_error(mp->up->rep, mp->e->key, "cannot set up HMAC");
+		return -1;
+	}
+	if (*resumed == 1) {
+		if (j->crypt != NULL && j->crypt_len == 32 + hlen &&
+		    memcmp(j->crypt + 32 + 16, crypt_key_id(key), 32) == 0 &&
+		    crypt_obj_resume(&mp->obj, j->crypt, j->crypt + 32, hlen,
+		    mp->okey) == 0)
+			return 0;
+		mp_drop_resume(mp);
+		*resumed = 0;
+	}
+	if (crypt_obj_new(&mp->obj, key, mp->okey, 0) == -1) {
+		report_error(mp->up->rep, mp->e->key, "cannot encrypt");
+		return -1;
+	}
+	free(j->crypt);
+	j->crypt_len = 32 + mp->obj.hlen;
+	j->crypt = xmalloc(j->crypt_len);
+	memcpy(j->crypt, mp->obj.key, 32);
+	memcpy(j->crypt + 32, mp->obj.hdr, mp->obj.hlen);
+	return 0;
+}
+
 int
 multipart_begin(struct upload *up, struct entry *e, int fd,
     const struct stat *st)
@@ -295,7 +379,7 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	mp->okey = list_object_key(up->cfg, e->key);
 	mbedtls_md5_init(&mp->whole);
 	mbedtls_md5_starts_ret(&mp->whole);
-	psize = checksum_part_size(st->st_size, up->cfg->part_size);
+	psize = mp_part_size(up, (uint64_t)st->st_size);
 	endpoint = mp_endpoint(up);
 	r = journal_open(&mp->j, endpoint, up->bucket, mp->okey, st->st_size,
 	    st->st_mtim.tv_sec, st->st_mtim.tv_nsec, psize, &stale);
@@ -309,11 +393,24 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	}
 	up->mp = mp;
 	mp->feeding = 1;
+	if (up->key != NULL) {
+		if (mp_crypt_begin(mp, &r) == -1)
+			mp->failed = 1;
+	} else if (r == 1 && mp->j.crypt != NULL) {
+		mp_drop_resume(mp);
+		r = 0;
+	}
 	if (stale != NULL) {
 		logmsg(1, "%s: the file changed since an interrupted upload; "
 		    "starting again", e->key);
 		mp_abort(mp, stale);
 		free(stale);
+	}
+	if (mp->failed) {
+		mp->feeding = 0;
+		up->mp = NULL;
+		mp_finish(mp);
+		return -1;
 	}
 	if (r == 1) {
 		logmsg(1, "%s: resuming an interrupted upload", e->key);
@@ -362,6 +459,28 @@ mp_part_done(struct s3_call *c, void *arg)
 }
 
 /*
+ * The plaintext part "n" ("*len" bytes in "plain", freed) as it is
+ * stored: its chunks sealed, after the header in part 1.  The chunks
+ * are numbered through the whole object, so the same part always seals
+ * to the same bytes (what lets a resumed upload check stored parts).
+ */
+static char *
+mp_seal_part(struct mpfile *mp, uint32_t n, char *plain, size_t *len)
+{
+	size_t head = n == 0 ? mp->obj.hlen : 0, out;
+	unsigned char *buf;
+
+	mbedtls_md_hmac_update(&mp->hmac, (unsigned char *)plain, *len);
+	buf = xmalloc(head + crypt_sealed_len(*len));
+	memcpy(buf, mp->obj.hdr, head);
+	out = crypt_seal(&mp->obj, (uint64_t)n * mp->j.part_size / CRYPT_CHUNK,
+	    n + 1 == mp->j.nparts, (unsigned char *)plain, *len, buf + head);
+	free(plain);
+	*len = head + out;
+	return (char *)buf;
+}
+
+/*
  * Read part "n" into a new buffer, hash it, and check the file still
  * stands as it did.  Returns the buffer, or NULL (mp->failed set).
  */
@@ -401,6 +520,8 @@ mp_read_part(struct mpfile *mp, uint32_t n, size_t *len)
 		free(buf);
 		return NULL;
 	}
+	if (mp->encrypted)
+		buf = mp_seal_part(mp, n, buf, &got);
 	mbedtls_md5_init(&ctx);
 	mbedtls_md5_starts_ret(&ctx);
 	mbedtls_md5_update_ret(&ctx, (unsigned char *)buf, got);
@@ -481,7 +602,7 @@ mp_complete_done(struct s3_call *c, void *arg)
 {
 	struct mpfile *mp = arg;
 	struct entry *e = mp->e;
-	unsigned char whole[16];
+	unsigned char whole[16], hmac[32];
 	char want[45], whole_hex[33], *etag = NULL;
 	struct s3_error err;
 
@@ -490,6 +611,8 @@ mp_complete_done(struct s3_call *c, void *arg)
 	checksum_multipart_etag(mp->j.md5s, mp->j.nparts, want);
 	mbedtls_md5_finish_ret(&mp->whole, whole);
 	hex_encode(whole, 16, whole_hex);
+	if (mp->encrypted)
+		mbedtls_md_hmac_finish(&mp->hmac, hmac);
 	if (mp_call_failed(mp, c, "CompleteMultipartUpload"))
 		;
 	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
@@ -505,7 +628,10 @@ mp_complete_done(struct s3_call *c, void *arg)
 	} else {
 		journal_remove(&mp->j);
 		e->remote = 1;
-		e->rsize = mp->j.size;
+		e->rsize = mp->encrypted ? (int64_t)crypt_size(mp->obj.hlen,
+		    mp->j.size) : (int64_t)mp->j.size;
+		upload_crypt_entry(e, mp->encrypted, (int64_t)mp->j.size,
+		    mp->encrypted ? hmac : NULL);
 		e->rmtime_sec = mp->st.st_mtim.tv_sec;
 		e->rmtime_nsec = mp->st.st_mtim.tv_nsec;
 		e->rmtime_known = 1;
@@ -586,6 +712,8 @@ mp_finish(struct mpfile *mp)
 		    mp->up->rep->last_error);
 	}
 	mbedtls_md5_free(&mp->whole);
+	mbedtls_md_free(&mp->hmac);
+	crypt_obj_free(&mp->obj);
 	close(mp->fd);
 	journal_free(&mp->j);
 	free(mp->complete_body);

@@ -41,6 +41,7 @@ enum {
 	OPT_FOLLOW_SYMLINKS,
 	OPT_RETRIES,
 	OPT_TIMEOUT,
+	OPT_COMPRESS,
 	OPT_EXCLUDE_FROM,
 	OPT_MAX_DELETE,
 	OPT_REPORT,
@@ -86,6 +87,7 @@ static const struct option longopts[] = {
 	{ "restore-tier",	required_argument, NULL, OPT_RESTORE_TIER },
 	{ "retries",		required_argument, NULL, OPT_RETRIES },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
+	{ "compress",		no_argument,	   NULL, OPT_COMPRESS },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ NULL,			0,		   NULL, 0 }
@@ -128,6 +130,12 @@ options_help(void)
 "                           refuse more than half of the bucket)\n"
 "      --config FILE        read a job file; options given here override it\n"
 "\n"
+"Encryption (doc/encryption.md):\n"
+"      --encrypt-key PUB.pem  encrypt every object for this RSA public key\n"
+"                           (AES-256-GCM; this host cannot decrypt them)\n"
+"      --compress           zstd before encrypting, when it saves space\n"
+"      --decrypt-key KEY.pem  with --restore: the matching private key\n"
+"\n"
 "Restore:\n"
 "      --restore            download BUCKET (or --prefix) into DIRECTORY:\n"
 "                           missing and changed files only, written safely\n"
@@ -153,8 +161,7 @@ options_help(void)
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
 "\n"
-"Not available yet (refused with exit 2): --encrypt-key, --decrypt-key.\n"
-"\n"
+
 "Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN\n"
 "or the shared files, as for the AWS CLI.\n"
 "Exit status: 0 in sync, 1 some files failed, 2 usage or configuration error,\n"
@@ -309,6 +316,28 @@ options_prefix(struct config *cfg, const char *arg)
 	cfg->prefix = len == 0 ? NULL : xstrndup(arg, len);
 }
 
+/* The encryption options belong to one direction each. */
+static int
+options_crypt_check(const struct config *cfg)
+{
+	if (cfg->restore && cfg->encrypt_key != NULL) {
+		warnx("--encrypt-key is for backups; restore with "
+		    "--decrypt-key PRIVATE.pem");
+		return -1;
+	}
+	if (!cfg->restore && cfg->decrypt_key != NULL) {
+		warnx("--decrypt-key is for --restore; back up with "
+		    "--encrypt-key PUBLIC.pem");
+		return -1;
+	}
+	if (cfg->compress && cfg->encrypt_key == NULL) {
+		warnx("--compress needs --encrypt-key (compressed objects use "
+		    "the encrypted format)");
+		return -1;
+	}
+	return 0;
+}
+
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
@@ -449,10 +478,14 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			options_set(&cfg->restore_tier, optarg);
 			break;
 		case OPT_ENCRYPT_KEY:
+			options_set(&cfg->encrypt_key, optarg);
+			break;
 		case OPT_DECRYPT_KEY:
-			warnx("--%s: not available in this version yet",
-			    longopts[idx].name);
-			return OPT_USAGE;
+			options_set(&cfg->decrypt_key, optarg);
+			break;
+		case OPT_COMPRESS:
+			cfg->compress = 1;
+			break;
 		case 'h':
 			options_help();
 			return OPT_EXIT;
@@ -480,6 +513,8 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		options_set(&cfg->bucket, argv[0]);
 	if (argc == 2)
 		options_set(&cfg->directory, argv[1]);
+	if (options_crypt_check(cfg) == -1)
+		return OPT_USAGE;
 	if (cfg->restore && cfg->bucket == NULL) {
 		warnx("--restore needs the BUCKET to restore from (usage: "
 		    "p3backup --restore [OPTION]... BUCKET [DIRECTORY])");

@@ -10,19 +10,57 @@
 #include "extern.h"
 
 /*
+ * Whether the sizes of the file and the object of "e" disagree.  An
+ * encrypted object is compared by its plaintext size when its metadata
+ * (or the index) told it, else by the size encryption gives the file.
+ * A backup also sends again what is not in the run's form: plain
+ * objects with --encrypt-key, encrypted ones without.  A restore takes
+ * either form.
+ */
+static int
+plan_size_differs(const struct entry *e, const struct config *cfg)
+{
+	uint64_t sealed;
+
+	if (e->dir)
+		return e->lsize != e->rsize;
+	sealed = cfg->crypt_hlen > 0 ?
+	    crypt_size(cfg->crypt_hlen, (uint64_t)e->lsize) : 0;
+	switch (e->rcrypt) {
+	case RCRYPT_YES:
+		if (!cfg->restore && cfg->encrypt_key == NULL)
+			return 1;
+		if (e->rx != NULL && e->rx->psize >= 0)
+			return e->lsize != e->rx->psize;
+		return cfg->crypt_hlen == 0 || (uint64_t)e->rsize != sealed;
+	case RCRYPT_NO:
+		if (!cfg->restore && cfg->encrypt_key != NULL)
+			return 1;
+		return e->lsize != e->rsize;
+	default:
+		if (cfg->restore)
+			return e->lsize != e->rsize && (cfg->crypt_hlen == 0 ||
+			    (uint64_t)e->rsize != sealed);
+		if (cfg->encrypt_key != NULL)
+			return (uint64_t)e->rsize != sealed;
+		return e->lsize != e->rsize;
+	}
+}
+
+/*
  * Whether an entry that is both local and remote differs, and why; or
  * REASON_SAME.  Directory markers carry no mtime or content worth comparing:
  * presence and size decide for them.  --mtime is looked at before
  * --checksum, so with both an mtime change is named as such.
  */
 static enum REASON
-plan_why_compare(const struct entry *e, int mtime, int checksum)
+plan_why_compare(const struct entry *e, const struct config *cfg)
 {
-	if (e->lsize != e->rsize)
+	if (plan_size_differs(e, cfg))
 		return REASON_SIZE;
 	if (e->dir)
 		return REASON_SAME;
-	if (mtime) {
+	if (cfg->mtime) {
 		/* An object without a stored mtime gets one. */
 		if (!e->rmtime_known)
 			return REASON_MTIME;
@@ -30,7 +68,7 @@ plan_why_compare(const struct entry *e, int mtime, int checksum)
 		    e->lmtime_nsec != e->rmtime_nsec)
 			return REASON_MTIME;
 	}
-	if (checksum) {
+	if (cfg->checksum) {
 		switch (e->csum) {
 		case CSUM_DIFF:
 			return REASON_CHECKSUM;
@@ -52,14 +90,14 @@ plan_why_compare(const struct entry *e, int mtime, int checksum)
 
 /* Why the local entry "e" needs an upload, or REASON_SAME. */
 static enum REASON
-plan_why(const struct entry *e, int mtime, int checksum)
+plan_why(const struct entry *e, const struct config *cfg)
 {
 	if (!e->remote)
 		return REASON_NEW;
 	/* Tagged as deleted, and back: upload it, which clears the tags. */
 	if (e->rtagged)
 		return REASON_REAPPEARED;
-	return plan_why_compare(e, mtime, checksum);
+	return plan_why_compare(e, cfg);
 }
 
 /*
@@ -160,7 +198,7 @@ plan_build(const struct table *tbl, const struct config *cfg,
 		}
 		a = &plan->v[plan->n++];
 		a->e = e;
-		a->why = plan_why(e, cfg->mtime, cfg->checksum);
+		a->why = plan_why(e, cfg);
 		if (a->why == REASON_SAME) {
 			a->act = ACT_SKIP;
 			plan->nskip++;
@@ -222,7 +260,7 @@ plan_restore(const struct table *tbl, const struct config *cfg,
 			a->why = REASON_MISSING;
 		else
 			/* The same comparison as a backup, from the other side. */
-			a->why = plan_why_compare(e, cfg->mtime, cfg->checksum);
+			a->why = plan_why_compare(e, cfg);
 		if (a->why == REASON_SAME || a->why == REASON_TAGGED) {
 			a->act = ACT_SKIP;
 			plan->nskip++;

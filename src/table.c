@@ -21,6 +21,13 @@ table_find(const struct table *tbl, const char *key, size_t keylen)
 	return e;
 }
 
+static void
+entry_free(struct entry *e)
+{
+	free(e->rx);
+	free(e);
+}
+
 /* Append "e" to tbl->v. */
 static void
 table_push(struct table *tbl, struct entry *e)
@@ -91,6 +98,9 @@ table_merge(struct table *into, struct table *from)
 			e->rparts = r->rparts;
 			e->retag_md5 = r->retag_md5;
 			e->rtagged = r->rtagged;
+			e->rcrypt = r->rcrypt;
+			e->rx = r->rx;
+			r->rx = NULL;
 			r->merged = 1;
 		}
 	}
@@ -98,7 +108,7 @@ table_merge(struct table *into, struct table *from)
 	HASH_CLEAR(hh, from->hash);
 	TABLE_FOREACH(from, i, r) {
 		if (r->merged) {
-			free(r);
+			entry_free(r);
 			continue;
 		}
 		table_push(into, r);
@@ -118,11 +128,30 @@ table_free(struct table *tbl)
 
 	HASH_CLEAR(hh, tbl->hash);
 	for (i = 0; i < tbl->n; i++)
-		free(tbl->v[i]);
+		entry_free(tbl->v[i]);
 	free(tbl->v);
 	tbl->v = NULL;
 	tbl->n = tbl->cap = 0;
 	tbl->nlocal = tbl->nremote = 0;
+}
+
+struct rcrypt *
+entry_rcrypt(struct entry *e)
+{
+	if (e->rx == NULL) {
+		e->rx = xcalloc(1, sizeof(*e->rx));
+		e->rx->psize = -1;
+	}
+	e->rcrypt = RCRYPT_YES;
+	return e->rx;
+}
+
+void
+entry_set_plain(struct entry *e)
+{
+	free(e->rx);
+	e->rx = NULL;
+	e->rcrypt = RCRYPT_NO;
 }
 
 void

@@ -39,6 +39,8 @@ struct upjob {
 	unsigned char	 md5[16];
 	struct stat	 st;		/* the file as it was read */
 	int		 tries;
+	struct encoded	 enc;		/* --encrypt-key: the object */
+	int		 encrypted;
 };
 
 static void upload_done(struct s3_call *, void *);
@@ -83,6 +85,38 @@ upload_same_stat(const struct stat *a, const struct stat *b)
 	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
 	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
 	    a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+void
+upload_crypt_headers(struct s3_call *c, uint64_t psize,
+    const unsigned char hmac[32])
+{
+	char num[24], hex[65];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)psize);
+	s3_call_header(c, "x-amz-meta-p3-crypt", "1");
+	s3_call_header(c, "x-amz-meta-p3-size", num);
+	if (hmac != NULL) {
+		hex_encode(hmac, 32, hex);
+		s3_call_header(c, "x-amz-meta-p3-hmac", hex);
+	}
+}
+
+void
+upload_crypt_entry(struct entry *e, int encrypted, int64_t psize,
+    const unsigned char hmac[32])
+{
+	struct rcrypt *rx;
+
+	if (!encrypted) {
+		entry_set_plain(e);
+		return;
+	}
+	rx = entry_rcrypt(e);
+	rx->psize = psize;
+	rx->hmac_known = hmac != NULL;
+	if (hmac != NULL)
+		memcpy(rx->hmac, hmac, sizeof(rx->hmac));
 }
 
 /*
@@ -156,6 +190,45 @@ out:
 	return rc;
 }
 
+/*
+ * --encrypt-key: encode the file into the object to send (encode.c),
+ * with a fresh data key each time.  Returns as upload_read.
+ */
+static int
+upload_encode(struct upjob *job)
+{
+	struct upload *up = job->up;
+	struct stat after;
+	char *okey, *why = NULL;
+	int r;
+
+	encoded_free(&job->enc);
+	job->encrypted = 1;
+	if (fstat(job->fd, &job->st) == -1) {
+		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(job->st.st_mode)) {
+		report_error(up->rep, job->e->key, "no longer a regular file");
+		return -1;
+	}
+	okey = list_object_key(up->cfg, job->e->key);
+	r = encode_file(job->fd, (uint64_t)job->st.st_size, up->key, okey,
+	    up->cfg->compress, SMALL_MAX, &job->enc, &why);
+	free(okey);
+	if (r == -1) {
+		report_error(up->rep, job->e->key, "%s", why != NULL ? why :
+		    "cannot be encrypted");
+		free(why);
+		return -1;
+	}
+	if (r == 0 && (fstat(job->fd, &after) == -1 ||
+	    !upload_same_stat(&job->st, &after)))
+		r = 1;
+	memcpy(job->md5, job->enc.md5, sizeof(job->md5));
+	return r;
+}
+
 static void
 upload_job_free(struct upjob *job)
 {
@@ -163,6 +236,7 @@ upload_job_free(struct upjob *job)
 		return;
 	if (job->fd != -1)
 		close(job->fd);
+	encoded_free(&job->enc);
 	free(job->data);
 	free(job->path);
 	free(job);
@@ -193,7 +267,8 @@ upload_submit(struct upjob *job)
 	size_t olen;
 	int r;
 
-	while ((r = upload_read(job)) == 1 && ++job->tries < CHANGE_TRIES)
+	while ((r = up->key != NULL ? upload_encode(job) : upload_read(job)) ==
+	    1 && ++job->tries < CHANGE_TRIES)
 		logmsg(1, "%s: changed while being read; reading it again",
 		    job->e->key);
 	if (r == 1)
@@ -206,15 +281,27 @@ upload_submit(struct upjob *job)
 	mbedtls_base64_encode(b64, sizeof(b64), &olen, job->md5, 16);
 	mtime_format(job->st.st_mtim.tv_sec, job->st.st_mtim.tv_nsec, mtime);
 	okey = list_object_key(cfg, job->e->key);
-	c = s3_put_new(up->bucket, okey, job->data != NULL ? -1 : job->fd,
-	    job->st.st_size, (char *)b64, mtime, upload_ctype(job->e->key));
+	if (job->encrypted) {
+		c = s3_put_new(up->bucket, okey, job->enc.fd, job->enc.len,
+		    (char *)b64, mtime, NULL);
+		upload_crypt_headers(c, (uint64_t)job->st.st_size,
+		    job->enc.hmac);
+		if (job->enc.mem != NULL) {
+			c->body = job->enc.mem;
+			c->body_len = job->enc.len;
+		}
+	} else {
+		c = s3_put_new(up->bucket, okey, job->data != NULL ? -1 :
+		    job->fd, job->st.st_size, (char *)b64, mtime,
+		    upload_ctype(job->e->key));
+		if (job->data != NULL) {
+			c->body = job->data;
+			c->body_len = job->st.st_size;
+		}
+	}
 	free(okey);
 	if (cfg->storage_class != NULL)
 		s3_call_header(c, "x-amz-storage-class", cfg->storage_class);
-	if (job->data != NULL) {
-		c->body = job->data;
-		c->body_len = job->st.st_size;
-	}
 	c->done = upload_done;
 	c->arg = job;
 	xfer_submit(up->s3->xfer, c);
@@ -304,7 +391,9 @@ upload_done(struct s3_call *c, void *arg)
 	}
 	s3_call_free(c);
 	e->remote = 1;
-	e->rsize = job->st.st_size;
+	e->rsize = job->encrypted ? (int64_t)job->enc.len : job->st.st_size;
+	upload_crypt_entry(e, job->encrypted, job->st.st_size,
+	    job->enc.hmac);
 	e->rmtime_sec = job->st.st_mtim.tv_sec;
 	e->rmtime_nsec = job->st.st_mtim.tv_nsec;
 	e->rmtime_known = 1;
@@ -313,7 +402,7 @@ upload_done(struct s3_call *c, void *arg)
 	e->retag_md5 = 1;
 	e->rtagged = 0;		/* a new object carries no tags */
 	up->rep->uploaded++;
-	up->rep->uploaded_bytes += job->st.st_size;
+	up->rep->uploaded_bytes += (uint64_t)e->rsize;
 	report_action(up->rep, "upload", NULL, e->key);
 	report_record(up->rep, e, "upload", "ok", NULL);
 	report_progress(up->rep, 0);
@@ -342,6 +431,7 @@ upload_feed(void *arg)
 		job->up = up;
 		job->e = a->e;
 		job->fd = -1;
+		job->enc.fd = -1;	/* encoded_free closes fds >= 0 */
 		if (a->e->dir) {
 			upload_marker(job);
 			return 1;

@@ -29,9 +29,13 @@ err=$("$P3BACKUP" --jobs 2>&1); st=$?
 is "$st" 2 "missing option argument: exit 2"
 contains "$err" "needs an argument" "missing argument is named"
 
-err=$("$P3BACKUP" --encrypt-key k.pem b "$T" 2>&1); st=$?
-is "$st" 2 "an option not yet available: exit 2"
-contains "$err" "--encrypt-key: not available in this version yet" "refusal names the option"
+err=$("$P3BACKUP" --encrypt-key "$T/no-such.pem" bkt "$T" 2>&1); st=$?
+is "$st" 2 "an unreadable --encrypt-key: exit 2"
+contains "$err" "--encrypt-key $T/no-such.pem:" "the error names the option and the file"
+printf 'not a key\n' > "$T/garbage.pem"
+err=$("$P3BACKUP" --restore --decrypt-key "$T/garbage.pem" bkt "$T" 2>&1); st=$?
+is "$st" 2 "a --decrypt-key that is no key: exit 2"
+contains "$err" "--decrypt-key $T/garbage.pem:" "the error names the file"
 
 err=$("$P3BACKUP" --restore 2>&1); st=$?
 is "$st" 2 "--restore without a bucket: exit 2"

@@ -608,10 +608,100 @@ test_policies(void)
 	table_free(&tbl);
 }
 
+/* 100000 bytes: 2 chunks, 432 + 100000 + 32 stored. */
+#define SEALED	100464
+#define PLAIN	100000
+
+/*
+ * Sizes under encryption: "hlen" header bytes and 16 per 64 KiB chunk.
+ * One key per case; "kind" is the object's enum RCRYPT, "psize" its
+ * plaintext size from metadata (-1 unknown, or no rx at all: -2).
+ */
+static int
+crypt_act(int restore, int encrypting, int kind, int64_t rsize,
+    int64_t psize)
+{
+	struct table tbl = { 0 };
+	struct config c = cfg;
+	struct plan plan;
+	struct entry *e;
+	int act;
+
+	c.restore = restore;
+	c.encrypt_key = encrypting && !restore ? "k.pub" : NULL;
+	c.crypt_hlen = encrypting ? 432 : 0;
+	c.mtime = 0;
+	e = add(&tbl, "f", 1, 1);
+	e->lsize = PLAIN;
+	e->rsize = rsize;
+	if (kind == RCRYPT_YES && psize != -2)
+		entry_rcrypt(e)->psize = psize;
+	e->rcrypt = (unsigned)kind;
+	if (restore)
+		plan_restore(&tbl, &c, &plan);
+	else
+		plan_build(&tbl, &c, &plan);
+	act = plan.n == 1 ? (int)plan.v[0].act : -1;
+	plan_free(&plan);
+	table_free(&tbl);
+	return act;
+}
+
+static const struct {
+	int		 restore, encrypting, kind;
+	int64_t		 rsize, psize;
+	int		 act;
+	const char	*what;
+} crypt_cases[] = {
+	{ 0, 1, RCRYPT_UNKNOWN, SEALED, 0, ACT_SKIP,
+	    "encrypting, listed only: the sealed size matches: skip" },
+	{ 0, 1, RCRYPT_UNKNOWN, PLAIN, 0, ACT_UPLOAD,
+	    "encrypting, listed only: a plain-sized object: upload" },
+	{ 0, 1, RCRYPT_NO, PLAIN, 0, ACT_UPLOAD,
+	    "encrypting, a known plain object: upload it encrypted" },
+	{ 0, 1, RCRYPT_YES, 5000, PLAIN, ACT_SKIP,
+	    "encrypting, compressed object of the same plaintext size: skip" },
+	{ 0, 1, RCRYPT_YES, 5000, PLAIN + 1, ACT_UPLOAD,
+	    "encrypting, plaintext size differs: upload" },
+	{ 0, 1, RCRYPT_YES, SEALED, -2, ACT_SKIP,
+	    "encrypting, encrypted object, no plaintext size: sealed size" },
+	{ 0, 0, RCRYPT_YES, PLAIN, PLAIN, ACT_UPLOAD,
+	    "not encrypting, an encrypted object: upload it plain" },
+	{ 0, 0, RCRYPT_UNKNOWN, PLAIN, 0, ACT_SKIP,
+	    "not encrypting, listed only, same size: skip" },
+	{ 1, 1, RCRYPT_UNKNOWN, SEALED, 0, ACT_SKIP,
+	    "restore with a key, listed only, sealed size: skip" },
+	{ 1, 1, RCRYPT_UNKNOWN, PLAIN, 0, ACT_SKIP,
+	    "restore with a key, listed only, plain size: skip" },
+	{ 1, 1, RCRYPT_UNKNOWN, PLAIN + 7, 0, ACT_DOWNLOAD,
+	    "restore with a key, other size: download" },
+	{ 1, 0, RCRYPT_YES, SEALED, PLAIN + 1, ACT_DOWNLOAD,
+	    "restore without a key, other plaintext size: download (and fail)" },
+	{ 1, 0, RCRYPT_YES, SEALED, -2, ACT_DOWNLOAD,
+	    "restore without a key, plaintext size unknown: download" },
+	{ 1, 1, RCRYPT_YES, 777, PLAIN, ACT_SKIP,
+	    "restore with a key, compressed, same plaintext size: skip" },
+};
+
+static void
+test_crypt_sizes(void)
+{
+	size_t i;
+
+	ok(crypt_size(432, PLAIN) == SEALED,
+	    "crypt_size: header + plaintext + 16 per chunk");
+	for (i = 0; i < sizeof(crypt_cases) / sizeof(crypt_cases[0]); i++)
+		ok(crypt_act(crypt_cases[i].restore, crypt_cases[i].encrypting,
+		    crypt_cases[i].kind, crypt_cases[i].rsize,
+		    crypt_cases[i].psize) == crypt_cases[i].act, "%s",
+		    crypt_cases[i].what);
+}
+
 int
 main(void)
 {
 	config_init(&cfg);
+	test_crypt_sizes();
 	test_cases();
 	test_checksum();
 	test_reason();

@@ -6,7 +6,7 @@
 . "${top_srcdir:-.}/tests/lib.sh"
 
 if ! command -v valgrind >/dev/null 2>&1; then
-	skip 7 "valgrind is not installed"
+	skip 10 "valgrind is not installed"
 	finish
 fi
 
@@ -15,7 +15,7 @@ fi
 if ! gcc -std=gnu11 -O1 -g -o "$T/p3backup" \
     -I"$top_builddir" -I"$top_srcdir/src" -DSYSCONFDIR='"/etc"' \
     "$top_srcdir"/src/*.c \
-    $(pkg-config --cflags --libs libcurl libxml-2.0 jansson) \
+    $(pkg-config --cflags --libs libcurl libxml-2.0 jansson libzstd) \
     -lmbedcrypto -lpthread >"$T/cc.log" 2>&1; then
 	echo "Bail out! cannot build a plain p3backup for valgrind"
 	cat "$T/cc.log" >&2
@@ -57,6 +57,20 @@ grep -q "ERROR SUMMARY: 0 errors" "$T/vg-restore.log" 2>/dev/null
 ok $? "restore: no leak, no invalid access"
 diff -r "$src" "$dst" >/dev/null 2>&1
 ok $? "the restored tree equals the source"
+
+# Encrypted and compressed (the multipart file too), and back.
+keys=$top_srcdir/tests/data/crypt
+b2=$(new_bucket vg-crypt)
+vg "$T/vg-crypt.log" --encrypt-key "$keys/key1.pub.pem" --compress "$b2" \
+    "$src" >"$T/out" 2>&1; st=$?
+is "$st" 0 "encrypted backup under valgrind exits 0" ||
+    { cat "$T/out" "$T/vg-crypt.log" | head -60 | sed 's/^/# /'; }
+vg "$T/vg-decrypt.log" --restore --decrypt-key "$keys/key1.pem" "$b2" \
+    "$T/dst2" >"$T/out" 2>&1; st=$?
+is "$st" 0 "decrypting restore under valgrind exits 0" ||
+    { cat "$T/out" "$T/vg-decrypt.log" | head -60 | sed 's/^/# /'; }
+diff -r "$src" "$T/dst2" >/dev/null 2>&1
+ok $? "the decrypted tree equals the source"
 
 # A no-op re-run: the listing and index paths, nothing to send.
 vg "$T/vg-noop.log" "$b" "$src" >"$T/out" 2>&1; st=$?
