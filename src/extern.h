@@ -565,12 +565,16 @@ void	 xfer_free(struct xfer *);
 /*
  * Called by the engine whenever it has room for more work: submit the
  * next call and return XFER_FEED_MORE; return XFER_FEED_WAIT when
- * nothing can start until a call under way finishes, XFER_FEED_DONE
- * when there is nothing left at all.
+ * nothing can start until a call under way finishes, XFER_FEED_LATER
+ * when another thread will call xfer_wakeup once something can start,
+ * XFER_FEED_DONE when there is nothing left at all.
  */
-enum { XFER_FEED_DONE = 0, XFER_FEED_MORE = 1, XFER_FEED_WAIT = 2 };
+enum { XFER_FEED_DONE = 0, XFER_FEED_MORE = 1, XFER_FEED_WAIT = 2,
+	XFER_FEED_LATER = 3 };
 typedef int (*xfer_feed_fn)(void *arg);
 void	 xfer_set_feed(struct xfer *, xfer_feed_fn, void *arg);
+/* From any thread: make xfer_run ask its feed again soon (a struct xfer). */
+void	 xfer_wakeup(void *xfer);
 /* Queue a call; its done callback runs once it succeeded or gave up. */
 void	 xfer_submit(struct xfer *, struct s3_call *);
 /*
@@ -940,6 +944,50 @@ void	 multipart_forget(struct upload *, struct entry *);
  * journal kept for the next run, the file counted as failed.
  */
 void	 multipart_stop(struct upload *);
+
+/* ------------------------------------------------------------------ */
+/* readahead.c: the parts of a multipart file prepared in a thread */
+
+/* What the thread works with; it owns none of it. */
+struct ra_spec {
+	int			 fd;
+	const struct stat	*st;		/* the file as the upload began */
+	uint64_t		 size;
+	uint64_t		 part_size;
+	uint32_t		 nparts;
+	struct crypt_obj	*obj;		/* seal with it, or NULL */
+	void			*hmac;		/* mbedtls_md_context_t, or NULL */
+	void			*whole;		/* mbedtls_md5_context */
+	void			(*wake)(void *);	/* after each part */
+	void			*wake_arg;
+};
+
+/* One prepared part: its bytes as sent, or why it could not be. */
+struct ra_part {
+	uint32_t		 n;		/* 0-based */
+	char			*buf;		/* NULL: failed */
+	size_t			 len;
+	unsigned char		 md5[16];
+	char			*why;		/* failed: the reason (caller frees) */
+	int			 changed;	/* failed: the file changed */
+};
+
+struct readahead;
+/*
+ * Start a thread that prepares parts 0 .. nparts-1 in order (read,
+ * check size and mtime against spec->st, update hmac with the
+ * plaintext, seal with obj, MD5 of the part, update whole), keeping a
+ * few ready.  It stops after a failed part.  NULL if no thread starts.
+ */
+struct readahead *readahead_start(const struct ra_spec *);
+/*
+ * The next prepared part into *out (the caller owns buf and why): 1;
+ * 0 when none is ready yet (spec->wake will be called); -1 when there
+ * are no more.  hmac and whole are complete once every part was taken.
+ */
+int	 readahead_take(struct readahead *, struct ra_part *);
+/* Stop and join the thread, free parts not taken.  Accepts NULL. */
+void	 readahead_stop(struct readahead *);
 
 /* ------------------------------------------------------------------ */
 /* delete.c: --delete and --tag-deleted */

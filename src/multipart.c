@@ -2,8 +2,9 @@
  * Multipart upload of one large file, resumable across crashes.
  *
  * The file is read once, part after part in order, each part into its
- * own buffer (so memory stays near jobs x part size), hashed, and sent
- * with Content-MD5.  A journal (journal.c) records the upload id and
+ * own buffer (so memory stays near jobs x part size), hashed (and
+ * sealed, with --encrypt-key) a few parts ahead by a thread of
+ * readahead.c, and sent with Content-MD5.  A journal (journal.c) records the upload id and
  * every part the server has acknowledged, so a run killed half-way is
  * continued by the next one: parts the journal vouches for are read and
  * hashed again (to prove the file is unchanged) but not sent.  The
@@ -45,7 +46,6 @@ struct mpfile {
 	struct stat		 st;		/* the file when we began */
 	struct journal		 j;
 	enum MP_STATE		 state;
-	uint32_t		 next;		/* next part to read */
 	uint32_t		 inflight;	/* calls under way */
 	uint32_t		 sent;		/* parts sent this run */
 	int			 failed;	/* give up once calls drain */
@@ -56,6 +56,7 @@ struct mpfile {
 	int			 encrypted;	/* --encrypt-key */
 	struct crypt_obj	 obj;		/* ...its data key and header */
 	mbedtls_md_context_t	 hmac;		/* ...keyed plaintext checksum */
+	struct readahead	*ra;		/* parts prepared ahead */
 };
 
 struct mppart {
@@ -361,6 +362,26 @@ mp_crypt_begin(struct mpfile *mp, int *resumed)
 	return 0;
 }
 
+/* Start preparing mp's parts in a thread (readahead.c). */
+static struct readahead *
+mp_readahead(struct mpfile *mp)
+{
+	struct ra_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.fd = mp->fd;
+	spec.st = &mp->st;
+	spec.size = mp->j.size;
+	spec.part_size = mp->j.part_size;
+	spec.nparts = mp->j.nparts;
+	spec.obj = mp->encrypted ? &mp->obj : NULL;
+	spec.hmac = mp->encrypted ? &mp->hmac : NULL;
+	spec.whole = &mp->whole;
+	spec.wake = xfer_wakeup;
+	spec.wake_arg = mp->up->s3->xfer;
+	return readahead_start(&spec);
+}
+
 int
 multipart_begin(struct upload *up, struct entry *e, int fd,
     const struct stat *st)
@@ -405,6 +426,10 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 		    "starting again", e->key);
 		mp_abort(mp, stale);
 		free(stale);
+	}
+	if (!mp->failed && (mp->ra = mp_readahead(mp)) == NULL) {
+		report_error(up->rep, e->key, "cannot start a thread");
+		mp->failed = 1;
 	}
 	if (mp->failed) {
 		mp->feeding = 0;
@@ -459,127 +484,84 @@ mp_part_done(struct s3_call *c, void *arg)
 }
 
 /*
- * The plaintext part "n" ("*len" bytes in "plain", freed) as it is
- * stored: its chunks sealed, after the header in part 1.  The chunks
- * are numbered through the whole object, so the same part always seals
- * to the same bytes (what lets a resumed upload check stored parts).
+ * Part "p" from the read-ahead thread: checked against the journal and
+ * submitted unless an earlier run stored it.  Returns 1 when a call was
+ * submitted, 0 when the part was stored already, -1 when it failed
+ * (reported; mp->failed set).
  */
-static char *
-mp_seal_part(struct mpfile *mp, uint32_t n, char *plain, size_t *len)
+static int
+mp_send_part(struct mpfile *mp, struct ra_part *p)
 {
-	size_t head = n == 0 ? mp->obj.hlen : 0, out;
-	unsigned char *buf;
+	struct mppart *part;
+	struct s3_call *c;
+	unsigned char b64[32];
+	char num[16];
+	size_t olen;
 
-	mbedtls_md_hmac_update(&mp->hmac, (unsigned char *)plain, *len);
-	buf = xmalloc(head + crypt_sealed_len(*len));
-	memcpy(buf, mp->obj.hdr, head);
-	out = crypt_seal(&mp->obj, (uint64_t)n * mp->j.part_size / CRYPT_CHUNK,
-	    n + 1 == mp->j.nparts, (unsigned char *)plain, *len, buf + head);
-	free(plain);
-	*len = head + out;
-	return (char *)buf;
+	if (p->buf == NULL) {
+		report_error(mp->up->rep, mp->e->key, "%s", p->why);
+		free(p->why);
+		mp->failed = 1;
+		mp->changed = p->changed;
+		return -1;
+	}
+	/* A journal's part that is not this content is sent again. */
+	if (mp->j.done[p->n] && memcmp(p->md5, mp->j.md5s + 16 * p->n, 16) != 0)
+		mp->j.done[p->n] = 0;
+	memcpy(mp->j.md5s + 16 * p->n, p->md5, 16);
+	if (mp->j.done[p->n]) {
+		free(p->buf);
+		return 0;
+	}
+	part = xcalloc(1, sizeof(*part));
+	part->mp = mp;
+	part->n = p->n;
+	part->buf = p->buf;
+	c = mp_call(mp, "PUT", mp_part_done, part);
+	snprintf(num, sizeof(num), "%u", part->n + 1);
+	s3_call_query(c, "partNumber", num);
+	s3_call_query(c, "uploadId", mp->j.upload_id);
+	mbedtls_base64_encode(b64, sizeof(b64), &olen, p->md5, 16);
+	s3_call_header(c, "content-md5", (char *)b64);
+	c->body = p->buf;
+	c->body_len = p->len;
+	c->unsigned_payload = 1;
+	mp->sent++;
+	xfer_submit(mp->up->s3->xfer, c);
+	return 1;
 }
 
-/*
- * Read part "n" into a new buffer, hash it, and check the file still
- * stands as it did.  Returns the buffer, or NULL (mp->failed set).
- */
-static char *
-mp_read_part(struct mpfile *mp, uint32_t n, size_t *len)
+/* No more parts to feed: join the read-ahead thread, let mp finish. */
+static void
+mp_fed(struct mpfile *mp)
 {
-	mbedtls_md5_context ctx;
-	unsigned char md5[16];
-	struct stat now;
-	uint64_t off = (uint64_t)n * mp->j.part_size, want;
-	ssize_t r;
-	size_t got = 0;
-	char *buf;
-
-	want = mp->j.size - off < mp->j.part_size ? mp->j.size - off :
-	    mp->j.part_size;
-	buf = xmalloc(want > 0 ? want : 1);
-	while (got < want) {
-		r = pread(mp->fd, buf + got, want - got, off + got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			report_error(mp->up->rep, mp->e->key, "read: %s",
-			    r == 0 ? "the file shrank" : strerror(errno));
-			mp->failed = mp->changed = 1;
-			free(buf);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	if (fstat(mp->fd, &now) == -1 || now.st_size != mp->st.st_size ||
-	    now.st_mtim.tv_sec != mp->st.st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != mp->st.st_mtim.tv_nsec) {
-		report_error(mp->up->rep, mp->e->key, "changed while being "
-		    "read; not backed up this run");
-		mp->failed = mp->changed = 1;
-		free(buf);
-		return NULL;
-	}
-	if (mp->encrypted)
-		buf = mp_seal_part(mp, n, buf, &got);
-	mbedtls_md5_init(&ctx);
-	mbedtls_md5_starts_ret(&ctx);
-	mbedtls_md5_update_ret(&ctx, (unsigned char *)buf, got);
-	mbedtls_md5_finish_ret(&ctx, md5);
-	mbedtls_md5_free(&ctx);
-	mbedtls_md5_update_ret(&mp->whole, (unsigned char *)buf, got);
-	if (mp->j.done[n] && memcmp(md5, mp->j.md5s + 16 * n, 16) != 0) {
-		/* The journal's part is not this content: send it again. */
-		mp->j.done[n] = 0;
-	}
-	memcpy(mp->j.md5s + 16 * n, md5, 16);
-	*len = got;
-	return buf;
+	readahead_stop(mp->ra);
+	mp->ra = NULL;
+	if (mp->up->mp == mp)
+		mp->up->mp = NULL;
+	mp->feeding = 0;
+	mp_finish(mp);
 }
 
 int
 multipart_feed(struct upload *up)
 {
 	struct mpfile *mp = up->mp;
-	struct mppart *part;
-	struct s3_call *c;
-	unsigned char b64[32];
-	char num[16];
-	size_t len, olen;
-	char *buf;
+	struct ra_part p;
+	int r;
 
 	if (mp->state == MP_STARTING && !mp->failed && !up->fatal)
 		return XFER_FEED_WAIT;
-	while (mp->next < mp->j.nparts && !mp->failed && !up->fatal) {
-		if ((buf = mp_read_part(mp, mp->next, &len)) == NULL)
+	while (!mp->failed && !up->fatal) {
+		if ((r = readahead_take(mp->ra, &p)) == 0)
+			return XFER_FEED_LATER;
+		if (r == -1 || (r = mp_send_part(mp, &p)) == -1)
 			break;
-		if (mp->j.done[mp->next]) {
-			free(buf);	/* stored by an earlier run */
-			mp->next++;
-			continue;
-		}
-		part = xcalloc(1, sizeof(*part));
-		part->mp = mp;
-		part->n = mp->next++;
-		part->buf = buf;
-		c = mp_call(mp, "PUT", mp_part_done, part);
-		snprintf(num, sizeof(num), "%u", part->n + 1);
-		s3_call_query(c, "partNumber", num);
-		s3_call_query(c, "uploadId", mp->j.upload_id);
-		mbedtls_base64_encode(b64, sizeof(b64), &olen,
-		    mp->j.md5s + 16 * part->n, 16);
-		s3_call_header(c, "content-md5", (char *)b64);
-		c->body = buf;
-		c->body_len = len;
-		c->unsigned_payload = 1;
-		mp->sent++;
-		xfer_submit(up->s3->xfer, c);
-		return XFER_FEED_MORE;
+		if (r == 1)
+			return XFER_FEED_MORE;
 	}
 	/* Every part is read (or we gave up): the next file may start. */
-	up->mp = NULL;
-	mp->feeding = 0;
-	mp_finish(mp);
+	mp_fed(mp);
 	return XFER_FEED_MORE;
 }
 
@@ -591,10 +573,8 @@ multipart_stop(struct upload *up)
 	if (mp == NULL)
 		return;
 	/* Interrupted while feeding: keep the journal, count the file. */
-	up->mp = NULL;
-	mp->feeding = 0;
 	mp->failed = 1;
-	mp_finish(mp);
+	mp_fed(mp);
 }
 
 static void
@@ -711,6 +691,7 @@ mp_finish(struct mpfile *mp)
 		report_record(mp->up->rep, mp->e, "upload", "failed",
 		    mp->up->rep->last_error);
 	}
+	readahead_stop(mp->ra);
 	mbedtls_md5_free(&mp->whole);
 	mbedtls_md_free(&mp->hmac);
 	crypt_obj_free(&mp->obj);

@@ -29,6 +29,7 @@ struct xfer {
 	xfer_feed_fn	 feed;		/* produces new calls on demand */
 	void		*feed_arg;
 	int		 feed_waiting;	/* feed said "nothing now" */
+	int		 feed_later;	/* ...and another thread will wake us */
 };
 
 struct xfer *
@@ -164,15 +165,16 @@ xfer_start(struct xfer *x, uint64_t now)
 	int r;
 
 	/* Ask for new work only while the queue cannot fill the free slots. */
-	x->feed_waiting = 0;
+	x->feed_waiting = x->feed_later = 0;
 	if (stop_requested)
 		x->feed = NULL;
 	while (x->feed != NULL && x->running + x->queued < x->jobs) {
 		r = x->feed(x->feed_arg);
 		if (r == XFER_FEED_DONE)
 			x->feed = NULL;
-		else if (r == XFER_FEED_WAIT)
+		else if (r == XFER_FEED_WAIT || r == XFER_FEED_LATER)
 			x->feed_waiting = 1;
+		x->feed_later = r == XFER_FEED_LATER;
 		if (r != XFER_FEED_MORE)
 			break;
 	}
@@ -246,6 +248,15 @@ xfer_finished(struct xfer *x, CURL *easy, CURLcode code)
 		c->done(c, c->arg);
 }
 
+void
+xfer_wakeup(void *arg)
+{
+	struct xfer *x = arg;
+
+	/* libcurl allows this one call from any thread. */
+	curl_multi_wakeup(x->multi);
+}
+
 int
 xfer_run(struct xfer *x)
 {
@@ -259,7 +270,8 @@ xfer_run(struct xfer *x)
 		xfer_start(x, now);
 		if (x->running == 0 && x->head == NULL && x->feed == NULL)
 			break;
-		if (x->running == 0 && x->head == NULL && x->feed_waiting) {
+		if (x->running == 0 && x->head == NULL && x->feed_waiting &&
+		    !x->feed_later) {
 			/* The feed waits for a call, but none is under way. */
 			warnx("internal error: the transfer feed stalled");
 			return -1;
