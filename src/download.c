@@ -22,7 +22,8 @@
  * Archived objects (GLACIER, DEEP_ARCHIVE, the Intelligent-Tiering
  * archive tiers) answer GET with 403 InvalidObjectState: they are
  * counted as pending, not failed, and with --restore-request a
- * RestoreObject request is sent for each.
+ * RestoreObject request is sent for each (what the answers mean, and
+ * that request's body, are archive.c's).
  */
 #include "config.h"
 
@@ -40,7 +41,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <libxml/xmlreader.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/md5.h>
 
@@ -147,94 +147,6 @@ download_http_date(const char *s, int64_t *sec)
 		return -1;
 	*sec = (int64_t)timegm(&tm);
 	return 0;
-}
-
-/*
- * What a finished GET or RestoreObject call means (enum DL_ANSWER),
- * from its status and S3 error code alone: no I/O.
- */
-int
-download_classify(long status, const char *code)
-{
-	if (code != NULL && strcmp(code, "InvalidObjectState") == 0)
-		return DL_ARCHIVED;
-	if (code != NULL && strcmp(code, "RestoreAlreadyInProgress") == 0)
-		return DL_RESTORE_RUNNING;
-	if (code != NULL)
-		return DL_FAILED;
-	if (status == 202)
-		return DL_RESTORE_STARTED;
-	if (status >= 200 && status < 300)
-		return DL_OK;
-	return DL_FAILED;
-}
-
-/*
- * The body of a RestoreObject request: <Days> only when "days" > 0.
- * "tier" is one of the three words options.c accepts, so nothing needs
- * escaping.  Caller frees.
- */
-char *
-download_restore_body(int days, const char *tier)
-{
-	char *d, *body;
-
-	d = days > 0 ? xasprintf("<Days>%d</Days>", days) : xstrdup("");
-	body = xasprintf("<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/"
-	    "2006-03-01/\">%s<GlacierJobParameters><Tier>%s</Tier>"
-	    "</GlacierJobParameters></RestoreRequest>", d, tier);
-	free(d);
-	return body;
-}
-
-/*
- * <StorageClass> and <AccessTier> of an <Error> document into
- * *storage_class and *access_tier (caller frees; NULL when absent).
- * Malformed XML is not reported: the caller falls back to the
- * x-amz-storage-class header.  Returns 0, or -1 when "doc" is not a
- * well-formed <Error> document.
- */
-int
-download_archive_class(const char *doc, size_t len, char **storage_class,
-    char **access_tier)
-{
-	xmlTextReaderPtr r;
-	const char *name;
-	char **slot;
-	xmlChar *text;
-	int st, depth, rc = -1;
-
-	*storage_class = *access_tier = NULL;
-	if ((r = xmlReaderForMemory(doc, (int)len, NULL, NULL, XML_PARSE_NONET |
-	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) == NULL)
-		goto out;
-	while ((st = xmlTextReaderRead(r)) == 1) {
-		if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT)
-			continue;
-		depth = xmlTextReaderDepth(r);
-		name = (const char *)xmlTextReaderConstLocalName(r);
-		if (depth == 0 && strcmp(name, "Error") != 0)
-			goto out;
-		slot = depth != 1 ? NULL : strcmp(name, "StorageClass") == 0 ?
-		    storage_class : strcmp(name, "AccessTier") == 0 ?
-		    access_tier : NULL;
-		if (slot == NULL || *slot != NULL)
-			continue;
-		if ((text = xmlTextReaderReadString(r)) != NULL) {
-			*slot = xstrdup((const char *)text);
-			xmlFree(text);
-		}
-	}
-	if (st == 0)
-		rc = 0;
-out:
-	if (rc == -1) {
-		free(*storage_class);
-		free(*access_tier);
-		*storage_class = *access_tier = NULL;
-	}
-	xmlFreeTextReader(r);
-	return rc;
 }
 
 /*
@@ -534,7 +446,7 @@ dl_restore_done(struct s3_call *c, void *arg)
 
 	f->inflight--;
 	switch (c->curl_code != CURLE_OK ? DL_FAILED :
-	    download_classify(c->status, c->err.code)) {
+	    archive_classify(c->status, c->err.code)) {
 	case DL_RESTORE_STARTED:
 		how = strstr(f->body, "<Days>") == NULL ?
 		    xasprintf("restore requested (%s tier)", cfg->restore_tier ?
@@ -586,7 +498,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	if (f->state != DLF_RUNNING)
 		return;
 	f->state = DLF_PENDING;
-	(void)download_archive_class(c->resp.data, c->resp.len, &cls, &tier);
+	(void)archive_class(c->resp.data, c->resp.len, &cls, &tier);
 	if (cls == NULL && c->storage_class != NULL)
 		cls = xstrdup(c->storage_class);
 	f->what = tier != NULL ? xasprintf("%s (%s)", cls != NULL ? cls : "?",
@@ -600,7 +512,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 		return;
 	}
 	/* Intelligent-Tiering archive tiers take no Days: they do not expire. */
-	f->body = download_restore_body(tier != NULL ? 0 : cfg->restore_days,
+	f->body = archive_restore_body(tier != NULL ? 0 : cfg->restore_days,
 	    cfg->restore_tier != NULL ? cfg->restore_tier : "Standard");
 	free(tier);
 	mbedtls_md5_ret((const unsigned char *)f->body, strlen(f->body), md5);
@@ -630,7 +542,7 @@ dl_get_done(struct s3_call *c, void *arg)
 	if (c->ok)
 		dl_check_answer(f, c);
 	else if (c->curl_code == CURLE_OK &&
-	    download_classify(c->status, c->err.code) == DL_ARCHIVED)
+	    archive_classify(c->status, c->err.code) == DL_ARCHIVED)
 		dl_archived(f, c);
 	else
 		dl_call_failed(f, c, "download");

@@ -1039,6 +1039,16 @@ const char *download_key_check(const char *key, size_t len);
  */
 int	 download_run(struct download *);
 
+/*
+ * Parse an HTTP date in the IMF-fixdate form S3 sends in Last-Modified
+ * ("Sun, 22 Nov 2026 03:04:05 GMT") into seconds since the epoch.
+ * Returns 0, or -1 when malformed.
+ */
+int	 download_http_date(const char *, int64_t *sec);
+
+/* ------------------------------------------------------------------ */
+/* archive.c: archived objects seen from a restore, pure */
+
 /* What an answer to a GET or a RestoreObject request means. */
 enum DL_ANSWER {
 	DL_OK,			/* 2xx: the object; RestoreObject 200: a
@@ -1052,27 +1062,21 @@ enum DL_ANSWER {
  * Classify a finished call by its HTTP "status" and S3 error "code"
  * (NULL when none).  Pure.  Returns an enum DL_ANSWER.
  */
-int	 download_classify(long status, const char *code);
+int	 archive_classify(long status, const char *code);
 /*
  * The RestoreObject body for "days" (0: no <Days>, as the
  * Intelligent-Tiering archive tiers require) and retrieval "tier"
  * (Standard, Bulk, Expedited).  Caller frees.
  */
-char	*download_restore_body(int days, const char *tier);
+char	*archive_restore_body(int days, const char *tier);
 /*
  * The <StorageClass> and <AccessTier> of an S3 <Error> document (an
  * InvalidObjectState answer), each NULL when absent (caller frees).
  * Returns 0, or -1 when "doc" is not an <Error> document (both NULL;
  * nothing reported).
  */
-int	 download_archive_class(const char *doc, size_t len,
+int	 archive_class(const char *doc, size_t len,
 	    char **storage_class, char **access_tier);
-/*
- * Parse an HTTP date in the IMF-fixdate form S3 sends in Last-Modified
- * ("Sun, 22 Nov 2026 03:04:05 GMT") into seconds since the epoch.
- * Returns 0, or -1 when malformed.
- */
-int	 download_http_date(const char *, int64_t *sec);
 
 /* ------------------------------------------------------------------ */
 /* fsutil.c: paths under a root without following symlinks; temp files */

@@ -339,23 +339,23 @@ test_classify(void)
 	char *doc, *sc, *tier;
 	size_t len;
 
-	ok(download_classify(200, NULL) == DL_OK, "classify: 200 is the object");
-	ok(download_classify(206, NULL) == DL_OK, "classify: 206 is a range");
-	ok(download_classify(202, NULL) == DL_RESTORE_STARTED,
+	ok(archive_classify(200, NULL) == DL_OK, "classify: 200 is the object");
+	ok(archive_classify(206, NULL) == DL_OK, "classify: 206 is a range");
+	ok(archive_classify(202, NULL) == DL_RESTORE_STARTED,
 	    "classify: 202 is a restore accepted");
-	ok(download_classify(404, NULL) == DL_FAILED, "classify: 404 fails");
-	ok(download_classify(0, NULL) == DL_FAILED, "classify: no answer fails");
-	ok(download_classify(403, "AccessDenied") == DL_FAILED,
+	ok(archive_classify(404, NULL) == DL_FAILED, "classify: 404 fails");
+	ok(archive_classify(0, NULL) == DL_FAILED, "classify: no answer fails");
+	ok(archive_classify(403, "AccessDenied") == DL_FAILED,
 	    "classify: AccessDenied fails");
-	ok(download_classify(200, "InternalError") == DL_FAILED,
+	ok(archive_classify(200, "InternalError") == DL_FAILED,
 	    "classify: an error document after 200 fails");
 
 	doc = tap_fixture("xml", "invalid-object-state.xml", &len);
 	ok(xml_parse_error(doc, len, &err) == 0 &&
-	    download_classify(403, err.code) == DL_ARCHIVED,
+	    archive_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: 403 InvalidObjectState (fixture) is archived");
 	s3_error_free(&err);
-	ok(download_archive_class(doc, len, &sc, &tier) == 0,
+	ok(archive_class(doc, len, &sc, &tier) == 0,
 	    "archive class: GLACIER document parsed");
 	is_str(sc, "GLACIER", "archive class: StorageClass GLACIER");
 	is_str(tier, NULL, "archive class: no AccessTier");
@@ -365,10 +365,10 @@ test_classify(void)
 
 	doc = tap_fixture("xml", "invalid-object-state-tiering.xml", &len);
 	ok(xml_parse_error(doc, len, &err) == 0 &&
-	    download_classify(403, err.code) == DL_ARCHIVED,
+	    archive_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: Intelligent-Tiering archive tier is archived");
 	s3_error_free(&err);
-	ok(download_archive_class(doc, len, &sc, &tier) == 0,
+	ok(archive_class(doc, len, &sc, &tier) == 0,
 	    "archive class: tiering document parsed");
 	is_str(sc, "INTELLIGENT_TIERING", "archive class: INTELLIGENT_TIERING");
 	is_str(tier, "DEEP_ARCHIVE_ACCESS", "archive class: DEEP_ARCHIVE_ACCESS");
@@ -378,10 +378,10 @@ test_classify(void)
 
 	doc = tap_fixture("xml", "restore-in-progress.xml", &len);
 	ok(xml_parse_error(doc, len, &err) == 0 &&
-	    download_classify(409, err.code) == DL_RESTORE_RUNNING,
+	    archive_classify(409, err.code) == DL_RESTORE_RUNNING,
 	    "classify: 409 RestoreAlreadyInProgress (fixture) is running");
 	s3_error_free(&err);
-	ok(download_archive_class(doc, len, &sc, &tier) == 0 && sc == NULL &&
+	ok(archive_class(doc, len, &sc, &tier) == 0 && sc == NULL &&
 	    tier == NULL, "archive class: none in another error");
 	free(doc);
 }
@@ -403,11 +403,11 @@ test_archive_class_bad(void)
 		exit(99);
 	for (i = 0, r = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sc = tier = (char *)"x";
-		r |= download_archive_class(bad[i], strlen(bad[i]), &sc,
+		r |= archive_class(bad[i], strlen(bad[i]), &sc,
 		    &tier) != -1 || sc != NULL || tier != NULL;
 	}
 	doc = tap_fixture("xml", "list-basic.xml", &len);
-	r |= download_archive_class(doc, len, &sc, &tier) != -1;
+	r |= archive_class(doc, len, &sc, &tier) != -1;
 	free(doc);
 	tap_capture_end(cap, out, sizeof(out));
 	ok(r == 0, "archive class: -1 and NULLs for a cut, another or no "
@@ -420,13 +420,13 @@ test_restore_body(void)
 {
 	char *body;
 
-	body = download_restore_body(7, "Standard");
+	body = archive_restore_body(7, "Standard");
 	is_str(body, "<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/"
 	    "2006-03-01/\"><Days>7</Days><GlacierJobParameters><Tier>Standard"
 	    "</Tier></GlacierJobParameters></RestoreRequest>",
 	    "restore body: 7 days, Standard");
 	free(body);
-	body = download_restore_body(0, "Bulk");
+	body = archive_restore_body(0, "Bulk");
 	is_str(body, "<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/"
 	    "2006-03-01/\"><GlacierJobParameters><Tier>Bulk</Tier>"
 	    "</GlacierJobParameters></RestoreRequest>",
