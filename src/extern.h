@@ -232,8 +232,9 @@ int	 filter_has_includes(const struct filter *);
  * Read the job file "path" (INI, section [job]) into "cfg": bucket,
  * directory, prefix, include, exclude, exclude_from, storage_class,
  * mtime, checksum, delete, tag_deleted, follow_symlinks, max_delete,
- * max_uploads, jobs, endpoint_url, region, profile, report.  The command line overrides
- * it: options_parse calls this first.  Returns 0, or -1 (reported).
+ * max_uploads, jobs, endpoint_url, region, profile, report, encrypt_key,
+ * compress.  The command line overrides it: options_parse calls this
+ * first.  Returns 0, or -1 (reported).
  */
 int	 job_load(struct config *, const char *path);
 /*

@@ -179,6 +179,19 @@ out=$(p3 --restore --decrypt-key "$K/one.pem" "$b2" "$T/backz" 2>&1); st=$?
 is "$st" 0 "restore of compressed objects exits 0" || diag "$out"
 diff -r "$src" "$T/backz" >/dev/null 2>&1; ok $? "diff -r: equal after compression"
 
+# A job file can hold the key (relative to the job file) and --compress.
+mkdir -p "$T/job"
+cp "$K/one.pub" "$T/job/backup.pub"
+jb=$(new_bucket crypt-job)
+printf '[job]\nbucket = %s\ndirectory = %s\nencrypt_key = backup.pub\ncompress = yes\n' \
+    "$jb" "$src" > "$T/job/nightly.conf"
+out=$(cd / && p3 --config "$T/job/nightly.conf" 2>&1); st=$?
+is "$st" 0 "a job file with encrypt_key and compress: exit 0" || diag "$out"
+stored=$(awscli s3api head-object --bucket "$jb" --key medium.txt \
+    --query ContentLength --output text 2>/dev/null)
+[ -n "$stored" ] && [ "$stored" -lt $(( $(stat -c %s "$src/medium.txt") / 10 )) ]
+ok $? "the job's objects are encrypted and compressed ($stored bytes)"
+
 # An encrypted multipart upload killed half-way resumes and decrypts.
 b3=$(new_bucket crypt-mp)
 rm -rf "$src/sub dir" "$src/medium.txt"
