@@ -89,6 +89,7 @@ struct dlfile {
 	enum DLF_STATE	 state;
 	char		*etag;		/* of the first answer: all must agree */
 	int		 encrypted;	/* x-amz-meta-p3-crypt: decode it */
+	int64_t		 psize;		/* x-amz-meta-p3-size, -1 unknown */
 	int		 mtime_known;
 	struct timespec	 mtime;
 	char		*what;		/* archived: the storage class */
@@ -286,15 +287,24 @@ dl_decode(struct dlfile *f)
 			dl_fail(f, 1, "%s: not restored", why);
 		else
 			dl_fail(f, 1, "decrypting: %s", strerror(errno));
-		close(fd);
-		(void)unlinkat(f->dirfd, tmp, 0);
-		return -1;
+		goto fail;
+	}
+	/* The metadata is not authenticated, but a mismatch means damage. */
+	if (f->psize >= 0 && (uint64_t)f->psize != plain) {
+		dl_fail(f, 1, "decrypts to %llu bytes, its metadata says %lld: "
+		    "not restored", (unsigned long long)plain,
+		    (long long)f->psize);
+		goto fail;
 	}
 	close(f->fd);
 	(void)unlinkat(f->dirfd, f->tmp, 0);
 	f->fd = fd;
 	memcpy(f->tmp, tmp, sizeof(f->tmp));
 	return (int64_t)plain;
+fail:
+	close(fd);
+	(void)unlinkat(f->dirfd, tmp, 0);
+	return -1;
 }
 
 /* Check the plain object in f's temporary file against its ETag. */
@@ -417,6 +427,8 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 		f->etag = xstrdup(c->etag);
 	if (c->meta_crypt != NULL) {
 		f->encrypted = 1;
+		if (c->meta_psize != NULL && f->psize == -1)
+			f->psize = strtoll(c->meta_psize, NULL, 10);
 		if (f->run->dl->key == NULL)
 			dl_fail(f, 1, "encrypted object: restore it with "
 			    "--decrypt-key PRIVATE.pem");
@@ -637,6 +649,7 @@ dl_start(struct dlrun *run, struct entry *e)
 	f->run = run;
 	f->e = e;
 	f->fd = f->dirfd = -1;
+	f->psize = -1;
 	f->size = e->rsize > 0 ? (uint64_t)e->rsize : 0;
 	f->next_live = run->live;
 	if (run->live != NULL)

@@ -149,6 +149,9 @@ head -c $(( $(stat -c %s "$T/om") - 70000 )) "$T/om" > "$T/om.cut"
 replace "medium.txt" "$T/om.cut" "$(stat -c %s "$src/medium.txt")"
 replace "sub dir/f5.txt" "$T/o6" 20
 replace "sub dir/f6.txt" "$T/o5" 20
+# Intact bytes, but metadata that disagrees with them.
+get "sub dir/f8.txt" "$T/o8"
+replace "sub dir/f8.txt" "$T/o8" 999
 out=$(p3 --restore --decrypt-key "$K/one.pem" "$b" "$T/tampered" 2>&1); st=$?
 is "$st" 1 "restore of tampered objects: exit 1"
 for f in "sub dir/f4.txt" medium.txt "sub dir/f5.txt" "sub dir/f6.txt"; do
@@ -156,6 +159,9 @@ for f in "sub dir/f4.txt" medium.txt "sub dir/f5.txt" "sub dir/f6.txt"; do
 	ok $? "$f: reported as corrupted"
 	[ ! -e "$T/tampered/$f" ]; ok $? "$f: not written"
 done
+printf '%s\n' "$out" | grep -F "sub dir/f8.txt" | grep -q "metadata says 999"
+ok $? "an object whose metadata disagrees with its plaintext size is reported"
+[ ! -e "$T/tampered/sub dir/f8.txt" ]; ok $? "and not written"
 cmp -s "$src/sub dir/f7.txt" "$T/tampered/sub dir/f7.txt"; ok $? \
     "an untouched object is still restored"
 [ -z "$(find "$T/tampered" -name '.p3b-*')" ]; ok $? "no temporary file is left"
