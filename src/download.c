@@ -284,7 +284,10 @@ dl_decode(struct dlfile *f)
 	if (decode_file(f->fd, f->size, fd, f->run->dl->key, f->okey, &plain,
 	    &why) == -1) {
 		if (why != NULL)
-			dl_fail(f, 1, "%s: not restored", why);
+			dl_fail(f, 1, "%s: not restored%s", why,
+			    strcmp(why, "not an encrypted object") == 0 ?
+			    " (with --decrypt-key every object must be "
+			    "encrypted)" : "");
 		else
 			dl_fail(f, 1, "decrypting: %s", strerror(errno));
 		goto fail;
@@ -650,6 +653,13 @@ dl_start(struct dlrun *run, struct entry *e)
 	f->e = e;
 	f->fd = f->dirfd = -1;
 	f->psize = -1;
+	/*
+	 * With a key every object must be one of ours: the metadata saying
+	 * so is not authenticated, and a plain object slipped into the
+	 * bucket (or an encrypted one stripped of its metadata) must not
+	 * be restored as if it were.
+	 */
+	f->encrypted = run->dl->key != NULL;
 	f->size = e->rsize > 0 ? (uint64_t)e->rsize : 0;
 	f->next_live = run->live;
 	if (run->live != NULL)

@@ -37,6 +37,11 @@ struct buf {
 	size_t	 cap;
 };
 void	 buf_append(struct buf *, const void *, size_t);
+/*
+ * Room for "n" more bytes now, so that appending them moves nothing
+ * (no stale copy of a secret left behind in freed memory).
+ */
+void	 buf_reserve(struct buf *, size_t n);
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
 

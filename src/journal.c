@@ -111,6 +111,7 @@ static int
 journal_read(const char *path, struct buf *text)
 {
 	char chunk[8192];
+	struct stat st;
 	ssize_t n = 0;
 	int fd, rc = -1;
 
@@ -122,6 +123,9 @@ journal_read(const char *path, struct buf *text)
 			warn("%s", path);
 		goto out;
 	}
+	/* One allocation: the text may hold a data key (no stale copies). */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= JOURNAL_MAX)
+		buf_reserve(text, (size_t)st.st_size + sizeof(chunk));
 	while (text->len <= JOURNAL_MAX &&
 	    (n = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_append(text, chunk, (size_t)n);
@@ -131,6 +135,7 @@ journal_read(const char *path, struct buf *text)
 	}
 	rc = 1;
 out:
+	mbedtls_platform_zeroize(chunk, sizeof(chunk));
 	if (fd != -1)
 		close(fd);
 	return rc;
@@ -441,6 +446,9 @@ journal_format(const struct journal *j, struct buf *text)
 	bucket = sigv4_uri_encode(j->bucket, strlen(j->bucket), 0);
 	key = sigv4_uri_encode(j->key, strlen(j->key), 0);
 	id = sigv4_uri_encode(j->upload_id, strlen(j->upload_id), 0);
+	/* One allocation: the text may hold a data key (no stale copies). */
+	buf_reserve(text, 4 * (strlen(ep) + strlen(bucket) + strlen(key) +
+	    strlen(id)) + 2 * j->crypt_len + (size_t)j->nparts * 48 + 512);
 	line = xasprintf(JOURNAL_MAGIC "\nendpoint %s\nbucket %s\nkey %s\n"
 	    "upload_id %s\nsize %" PRIu64 "\nmtime %" PRId64 ".%09" PRId32
 	    "\npart_size %" PRIu64 "\nnparts %" PRIu32 "\n", ep, bucket, key,

@@ -466,8 +466,11 @@ upload_run(struct upload *up)
 	up->next = 0;
 	up->fatal = 0;
 	xfer_set_feed(up->s3->xfer, upload_feed, up);
-	if (xfer_run(up->s3->xfer) == -1)
+	if (xfer_run(up->s3->xfer) == -1) {
+		/* Join the read-ahead thread before the engine goes away. */
+		multipart_stop(up);
 		return -1;
+	}
 	multipart_stop(up);
 	report_progress(up->rep, 1);
 	return up->fatal ? -1 : 0;

@@ -113,6 +113,16 @@ buf_append(struct buf *b, const void *p, size_t n)
 }
 
 void
+buf_reserve(struct buf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	b->cap = b->len + n + 1;
+	b->data = xrealloc(b->data, b->cap);
+	b->data[b->len] = '\0';
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->len = 0;

@@ -149,6 +149,14 @@ head -c $(( $(stat -c %s "$T/om") - 70000 )) "$T/om" > "$T/om.cut"
 replace "medium.txt" "$T/om.cut" "$(stat -c %s "$src/medium.txt")"
 replace "sub dir/f5.txt" "$T/o6" 20
 replace "sub dir/f6.txt" "$T/o5" 20
+# A plain object slipped in (no metadata at all), and a genuine one
+# stripped of its metadata: with the key, every object is decrypted.
+printf 'attacker content\n' > "$T/evil"
+awscli s3api put-object --bucket "$b" --key "sub dir/f9.txt" --body "$T/evil" \
+    >/dev/null 2>&1
+get "sub dir/f10.txt" "$T/o10"
+awscli s3api put-object --bucket "$b" --key "sub dir/f10.txt" --body "$T/o10" \
+    >/dev/null 2>&1
 # Intact bytes, but metadata that disagrees with them.
 get "sub dir/f8.txt" "$T/o8"
 replace "sub dir/f8.txt" "$T/o8" 999
@@ -159,6 +167,11 @@ for f in "sub dir/f4.txt" medium.txt "sub dir/f5.txt" "sub dir/f6.txt"; do
 	ok $? "$f: reported as corrupted"
 	[ ! -e "$T/tampered/$f" ]; ok $? "$f: not written"
 done
+printf '%s\n' "$out" | grep -F "sub dir/f9.txt" | grep -q "not an encrypted object"
+ok $? "a plain object is refused when restoring with --decrypt-key"
+[ ! -e "$T/tampered/sub dir/f9.txt" ]; ok $? "and not written"
+cmp -s "$src/sub dir/f10.txt" "$T/tampered/sub dir/f10.txt"; ok $? \
+    "an encrypted object without its metadata is still decrypted"
 printf '%s\n' "$out" | grep -F "sub dir/f8.txt" | grep -q "metadata says 999"
 ok $? "an object whose metadata disagrees with its plaintext size is reported"
 [ ! -e "$T/tampered/sub dir/f8.txt" ]; ok $? "and not written"
