@@ -281,8 +281,8 @@ dl_decode(struct dlfile *f)
 		dl_fail(f, 1, "temporary file: %s", strerror(errno));
 		return -1;
 	}
-	if (decode_file(f->fd, f->size, fd, f->run->dl->key, f->okey, &plain,
-	    &why) == -1) {
+	if (decode_file(f->fd, f->size, fd, f->run->dl->key, f->okey, f->psize,
+	    &plain, &why) == -1) {
 		if (why != NULL)
 			dl_fail(f, 1, "%s: not restored%s", why,
 			    strcmp(why, "not an encrypted object") == 0 ?

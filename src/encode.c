@@ -30,6 +30,8 @@
 #define WHY_TRUNC	"truncated"
 #define WHY_CHUNK	"corrupted (a chunk does not authenticate)"
 #define WHY_ZSTD	"corrupted (bad compressed data)"
+#define WHY_LARGE	"corrupted (more plaintext than its recorded size)"
+#define WHY_NOSIZE	"compressed, and its plaintext size is not recorded"
 
 /* Where the object goes: memory while small, then an unlinked file. */
 struct sink {
@@ -62,6 +64,7 @@ struct dec {
 	unsigned char	*zbuf;		/* the decompressor's output */
 	int		 out;
 	uint64_t	 plain;		/* plaintext bytes written */
+	int64_t		 max;		/* at most this many, -1: no limit */
 };
 
 /*
@@ -440,10 +443,19 @@ encoded_free(struct encoded *enc)
 	enc->fd = -1;
 }
 
-/* Write plaintext at the end of what is written.  0, or -1 with errno. */
+/*
+ * Write plaintext at the end of what is written, never past d->max (a
+ * small compressed object must not expand without bound).  0, or -1
+ * with *why, or with errno for a write error.
+ */
 static int
-dec_write(struct dec *d, const unsigned char *p, size_t len)
+dec_write(struct dec *d, const unsigned char *p, size_t len,
+    const char **why)
 {
+	if (d->max >= 0 && len > (uint64_t)d->max - d->plain) {
+		*why = WHY_LARGE;
+		return -1;
+	}
 	if (encode_pwrite(d->out, p, len, d->plain) == -1)
 		return -1;
 	d->plain += len;
@@ -464,7 +476,7 @@ dec_put(struct dec *d, const unsigned char *p, size_t len, const char **why)
 	int full = 0;
 
 	if (d->zd == NULL)
-		return dec_write(d, p, len);
+		return dec_write(d, p, len, why);
 	/* A full output buffer may hide more output: call again. */
 	while (!d->zdone && (src.pos < src.size || full)) {
 		dst.dst = d->zbuf;
@@ -475,7 +487,7 @@ dec_put(struct dec *d, const unsigned char *p, size_t len, const char **why)
 			*why = WHY_ZSTD;
 			return -1;
 		}
-		if (dec_write(d, d->zbuf, dst.pos) == -1)
+		if (dec_write(d, d->zbuf, dst.pos, why) == -1)
 			return -1;
 		full = dst.pos == dst.size;
 		d->zdone = left == 0;
@@ -574,7 +586,7 @@ out:
  */
 int
 decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
-    const char *okey, uint64_t *plain, const char **why)
+    const char *okey, int64_t max, uint64_t *plain, const char **why)
 {
 	struct dec d;
 	long hl;
@@ -582,11 +594,16 @@ decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
 
 	memset(&d, 0, sizeof(d));
 	d.out = out;
+	d.max = max;
 	*why = NULL;
 	*plain = 0;
 	if ((hl = dec_header(&d.obj, in, len, priv, okey, why)) == -1)
 		goto out;
 	if (d.obj.flags & CRYPT_F_ZSTD) {
+		if (max < 0) {
+			*why = WHY_NOSIZE;
+			goto out;
+		}
 		if ((d.zd = ZSTD_createDCtx()) == NULL)
 			errx(3, "zstd: out of memory");
 		d.zbuf = xmalloc(ZSTD_DStreamOutSize());

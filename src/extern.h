@@ -1296,7 +1296,9 @@ void	 encoded_free(struct encoded *);
 /*
  * Decode object "okey" ("len" bytes in "in", read with pread) into the
  * file "out" (written from offset 0, then truncated to the plaintext
- * length) with "priv", checking every chunk; *plain gets the plaintext
+ * length) with "priv", checking every chunk, writing at most "max"
+ * plaintext bytes (-1: no limit; a compressed object needs one, the
+ * size recorded at upload); *plain gets the plaintext
  * length.  0, or -1 with a static reason in *why ("corrupted (a chunk
  * does not authenticate)", "truncated", "encrypted for another key",
  * ...), or on an I/O error with errno set and *why NULL.  A chunk is
@@ -1304,7 +1306,7 @@ void	 encoded_free(struct encoded *);
  * "out" must be a temporary file, dropped on failure.
  */
 int	 decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
-	    const char *okey, uint64_t *plain, const char **why);
+	    const char *okey, int64_t max, uint64_t *plain, const char **why);
 
 /* ------------------------------------------------------------------ */
 /* journal.c: crash-safe resume of multipart uploads */
@@ -1328,6 +1330,8 @@ struct journal {
 	uint32_t	 nparts;
 	unsigned char	*md5s;		/* nparts * 16 bytes */
 	unsigned char	*done;		/* nparts flags: part stored */
+	unsigned char	*sealed;	/* nparts flags: MD5 recorded before
+					   the part was sent (encrypted) */
 	unsigned char	*crypt;		/* data key and header, or NULL */
 	size_t		 crypt_len;
 };

@@ -21,6 +21,8 @@
  *	crypt HEX		(--encrypt-key only: the data key and the
  *				 object's header, doc/encryption.md)
  *	PARTNUMBER MD5HEX	(one per stored part, increasing)
+ *	PARTNUMBER MD5HEX sent	(encrypted uploads: a part about to be sent,
+ *				 recorded first, not acknowledged yet)
  *
  * The crypt line lets the next run seal the same bytes again; the file
  * is mode 0600, and the data key only opens an object whose plaintext
@@ -187,12 +189,12 @@ journal_encodes(const char *enc, const char *s, size_t len)
 	return same;
 }
 
-/* The MD5 lines after "nparts": "N MD5HEX", N increasing. */
+/* The MD5 lines after "nparts": "N MD5HEX [sent]", N increasing. */
 static const char *
 journal_parse_parts(char *p, struct journal *old)
 {
 	uint64_t num, last = 0;
-	char *line, *hex;
+	char *line, *hex, *sent;
 	int i, hi, lo;
 
 	while (*p != '\0') {
@@ -201,6 +203,11 @@ journal_parse_parts(char *p, struct journal *old)
 		if ((hex = strchr(line, ' ')) == NULL)
 			return "bad part line";
 		*hex++ = '\0';
+		if ((sent = strchr(hex, ' ')) != NULL) {
+			*sent++ = '\0';
+			if (strcmp(sent, "sent") != 0)
+				return "bad part line";
+		}
 		if (journal_number(line, old->nparts, &num) == -1 ||
 		    num <= last)
 			return "part number out of range or out of order";
@@ -212,7 +219,10 @@ journal_parse_parts(char *p, struct journal *old)
 				return "bad part MD5";
 			old->md5s[(num - 1) * 16 + i] = (unsigned char)(hi << 4 | lo);
 		}
-		old->done[num - 1] = 1;
+		if (sent != NULL)
+			old->sealed[num - 1] = 1;
+		else
+			old->done[num - 1] = 1;
 		last = num;
 	}
 	return NULL;
@@ -302,6 +312,7 @@ journal_parse(const struct journal *j, struct buf *text, struct journal *old)
 	old->nparts = (uint32_t)n;
 	old->md5s = xcalloc(old->nparts, 16);
 	old->done = xcalloc(old->nparts, 1);
+	old->sealed = xcalloc(old->nparts, 1);
 	if (strncmp(p, "crypt ", 6) == 0 &&
 	    (why = journal_parse_crypt(&p, old)) != NULL)
 		goto out;
@@ -383,6 +394,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	j->nparts = (uint32_t)(size / part_size + (size % part_size != 0));
 	j->md5s = xcalloc(j->nparts, 16);
 	j->done = xcalloc(j->nparts, 1);
+	j->sealed = xcalloc(j->nparts, 1);
 	if ((dir = journal_dir()) == NULL) {
 		warnx("journal: no XDG_STATE_HOME, HOME or home directory");
 		goto out;
@@ -409,6 +421,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 		old.upload_id = NULL;
 		memcpy(j->md5s, old.md5s, (size_t)j->nparts * 16);
 		memcpy(j->done, old.done, j->nparts);
+		memcpy(j->sealed, old.sealed, j->nparts);
 		j->crypt = old.crypt;
 		j->crypt_len = old.crypt_len;
 		old.crypt = NULL;
@@ -465,10 +478,11 @@ journal_format(const struct journal *j, struct buf *text)
 		free(line);
 	}
 	for (i = 0; i < j->nparts; i++) {
-		if (!j->done[i])
+		if (!j->done[i] && !j->sealed[i])
 			continue;
 		hex_encode(&j->md5s[i * 16], 16, hex);
-		line = xasprintf("%" PRIu32 " %s\n", i + 1, hex);
+		line = xasprintf("%" PRIu32 " %s%s\n", i + 1, hex,
+		    j->done[i] ? "" : " sent");
 		buf_append(text, line, strlen(line));
 		free(line);
 	}
@@ -558,6 +572,7 @@ journal_free(struct journal *j)
 	free(j->upload_id);
 	free(j->md5s);
 	free(j->done);
+	free(j->sealed);
 	if (j->crypt != NULL)
 		mbedtls_platform_zeroize(j->crypt, j->crypt_len);
 	free(j->crypt);

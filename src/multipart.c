@@ -316,8 +316,9 @@ mp_drop_resume(struct mpfile *mp)
 	mp_abort(mp, mp->j.upload_id);
 	free(mp->j.upload_id);
 	mp->j.upload_id = NULL;
+	/* A new data key follows: what the old one sealed does not matter. */
 	for (i = 0; i < mp->j.nparts; i++)
-		mp->j.done[i] = 0;
+		mp->j.done[i] = mp->j.sealed[i] = 0;
 	journal_remove(&mp->j);
 }
 
@@ -484,6 +485,25 @@ mp_part_done(struct s3_call *c, void *arg)
 }
 
 /*
+ * Part "p" of an encrypted upload being resumed seals to other bytes
+ * than an earlier run sent for it: the file changed although its size
+ * and mtime did not.  Sending it would seal a second plaintext under
+ * the same data key and nonces, which GCM does not survive: give the
+ * upload up (mp_finish aborts it and drops the journal), and the next
+ * run starts again with a new key.
+ */
+static int
+mp_reseal_refused(struct mpfile *mp, struct ra_part *p)
+{
+	report_error(mp->up->rep, mp->e->key, "changed since an interrupted "
+	    "upload although its size and mtime did not; that upload is "
+	    "dropped and the next run sends the file again");
+	free(p->buf);
+	mp->failed = mp->changed = 1;
+	return -1;
+}
+
+/*
  * Part "p" from the read-ahead thread: checked against the journal and
  * submitted unless an earlier run stored it.  Returns 1 when a call was
  * submitted, 0 when the part was stored already, -1 when it failed
@@ -505,13 +525,29 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 		mp->changed = p->changed;
 		return -1;
 	}
-	/* A journal's part that is not this content is sent again. */
-	if (mp->j.done[p->n] && memcmp(p->md5, mp->j.md5s + 16 * p->n, 16) != 0)
+	if ((mp->j.done[p->n] || mp->j.sealed[p->n]) &&
+	    memcmp(p->md5, mp->j.md5s + 16 * p->n, 16) != 0) {
+		if (mp->encrypted)
+			return mp_reseal_refused(mp, p);
+		/* A journal's part that is not this content is sent again. */
 		mp->j.done[p->n] = 0;
+	}
 	memcpy(mp->j.md5s + 16 * p->n, p->md5, 16);
 	if (mp->j.done[p->n]) {
 		free(p->buf);
 		return 0;
+	}
+	/*
+	 * An encrypted part is recorded before it leaves: had it reached
+	 * the server before a crash, the next run must know what it held.
+	 */
+	if (mp->encrypted && !mp->j.sealed[p->n]) {
+		mp->j.sealed[p->n] = 1;
+		if (journal_save(&mp->j) == -1) {
+			free(p->buf);
+			mp->failed = 1;
+			return -1;
+		}
 	}
 	part = xcalloc(1, sizeof(*part));
 	part->mp = mp;

@@ -221,6 +221,7 @@ mark_requests
 pid=$!
 wait_requests 4 30 PUT 'partNumber='
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+settle_requests
 first=$(count_requests PUT 'partNumber=')
 [ "$first" -ge 4 ] && [ "$first" -lt 8 ]; ok $? "killed after $first of 8 parts"
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "a journal survives the kill"
@@ -241,5 +242,34 @@ aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b3/big.bin" "$T/big.obj" \
     "$T/big.obj" "$T/ref.bin" >/dev/null 2>&1 &&
     cmp -s "$src/big.bin" "$T/ref.bin"
 ok $? "the reference decryptor (doc/encryption.md) reads it too"
+
+# Killed again, then the file changes without changing size or mtime:
+# resuming would seal new plaintext under the old data key and nonces
+# (fatal for GCM).  The resumed run must give that upload up without
+# sending a part, and the run after it start again with a new key.
+b4=$(new_bucket crypt-reseal)
+mark_requests
+"$P3BACKUP" --no-progress -j 2 --multipart-threshold 8M --part-size 5M \
+    --encrypt-key "$K/one.pub" "$b4" "$src" >/dev/null 2>&1 &
+pid=$!
+wait_requests 3 30 PUT 'partNumber='
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+settle_requests
+touch -r "$src/big.bin" "$T/stamp"
+printf 'CHANGED-IN-PLACE' | dd of="$src/big.bin" bs=1 seek=10 conv=notrunc 2>/dev/null
+touch -r "$T/stamp" "$src/big.bin"
+mark_requests
+out=$(p3 -v --encrypt-key "$K/one.pub" "$b4" "$src" 2>&1); st=$?
+is "$st" 1 "resuming after an in-place change: exit 1"
+contains "$out" "changed since an interrupted upload although its size and mtime did not" \
+    "and says why"
+is "$(count_requests PUT 'partNumber=')" 0 "no part is sealed again under the old key" ||
+    diag "$(tail -n +$((REQMARK + 1)) "$REQLOG")"
+ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1
+[ $? -ne 0 ]; ok $? "the journal is dropped"
+out=$(p3 --encrypt-key "$K/one.pub" "$b4" "$src" 2>&1); st=$?
+is "$st" 0 "the next run exits 0" || diag "$out"
+out=$(p3 --restore --decrypt-key "$K/one.pem" "$b4" "$T/backre" 2>&1); st=$?
+cmp -s "$src/big.bin" "$T/backre/big.bin"; ok $? "and its object decrypts to the changed file"
 
 finish

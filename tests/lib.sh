@@ -173,6 +173,16 @@ wait_requests() {
 	done
 }
 
+# Wait until the request log has not grown for half a second: the proxy
+# logs a request when it ends, so those of a process just killed may
+# still come in.
+settle_requests() {
+	local n
+	while n=$(wc -l < "$REQLOG"); sleep 0.5; [ "$n" != "$(wc -l < "$REQLOG")" ]; do
+		:
+	done
+}
+
 # Start counting from here.
 mark_requests() {
 	REQMARK=$(wc -l < "$REQLOG")

@@ -404,9 +404,12 @@ test_new(void)
 	ok(a.gcm == NULL && b.gcm == NULL, "failed objects left zeroed");
 }
 
+/* A limit above every plaintext here, for compressed objects. */
+#define NO_LIMIT	((int64_t)1 << 30)
+
 /* decode_file on the bytes "obj" into tmpdir/out; the plaintext in *plain. */
 static int
-decode_bytes(const unsigned char *obj, size_t olen,
+decode_bytes(const unsigned char *obj, size_t olen, int64_t max,
     const struct crypt_key *priv, const char *okey, unsigned char **plain,
     size_t *plen, const char **why)
 {
@@ -420,7 +423,7 @@ decode_bytes(const unsigned char *obj, size_t olen,
 	    (out = open(tmppath("out"), O_RDWR)) == -1 ||
 	    ftruncate(out, 1 << 20) == -1)
 		fatal("decode_bytes");
-	rc = decode_file(in, olen, out, priv, okey, &got, why);
+	rc = decode_file(in, olen, out, priv, okey, max, &got, why);
 	close(in);
 	close(out);
 	*plain = slurp(tmppath("out"), plen);
@@ -484,7 +487,8 @@ roundtrip(const char *what, const unsigned char *data, size_t len,
 	ok(memcmp(mac, enc.hmac, 32) == 0, "%s: keyed checksum", what);
 	*olen = enc.len;
 	encoded_free(&enc);
-	ok(decode_bytes(obj, *olen, priv1, OKEY, &plain, &plen, &dwhy) == 0 &&
+	ok(decode_bytes(obj, *olen, (int64_t)len, priv1, OKEY, &plain, &plen,
+	    &dwhy) == 0 &&
 	    plen == len && memcmp(plain, data, len) == 0,
 	    "%s: decodes to the same bytes", what);
 	free(plain);
@@ -540,7 +544,8 @@ expect_fail(const char *what, const unsigned char *obj, size_t olen,
 	const char *why = NULL;
 	size_t plen;
 
-	ok(decode_bytes(obj, olen, priv, okey, &plain, &plen, &why) == -1,
+	ok(decode_bytes(obj, olen, NO_LIMIT, priv, okey, &plain, &plen,
+	    &why) == -1,
 	    "%s: refused", what);
 	is_str(why, want, "%s: reason", what);
 	free(plain);
@@ -661,9 +666,20 @@ test_bad_zstd(void)
 	if (ZSTD_isError(flen))
 		exit(99);
 	obj = zstd_object(frame, flen, &olen);
-	ok(decode_bytes(obj, olen, priv1, OKEY, &plain, &plen, &why) == 0 &&
-	    plen == 200000 && memcmp(plain, data, plen) == 0,
+	ok(decode_bytes(obj, olen, 200000, priv1, OKEY, &plain, &plen,
+	    &why) == 0 && plen == 200000 && memcmp(plain, data, plen) == 0,
 	    "a zstd frame made elsewhere decodes");
+	free(plain);
+	/* Bounded: a compressed object expands to its recorded size only. */
+	ok(decode_bytes(obj, olen, 199999, priv1, OKEY, &plain, &plen,
+	    &why) == -1 && why != NULL && strstr(why, "recorded size") != NULL,
+	    "zstd: one byte more than the limit is refused (%s)",
+	    why != NULL ? why : "no reason");
+	free(plain);
+	ok(decode_bytes(obj, olen, -1, priv1, OKEY, &plain, &plen,
+	    &why) == -1 && why != NULL && strstr(why, "not recorded") != NULL,
+	    "zstd: no limit given is refused (%s)", why != NULL ? why :
+	    "no reason");
 	free(plain);
 	free(obj);
 	obj = zstd_object(frame, flen - 3, &olen);
@@ -730,7 +746,7 @@ test_write_error(void)
 	    (out = open(tmppath("ro"), O_RDONLY)) == -1)
 		fatal("write error");
 	errno = 0;
-	ok(decode_file(in, olen, out, priv1, OKEY, &plain, &why) == -1 &&
+	ok(decode_file(in, olen, out, priv1, OKEY, -1, &plain, &why) == -1 &&
 	    why == NULL && errno == EBADF, "write error: -1, errno, no reason");
 	close(in);
 	close(out);

@@ -201,6 +201,21 @@ test_roundtrip(void)
 	    j.done[0] && !j.done[1] && j.done[2] && j.done[3] &&
 	    j.md5s[48] == 0xd4 && dir_count(statedir, &tmp) == 1 && !tmp,
 	    "the rewrite replaced it: parts 1, 3 and 4");
+
+	/* An encrypted upload: its data key and header, a part sent. */
+	j.crypt_len = 40;
+	j.crypt = xmalloc(j.crypt_len);
+	memset(j.crypt, 0x5a, j.crypt_len);
+	j.sealed[1] = 1;
+	memset(&j.md5s[16], 0xb2, 16);
+	ok(journal_save(&j) == 0, "saved with a crypt line and a sent part");
+	journal_free(&j);
+	ok(jopen(&j, SIZE, SEC, NSEC, PART, &stale) == 1 && j.crypt != NULL &&
+	    j.crypt_len == 40 && j.crypt[0] == 0x5a && j.crypt[39] == 0x5a,
+	    "the data key and header come back");
+	ok(j.sealed[1] && !j.done[1] && j.md5s[16] == 0xb2 && !j.sealed[0] &&
+	    j.done[0] && j.done[2] && j.done[3],
+	    "part 2 comes back sent (its MD5 kept), not done");
 	journal_remove(&j);
 	journal_free(&j);
 	free(path);
