@@ -34,6 +34,7 @@ static const struct target targets[] = {
 	{ "ini", fuzz_ini },
 	{ "key", fuzz_key },
 	{ "glob", fuzz_glob },
+	{ "decode", fuzz_decode },
 };
 
 /*

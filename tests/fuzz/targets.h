@@ -25,6 +25,8 @@ int	 fuzz_ini(const uint8_t *, size_t);
 int	 fuzz_key(const uint8_t *, size_t);
 /* filter_add, filter_file, filter_prune_dir: "patterns\0path". */
 int	 fuzz_glob(const uint8_t *, size_t);
+/* decode_file on the input as an object; encode_file round trip. */
+int	 fuzz_decode(const uint8_t *, size_t);
 
 /* libFuzzer's entry point, defined by each fuzz_*.c unless FUZZ_NO_ENTRY. */
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
