@@ -174,6 +174,7 @@ struct config {
 	/* set by main once the key is loaded: its objects' header length */
 	size_t	 crypt_hlen;		/* 0: no --encrypt-key/--decrypt-key */
 	const unsigned char *crypt_hkey; /* its keyed checksum key, 32 bytes */
+	const unsigned char *crypt_keyid; /* its key id (crypt_key_id) */
 
 	struct creds creds;
 };
@@ -481,6 +482,7 @@ struct s3_call {
 	char		*meta_crypt;	/* x-amz-meta-p3-crypt: encrypted */
 	char		*meta_psize;	/* x-amz-meta-p3-size: plaintext size */
 	char		*meta_hmac;	/* x-amz-meta-p3-hmac: keyed checksum */
+	char		*meta_key;	/* x-amz-meta-p3-key: the key id, short */
 	char		*storage_class;	/* x-amz-storage-class */
 	char		*error_code;	/* x-amz-error-code, when sent */
 	char		*last_modified;	/* Last-Modified, as sent */
@@ -599,6 +601,9 @@ uint64_t xfer_backoff_ms(int attempt);
  * found in the bucket.  The key is relative to DIRECTORY and to the
  * --prefix ("a/b.txt"; an empty directory is "a/dir/"), stored once.
  */
+/* Bytes of the key id (crypt.c) kept with each object: enough to tell keys apart. */
+#define CRYPT_KEYID_SHORT	8
+
 /* Whether an object is in the encrypted format (doc/encryption.md). */
 enum RCRYPT {
 	RCRYPT_UNKNOWN = 0,	/* listed only: its metadata not seen */
@@ -611,6 +616,8 @@ struct rcrypt {
 	int64_t		 psize;		/* plaintext size, -1 unknown */
 	unsigned char	 hmac[32];	/* keyed checksum of the plaintext */
 	int		 hmac_known;
+	unsigned char	 keyid[CRYPT_KEYID_SHORT]; /* whose key sealed it */
+	int		 keyid_known;
 };
 
 struct entry {
@@ -805,6 +812,7 @@ enum REASON {
 	REASON_MTIME,		/* --mtime: stored mtime differs or unknown */
 	REASON_CHECKSUM,	/* --checksum: content differs */
 	REASON_UNVERIFIABLE,	/* --checksum: the ETag cannot be checked */
+	REASON_KEY,		/* encrypted for another --encrypt-key */
 	REASON_REAPPEARED,	/* tagged deleted, and the file is back */
 	REASON_GONE,		/* no local file (delete or tag) */
 	REASON_LIMIT,		/* deferred by --max-uploads */
@@ -913,14 +921,18 @@ struct upload {
  */
 int	 upload_run(struct upload *);
 /*
- * The metadata of an encrypted object: x-amz-meta-p3-crypt, -p3-size
- * (plaintext bytes) and -p3-hmac (when "hmac" is not NULL).
+ * The metadata of an object encrypted for "key": x-amz-meta-p3-crypt,
+ * -p3-size (plaintext bytes), -p3-key (its key id, CRYPT_KEYID_SHORT
+ * bytes in hex) and -p3-hmac (when "hmac" is not NULL).
  */
-void	 upload_crypt_headers(struct s3_call *, uint64_t psize,
-	    const unsigned char hmac[32]);
-/* Record in "e" what was uploaded: plain, or encrypted with these. */
-void	 upload_crypt_entry(struct entry *, int encrypted, int64_t psize,
-	    const unsigned char hmac[32]);
+void	 upload_crypt_headers(struct s3_call *, const struct crypt_key *key,
+	    uint64_t psize, const unsigned char hmac[32]);
+/*
+ * Record in "e" what was uploaded: plain (key NULL), or encrypted for
+ * "key" with these.
+ */
+void	 upload_crypt_entry(struct entry *, const struct crypt_key *key,
+	    int64_t psize, const unsigned char hmac[32]);
 
 /* ------------------------------------------------------------------ */
 /* multipart.c: one large file in parts, resumable */

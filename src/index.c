@@ -16,8 +16,9 @@
  * "-N", MTIME in rclone's format or "-" when unknown, and these flags:
  * "D" when the object is tagged Deleted=True by --tag-deleted (so it is
  * not tagged again); "E" or "E<SIZE>" when it is encrypted
- * (doc/encryption.md), with its plaintext size when known; "H<HEX>" its
- * keyed plaintext checksum (64 hex digits).  An object without "E" is
+ * (doc/encryption.md), with its plaintext size when known; "K<HEX>" the
+ * first 8 bytes of its key id; "H<HEX>" its keyed plaintext checksum
+ * (64 hex digits).  An object without "E" is
  * plain.  Lines are sorted by key, so an unchanged set of objects gives
  * a byte-identical index and no PUT is needed.
  */
@@ -38,8 +39,26 @@
 
 #define INDEX_MAGIC	"p3backup-index 1"
 #define INDEX_NAME	RESERVED_PREFIX "index"
-/* " D E<20 digits> H<64 hex>" and the NUL, with room to spare. */
-#define INDEX_FLAGS_MAX	112
+/* " D E<20 digits> K<16 hex> H<64 hex>" and the NUL, with room to spare. */
+#define INDEX_FLAGS_MAX	128
+
+/* Exactly 2 * n hex digits at "s" into out[n].  0, or -1. */
+static int
+index_hex(const char *s, unsigned char *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (s == NULL || strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((hi = hex_digit((unsigned char)s[2 * i])) == -1 ||
+		    (lo = hex_digit((unsigned char)s[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
 
 /*
  * Parse the flags of an index line into "probe" (rtagged, rcrypt, rx).
@@ -51,8 +70,6 @@ index_flags(char *flags, struct entry *probe)
 	struct rcrypt *rx;
 	char *f, *end;
 	long long n;
-	size_t i;
-	int hi, lo;
 
 	while ((f = strsep(&flags, " ")) != NULL) {
 		if (strcmp(f, "D") == 0)
@@ -65,16 +82,16 @@ index_flags(char *flags, struct entry *probe)
 			if (*end != '\0' || n < 0 || f[1] == '-')
 				return -1;
 			rx->psize = n;
-		} else if (f[0] == 'H' && strlen(f + 1) == 64) {
+		} else if (f[0] == 'H') {
 			rx = entry_rcrypt(probe);
-			for (i = 0; i < 32; i++) {
-				if ((hi = hex_digit((unsigned char)f[1 + 2 * i])) ==
-				    -1 || (lo = hex_digit(
-				    (unsigned char)f[2 + 2 * i])) == -1)
-					return -1;
-				rx->hmac[i] = (unsigned char)(hi << 4 | lo);
-			}
+			if (index_hex(f + 1, rx->hmac, sizeof(rx->hmac)) == -1)
+				return -1;
 			rx->hmac_known = 1;
+		} else if (f[0] == 'K') {
+			rx = entry_rcrypt(probe);
+			if (index_hex(f + 1, rx->keyid, sizeof(rx->keyid)) == -1)
+				return -1;
+			rx->keyid_known = 1;
 		} else
 			return -1;
 	}
@@ -199,7 +216,7 @@ index_cmp(const void *a, const void *b)
 	return strcmp(ea->key, eb->key);
 }
 
-/* " D", " E<size>", " H<hex>": the flags of e's line, into out. */
+/* " D", " E<size>", " K<hex>", " H<hex>": the flags of e's line. */
 static void
 index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 {
@@ -215,6 +232,12 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 		    " E%lld", (long long)e->rx->psize);
 	else
 		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len, " E");
+	if (e->rx != NULL && e->rx->keyid_known) {
+		out[len++] = ' ';
+		out[len++] = 'K';
+		hex_encode(e->rx->keyid, CRYPT_KEYID_SHORT, out + len);
+		len += 2 * CRYPT_KEYID_SHORT;
+	}
 	if (e->rx != NULL && e->rx->hmac_known) {
 		out[len++] = ' ';
 		out[len++] = 'H';
@@ -330,7 +353,6 @@ index_head_crypt(struct entry *e, const struct s3_call *c)
 	struct rcrypt *rx;
 	char *end;
 	long long n;
-	int i, hi, lo;
 
 	if (c->meta_crypt == NULL) {
 		entry_set_plain(e);
@@ -342,16 +364,10 @@ index_head_crypt(struct entry *e, const struct s3_call *c)
 		if (*end == '\0' && n >= 0 && c->meta_psize[0] != '-')
 			rx->psize = n;
 	}
-	if (c->meta_hmac == NULL || strlen(c->meta_hmac) != 64)
-		return;
-	for (i = 0; i < 32; i++) {
-		if ((hi = hex_digit((unsigned char)c->meta_hmac[2 * i])) == -1 ||
-		    (lo = hex_digit((unsigned char)c->meta_hmac[2 * i + 1])) ==
-		    -1)
-			return;
-		rx->hmac[i] = (unsigned char)(hi << 4 | lo);
-	}
-	rx->hmac_known = 1;
+	if (index_hex(c->meta_key, rx->keyid, sizeof(rx->keyid)) == 0)
+		rx->keyid_known = 1;
+	if (index_hex(c->meta_hmac, rx->hmac, sizeof(rx->hmac)) == 0)
+		rx->hmac_known = 1;
 }
 
 static void

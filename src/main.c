@@ -236,6 +236,7 @@ load_key(struct config *cfg, struct crypt_key **key)
 	}
 	cfg->crypt_hlen = crypt_header_len(*key);
 	cfg->crypt_hkey = crypt_checksum_key(*key);
+	cfg->crypt_keyid = crypt_key_id(*key);
 	return 0;
 }
 

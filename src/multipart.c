@@ -178,7 +178,7 @@ mp_create(struct mpfile *mp)
 	s3_call_header(c, "x-amz-meta-mtime", mtime);
 	/* The keyed checksum is known only at the end: the index keeps it. */
 	if (mp->encrypted)
-		upload_crypt_headers(c, mp->j.size, NULL);
+		upload_crypt_headers(c, mp->up->key, mp->j.size, NULL);
 	if (mp->up->cfg->storage_class != NULL)
 		s3_call_header(c, "x-amz-storage-class",
 		    mp->up->cfg->storage_class);
@@ -646,8 +646,8 @@ mp_complete_done(struct s3_call *c, void *arg)
 		e->remote = 1;
 		e->rsize = mp->encrypted ? (int64_t)crypt_size(mp->obj.hlen,
 		    mp->j.size) : (int64_t)mp->j.size;
-		upload_crypt_entry(e, mp->encrypted, (int64_t)mp->j.size,
-		    mp->encrypted ? hmac : NULL);
+		upload_crypt_entry(e, mp->encrypted ? mp->up->key : NULL,
+		    (int64_t)mp->j.size, mp->encrypted ? hmac : NULL);
 		e->rmtime_sec = mp->st.st_mtim.tv_sec;
 		e->rmtime_nsec = mp->st.st_mtim.tv_nsec;
 		e->rmtime_known = 1;

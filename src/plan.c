@@ -58,6 +58,11 @@ plan_why_compare(const struct entry *e, const struct config *cfg)
 {
 	if (plan_size_differs(e, cfg))
 		return REASON_SIZE;
+	/* After a key change, what the old key sealed is sealed again. */
+	if (!cfg->restore && cfg->crypt_keyid != NULL &&
+	    e->rcrypt == RCRYPT_YES && e->rx != NULL && e->rx->keyid_known &&
+	    memcmp(e->rx->keyid, cfg->crypt_keyid, CRYPT_KEYID_SHORT) != 0)
+		return REASON_KEY;
 	if (e->dir)
 		return REASON_SAME;
 	if (cfg->mtime) {
@@ -302,6 +307,8 @@ plan_reason(enum REASON why)
 		return "checksum";
 	case REASON_UNVERIFIABLE:
 		return "unverifiable";
+	case REASON_KEY:
+		return "other-key";
 	case REASON_REAPPEARED:
 		return "reappeared";
 	case REASON_GONE:

@@ -131,12 +131,13 @@ s3_call_reset(struct s3_call *c)
 	free(c->meta_crypt);
 	free(c->meta_psize);
 	free(c->meta_hmac);
+	free(c->meta_key);
 	free(c->storage_class);
 	free(c->error_code);
 	free(c->last_modified);
 	free(c->curl_msg);
 	c->etag = c->bucket_region = c->meta_mtime = c->storage_class = NULL;
-	c->meta_crypt = c->meta_psize = c->meta_hmac = NULL;
+	c->meta_crypt = c->meta_psize = c->meta_hmac = c->meta_key = NULL;
 	c->error_code = NULL;
 	c->last_modified = NULL;
 	c->received = 0;
@@ -312,6 +313,8 @@ s3_call_header_line(struct s3_call *c, const char *line, size_t len)
 		slot = &c->meta_psize;
 	else if (HDR_IS("x-amz-meta-p3-hmac"))
 		slot = &c->meta_hmac;
+	else if (HDR_IS("x-amz-meta-p3-key"))
+		slot = &c->meta_key;
 	else if (HDR_IS("x-amz-storage-class"))
 		slot = &c->storage_class;
 	else if (HDR_IS("x-amz-error-code"))

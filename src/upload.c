@@ -88,14 +88,16 @@ upload_same_stat(const struct stat *a, const struct stat *b)
 }
 
 void
-upload_crypt_headers(struct s3_call *c, uint64_t psize,
-    const unsigned char hmac[32])
+upload_crypt_headers(struct s3_call *c, const struct crypt_key *key,
+    uint64_t psize, const unsigned char hmac[32])
 {
 	char num[24], hex[65];
 
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)psize);
 	s3_call_header(c, "x-amz-meta-p3-crypt", "1");
 	s3_call_header(c, "x-amz-meta-p3-size", num);
+	hex_encode(crypt_key_id(key), CRYPT_KEYID_SHORT, hex);
+	s3_call_header(c, "x-amz-meta-p3-key", hex);
 	if (hmac != NULL) {
 		hex_encode(hmac, 32, hex);
 		s3_call_header(c, "x-amz-meta-p3-hmac", hex);
@@ -103,12 +105,12 @@ upload_crypt_headers(struct s3_call *c, uint64_t psize,
 }
 
 void
-upload_crypt_entry(struct entry *e, int encrypted, int64_t psize,
-    const unsigned char hmac[32])
+upload_crypt_entry(struct entry *e, const struct crypt_key *key,
+    int64_t psize, const unsigned char hmac[32])
 {
 	struct rcrypt *rx;
 
-	if (!encrypted) {
+	if (key == NULL) {
 		entry_set_plain(e);
 		return;
 	}
@@ -117,6 +119,8 @@ upload_crypt_entry(struct entry *e, int encrypted, int64_t psize,
 	rx->hmac_known = hmac != NULL;
 	if (hmac != NULL)
 		memcpy(rx->hmac, hmac, sizeof(rx->hmac));
+	memcpy(rx->keyid, crypt_key_id(key), CRYPT_KEYID_SHORT);
+	rx->keyid_known = 1;
 }
 
 /*
@@ -284,7 +288,7 @@ upload_submit(struct upjob *job)
 	if (job->encrypted) {
 		c = s3_put_new(up->bucket, okey, job->enc.fd, job->enc.len,
 		    (char *)b64, mtime, NULL);
-		upload_crypt_headers(c, (uint64_t)job->st.st_size,
+		upload_crypt_headers(c, up->key, (uint64_t)job->st.st_size,
 		    job->enc.hmac);
 		if (job->enc.mem != NULL) {
 			c->body = job->enc.mem;
@@ -392,8 +396,8 @@ upload_done(struct s3_call *c, void *arg)
 	s3_call_free(c);
 	e->remote = 1;
 	e->rsize = job->encrypted ? (int64_t)job->enc.len : job->st.st_size;
-	upload_crypt_entry(e, job->encrypted, job->st.st_size,
-	    job->enc.hmac);
+	upload_crypt_entry(e, job->encrypted ? up->key : NULL,
+	    job->st.st_size, job->enc.hmac);
 	e->rmtime_sec = job->st.st_mtim.tv_sec;
 	e->rmtime_nsec = job->st.st_mtim.tv_nsec;
 	e->rmtime_known = 1;

@@ -198,6 +198,17 @@ out=$(p3 --restore --decrypt-key "$K/one.pem" "$b2" "$T/backz" 2>&1); st=$?
 is "$st" 0 "restore of compressed objects exits 0" || diag "$out"
 diff -r "$src" "$T/backz" >/dev/null 2>&1; ok $? "diff -r: equal after compression"
 
+# A new key: everything sealed for the old one is sealed again, so the
+# old private key can be retired.  (Keys of one size: sizes agree.)
+mark_requests
+out=$(p3 --encrypt-key "$K/two.pub" --json "$b2" "$src" 2>&1); st=$?
+is "$st" 0 "backup with another key exits 0" || diag "$out"
+n=$(find "$src" -type f | wc -l)
+contains "$out" "\"uploaded\":$n," "every file ($n) is sealed again for the new key"
+out=$(p3 --restore --decrypt-key "$K/two.pem" "$b2" "$T/backtwo" 2>&1); st=$?
+is "$st" 0 "and the new private key restores all of it" || diag "$out"
+diff -r "$src" "$T/backtwo" >/dev/null 2>&1; ok $? "diff -r: equal with the new key"
+
 # A job file can hold the key (relative to the job file) and --compress.
 mkdir -p "$T/job"
 cp "$K/one.pub" "$T/job/backup.pub"

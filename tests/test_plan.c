@@ -300,6 +300,7 @@ test_reason(void)
 	is_str(plan_reason(REASON_NEW), "new", "reason new");
 	is_str(plan_reason(REASON_SIZE), "size", "reason size");
 	is_str(plan_reason(REASON_MTIME), "mtime", "reason mtime");
+	is_str(plan_reason(REASON_KEY), "other-key", "reason other-key");
 	is_str(plan_reason(REASON_CHECKSUM), "checksum", "reason checksum");
 	is_str(plan_reason(REASON_UNVERIFIABLE), "unverifiable",
 	    "reason unverifiable");
@@ -683,10 +684,46 @@ static const struct {
 	    "restore with a key, compressed, same plaintext size: skip" },
 };
 
+/* An encrypted object of the right size, sealed for key "id". */
+static enum REASON
+key_why(const unsigned char *id, int known)
+{
+	static const unsigned char mine[32] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct table tbl = { 0 };
+	struct config c = cfg;
+	struct plan plan;
+	struct rcrypt *rx;
+	struct entry *e;
+	enum REASON why;
+
+	c.encrypt_key = "k.pub";
+	c.crypt_hlen = 432;
+	c.crypt_keyid = mine;
+	e = add(&tbl, "f", 1, 1);
+	e->lsize = PLAIN;
+	e->rsize = SEALED;
+	rx = entry_rcrypt(e);
+	rx->psize = PLAIN;
+	memcpy(rx->keyid, id, CRYPT_KEYID_SHORT);
+	rx->keyid_known = known;
+	plan_build(&tbl, &c, &plan);
+	why = plan.n == 1 ? plan.v[0].why : REASON_NEW;
+	plan_free(&plan);
+	table_free(&tbl);
+	return why;
+}
+
 static void
 test_crypt_sizes(void)
 {
+	static const unsigned char mine[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const unsigned char other[8] = { 1, 2, 3, 4, 5, 6, 7, 9 };
 	size_t i;
+
+	ok(key_why(mine, 1) == REASON_SAME, "sealed for this key: skip");
+	ok(key_why(other, 1) == REASON_KEY, "sealed for another key: upload");
+	ok(key_why(other, 0) == REASON_SAME,
+	    "key not known: the size decides");
 
 	ok(crypt_size(432, PLAIN) == SEALED,
 	    "crypt_size: header + plaintext + 16 per chunk");
