@@ -343,7 +343,9 @@ mp_crypt_begin(struct mpfile *mp, int *resumed)
 		return -1;
 	}
 	if (*resumed == 1) {
+		/* Multipart objects are never compressed: flags 0. */
 		if (j->crypt != NULL && j->crypt_len == 32 + hlen &&
+		    j->crypt[32 + 7] == 0 &&
 		    memcmp(j->crypt + 32 + 16, crypt_key_id(key), 32) == 0 &&
 		    crypt_obj_resume(&mp->obj, j->crypt, j->crypt + 32, hlen,
 		    mp->okey) == 0)
