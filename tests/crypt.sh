@@ -222,17 +222,25 @@ stored=$(awscli s3api head-object --bucket "$jb" --key medium.txt \
 [ -n "$stored" ] && [ "$stored" -lt $(( $(stat -c %s "$src/medium.txt") / 10 )) ]
 ok $? "the job's objects are encrypted and compressed ($stored bytes)"
 
+# kill_after_parts N BUCKET: an encrypted backup of $src, killed -9 once
+# N parts are in, counted from here on (and the last ones settled).
+kill_after_parts() {
+	local pid
+	mark_requests
+	"$P3BACKUP" --no-progress -j 2 --multipart-threshold 8M --part-size 5M \
+	    --encrypt-key "$K/one.pub" "$2" "$src" >/dev/null 2>&1 &
+	pid=$!
+	wait_requests "$1" 30 PUT 'partNumber='
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	settle_requests
+}
+
 # An encrypted multipart upload killed half-way resumes and decrypts.
 b3=$(new_bucket crypt-mp)
 rm -rf "$src/sub dir" "$src/medium.txt"
 head -c $((40 * 1024 * 1024)) /dev/urandom > "$src/big.bin"
-mark_requests
-"$P3BACKUP" --no-progress -j 2 --multipart-threshold 8M --part-size 5M \
-    --encrypt-key "$K/one.pub" "$b3" "$src" >/dev/null 2>&1 &
-pid=$!
-wait_requests 4 30 PUT 'partNumber='
-kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-settle_requests
+kill_after_parts 4 "$b3"
 first=$(count_requests PUT 'partNumber=')
 [ "$first" -ge 4 ] && [ "$first" -lt 8 ]; ok $? "killed after $first of 8 parts"
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "a journal survives the kill"
@@ -259,13 +267,7 @@ ok $? "the reference decryptor (doc/encryption.md) reads it too"
 # (fatal for GCM).  The resumed run must give that upload up without
 # sending a part, and the run after it start again with a new key.
 b4=$(new_bucket crypt-reseal)
-mark_requests
-"$P3BACKUP" --no-progress -j 2 --multipart-threshold 8M --part-size 5M \
-    --encrypt-key "$K/one.pub" "$b4" "$src" >/dev/null 2>&1 &
-pid=$!
-wait_requests 3 30 PUT 'partNumber='
-kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-settle_requests
+kill_after_parts 3 "$b4"
 touch -r "$src/big.bin" "$T/stamp"
 printf 'CHANGED-IN-PLACE' | dd of="$src/big.bin" bs=1 seek=10 conv=notrunc 2>/dev/null
 touch -r "$T/stamp" "$src/big.bin"
