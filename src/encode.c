@@ -109,27 +109,6 @@ encode_pwrite(int fd, const unsigned char *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* An unlinked temporary file under $TMPDIR or /tmp; -1 with errno set. */
-static int
-encode_tmpfile(void)
-{
-	const char *dir;
-	char *path;
-	int fd, saved;
-
-	if ((dir = getenv("TMPDIR")) == NULL || *dir == '\0')
-		dir = "/tmp";
-	path = xasprintf("%s/p3backup-enc.XXXXXX", dir);
-	if ((fd = mkstemp(path)) != -1 && unlink(path) == -1) {
-		saved = errno;
-		close(fd);
-		fd = -1;
-		errno = saved;
-	}
-	free(path);
-	return fd;
-}
-
 static void
 sink_init(struct sink *s, size_t memmax)
 {
@@ -172,7 +151,7 @@ sink_reserve(struct sink *s, size_t need)
 static int
 sink_spill(struct sink *s, char **why)
 {
-	if ((s->fd = encode_tmpfile()) == -1 ||
+	if ((s->fd = scratch_open("enc")) == -1 ||
 	    encode_pwrite(s->fd, s->mem, (size_t)s->len, 0) == -1) {
 		*why = xasprintf("temporary file: %s", strerror(errno));
 		return -1;

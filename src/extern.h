@@ -78,6 +78,12 @@ char	*printable(const char *s);
  * final symlink unless "follow".  Returns the fd, or -1 with errno.
  */
 int	 file_open(const char *path, int follow);
+/*
+ * A scratch file: created under $TMPDIR (or /tmp), named after "what",
+ * and unlinked at once, so it goes away with its descriptor.  Returns
+ * the fd, or -1 with errno set.
+ */
+int	 scratch_open(const char *what);
 
 /* Milliseconds from a monotonic clock. */
 uint64_t now_ms(void);

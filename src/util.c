@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -243,5 +244,25 @@ file_open(const char *path, int follow)
 	/* O_NOATIME is only for the file's owner (or root). */
 	if (fd == -1 && errno == EPERM)
 		fd = open(path, flags & ~O_NOATIME);
+	return fd;
+}
+
+int
+scratch_open(const char *what)
+{
+	const char *dir;
+	char *path;
+	int fd, saved;
+
+	if ((dir = getenv("TMPDIR")) == NULL || *dir == '\0')
+		dir = "/tmp";
+	path = xasprintf("%s/p3backup-%s.XXXXXX", dir, what);
+	if ((fd = mkstemp(path)) != -1 && unlink(path) == -1) {
+		saved = errno;
+		close(fd);
+		fd = -1;
+		errno = saved;
+	}
+	free(path);
 	return fd;
 }

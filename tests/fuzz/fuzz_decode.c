@@ -63,27 +63,16 @@ fuzz_decode_key(const char *top, const char *name, int private)
 	return k;
 }
 
-/* An unlinked temporary file under $TMPDIR or /tmp; aborts on failure. */
+/* A scratch file (scratch_open); aborts on failure. */
 static int
 fuzz_decode_tmpfile(void)
 {
-	const char *dir;
-	char *path;
-	int fd, saved;
+	int fd;
 
-	if ((dir = getenv("TMPDIR")) == NULL || *dir == '\0')
-		dir = "/tmp";
-	path = xasprintf("%s/p3backup-fuzz.XXXXXX", dir);
-	if ((fd = mkstemp(path)) != -1 && unlink(path) == -1) {
-		saved = errno;
-		close(fd);
-		fd = -1;
-		errno = saved;
-	}
-	if (fd == -1)
-		fprintf(stderr, "fuzz_decode: %s: %s\n", path, strerror(errno));
+	if ((fd = scratch_open("fuzz")) == -1)
+		fprintf(stderr, "fuzz_decode: scratch file: %s\n",
+		    strerror(errno));
 	fuzz_check(fd != -1, "decode", "cannot make a temporary file");
-	free(path);
 	return fd;
 }
 
