@@ -56,6 +56,12 @@ int	 url_decode(struct buf *dst, const char *s, size_t len,
 	    int plus_is_space);
 /* Write 2*len lower-case hex digits and a NUL to out. */
 void	 hex_encode(const unsigned char *, size_t, char *out);
+/*
+ * The 2 * n hex digits (either case) at "s" into out[n]; "s" may end
+ * sooner (then -1: no byte past its NUL is read).  Returns 0, or -1 at
+ * the first character that is not a hex digit.
+ */
+int	 hex_decode(const char *s, size_t n, unsigned char *out);
 
 /* Set by SIGINT/SIGTERM: start no new work, let calls under way end. */
 extern volatile sig_atomic_t stop_requested;

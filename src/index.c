@@ -42,22 +42,13 @@
 /* " D E<20 digits> K<16 hex> H<64 hex>" and the NUL, with room to spare. */
 #define INDEX_FLAGS_MAX	128
 
-/* Exactly 2 * n hex digits at "s" into out[n].  0, or -1. */
+/* Exactly 2 * n hex digits at "s" (NULL: none) into out[n].  0, or -1. */
 static int
 index_hex(const char *s, unsigned char *out, size_t n)
 {
-	size_t i;
-	int hi, lo;
-
 	if (s == NULL || strlen(s) != 2 * n)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((hi = hex_digit((unsigned char)s[2 * i])) == -1 ||
-		    (lo = hex_digit((unsigned char)s[2 * i + 1])) == -1)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(s, n, out);
 }
 
 /*

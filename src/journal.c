@@ -195,7 +195,6 @@ journal_parse_parts(char *p, struct journal *old)
 {
 	uint64_t num, last = 0;
 	char *line, *hex, *sent;
-	int i, hi, lo;
 
 	while (*p != '\0') {
 		if ((line = journal_line(&p, NULL)) == NULL)
@@ -211,14 +210,9 @@ journal_parse_parts(char *p, struct journal *old)
 		if (journal_number(line, old->nparts, &num) == -1 ||
 		    num <= last)
 			return "part number out of range or out of order";
-		if (strlen(hex) != 32)
+		if (strlen(hex) != 32 ||
+		    hex_decode(hex, 16, old->md5s + (num - 1) * 16) == -1)
 			return "bad part MD5";
-		for (i = 0; i < 16; i++) {
-			if ((hi = hex_digit((unsigned char)hex[2 * i])) == -1 ||
-			    (lo = hex_digit((unsigned char)hex[2 * i + 1])) == -1)
-				return "bad part MD5";
-			old->md5s[(num - 1) * 16 + i] = (unsigned char)(hi << 4 | lo);
-		}
 		if (sent != NULL)
 			old->sealed[num - 1] = 1;
 		else
@@ -233,8 +227,7 @@ static const char *
 journal_parse_crypt(char **p, struct journal *old)
 {
 	char *hex;
-	size_t len, i;
-	int hi, lo;
+	size_t len;
 
 	if ((hex = journal_line(p, "crypt")) == NULL)
 		return "truncated crypt line";
@@ -243,12 +236,8 @@ journal_parse_crypt(char **p, struct journal *old)
 		return "bad crypt line";
 	old->crypt = xmalloc(len / 2);
 	old->crypt_len = len / 2;
-	for (i = 0; i < len / 2; i++) {
-		if ((hi = hex_digit((unsigned char)hex[2 * i])) == -1 ||
-		    (lo = hex_digit((unsigned char)hex[2 * i + 1])) == -1)
-			return "bad crypt line";
-		old->crypt[i] = (unsigned char)(hi << 4 | lo);
-	}
+	if (hex_decode(hex, len / 2, old->crypt) == -1)
+		return "bad crypt line";
 	return NULL;
 }
 

@@ -160,16 +160,11 @@ table_set_etag(struct entry *e, const char *etag)
 	unsigned char md5[16];
 	char *end;
 	long parts = 0;
-	int i, hi, lo;
 
 	e->retag_md5 = 0;
 	e->rparts = 0;
-	for (i = 0; i < 16; i++) {
-		if ((hi = hex_digit((unsigned char)etag[2 * i])) == -1 ||
-		    (lo = hex_digit((unsigned char)etag[2 * i + 1])) == -1)
-			return;
-		md5[i] = (unsigned char)(hi << 4 | lo);
-	}
+	if (hex_decode(etag, sizeof(md5), md5) == -1)
+		return;
 	if (etag[32] == '-') {
 		/* strtol would also take leading blanks and a sign. */
 		if (!isdigit((unsigned char)etag[33]))

@@ -139,6 +139,21 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+int
+hex_decode(const char *s, size_t n, unsigned char *out)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if ((hi = hex_digit((unsigned char)s[2 * i])) == -1 ||
+		    (lo = hex_digit((unsigned char)s[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void
 hex_encode(const unsigned char *p, size_t n, char *out)
 {

@@ -148,17 +148,9 @@ noise(size_t len, uint64_t seed, int alpha)
 static int
 parse_hex(const char *s, unsigned char *out, size_t n)
 {
-	size_t i;
-
 	if (strlen(s) != 2 * n)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (hex_digit(s[2 * i]) < 0 || hex_digit(s[2 * i + 1]) < 0)
-			return -1;
-		out[i] = (unsigned char)(hex_digit(s[2 * i]) << 4 |
-		    hex_digit(s[2 * i + 1]));
-	}
-	return 0;
+	return hex_decode(s, n, out);
 }
 
 /* crypt_key_load on tests/data/crypt/"name"; *why freed into "reason". */

@@ -385,9 +385,26 @@ test_mtime_format(void)
 	is_str(out, "9223372036854775807.999999999", "mtime_format far future");
 }
 
+/* util.c's hex_decode, which table_set_etag and the index use. */
+static void
+test_hex_decode(void)
+{
+	unsigned char out[4];
+
+	memset(out, 0, sizeof(out));
+	ok(hex_decode("00fFa5C3", 4, out) == 0 && out[0] == 0x00 &&
+	    out[1] == 0xff && out[2] == 0xa5 && out[3] == 0xc3,
+	    "hex_decode: either case");
+	ok(hex_decode("00ff", 4, out) == -1, "hex_decode: a short string stops");
+	ok(hex_decode("00fg", 2, out) == -1, "hex_decode: not a hex digit");
+	ok(hex_decode("0", 1, out) == -1, "hex_decode: an odd digit count");
+	ok(hex_decode("zz", 0, out) == 0, "hex_decode: nothing to decode");
+}
+
 int
 main(void)
 {
+	test_hex_decode();
 	test_get_find();
 	test_special_keys();
 	test_merge();
