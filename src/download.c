@@ -408,7 +408,7 @@ dl_commit(struct dlfile *f)
 static void
 dl_check_answer(struct dlfile *f, struct s3_call *c)
 {
-	uint64_t want, off = (uint64_t)c->out_off;
+	uint64_t want, off = (uint64_t)c->out_off, n;
 	int64_t sec;
 	int32_t nsec = 0;
 
@@ -430,8 +430,13 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 		f->etag = xstrdup(c->etag);
 	if (c->meta_crypt != NULL) {
 		f->encrypted = 1;
-		if (c->meta_psize != NULL && f->psize == -1)
-			f->psize = strtoll(c->meta_psize, NULL, 10);
+		if (c->meta_psize != NULL && f->psize == -1) {
+			if (decimal_parse(c->meta_psize, INT64_MAX, &n) == 0)
+				f->psize = (int64_t)n;
+			else
+				dl_fail(f, 1, "x-amz-meta-p3-size is not a size: "
+				    "not restored");
+		}
 		if (f->run->dl->key == NULL)
 			dl_fail(f, 1, "encrypted object: restore it with "
 			    "--decrypt-key PRIVATE.pem");

@@ -57,6 +57,11 @@ int	 url_decode(struct buf *dst, const char *s, size_t len,
 /* Write 2*len lower-case hex digits and a NUL to out. */
 void	 hex_encode(const unsigned char *, size_t, char *out);
 /*
+ * "s" as a whole number: decimal digits only (no sign, no blanks), at
+ * most "max", into *v.  Returns 0, or -1.
+ */
+int	 decimal_parse(const char *s, uint64_t max, uint64_t *v);
+/*
  * The 2 * n hex digits (either case) at "s" into out[n]; "s" may end
  * sooner (then -1: no byte past its NUL is read).  Returns 0, or -1 at
  * the first character that is not a hex digit.

@@ -59,8 +59,8 @@ static int
 index_flags(char *flags, struct entry *probe)
 {
 	struct rcrypt *rx;
-	char *f, *end;
-	long long n;
+	uint64_t n;
+	char *f;
 
 	while ((f = strsep(&flags, " ")) != NULL) {
 		if (strcmp(f, "D") == 0)
@@ -69,10 +69,9 @@ index_flags(char *flags, struct entry *probe)
 			rx = entry_rcrypt(probe);
 			if (f[1] == '\0')
 				continue;
-			n = strtoll(f + 1, &end, 10);
-			if (*end != '\0' || n < 0 || f[1] == '-')
+			if (decimal_parse(f + 1, INT64_MAX, &n) == -1)
 				return -1;
-			rx->psize = n;
+			rx->psize = (int64_t)n;
 		} else if (f[0] == 'H') {
 			rx = entry_rcrypt(probe);
 			if (index_hex(f + 1, rx->hmac, sizeof(rx->hmac)) == -1)
@@ -342,19 +341,16 @@ static void
 index_head_crypt(struct entry *e, const struct s3_call *c)
 {
 	struct rcrypt *rx;
-	char *end;
-	long long n;
+	uint64_t n;
 
 	if (c->meta_crypt == NULL) {
 		entry_set_plain(e);
 		return;
 	}
 	rx = entry_rcrypt(e);
-	if (c->meta_psize != NULL) {
-		n = strtoll(c->meta_psize, &end, 10);
-		if (*end == '\0' && n >= 0 && c->meta_psize[0] != '-')
-			rx->psize = n;
-	}
+	if (c->meta_psize != NULL &&
+	    decimal_parse(c->meta_psize, INT64_MAX, &n) == 0)
+		rx->psize = (int64_t)n;
 	if (index_hex(c->meta_key, rx->keyid, sizeof(rx->keyid)) == 0)
 		rx->keyid_known = 1;
 	if (index_hex(c->meta_hmac, rx->hmac, sizeof(rx->hmac)) == 0)

@@ -164,18 +164,6 @@ journal_line(char **p, const char *name)
 	    NULL;
 }
 
-/* Decimal digits only, at most "max", into *v.  Returns 0 or -1. */
-static int
-journal_number(const char *s, uint64_t max, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 &&
-	    *v <= max ? 0 : -1;
-}
-
 /* 1 when "enc" is exactly the encoding of "s". */
 static int
 journal_encodes(const char *enc, const char *s, size_t len)
@@ -207,7 +195,7 @@ journal_parse_parts(char *p, struct journal *old)
 			if (strcmp(sent, "sent") != 0)
 				return "bad part line";
 		}
-		if (journal_number(line, old->nparts, &num) == -1 ||
+		if (decimal_parse(line, old->nparts, &num) == -1 ||
 		    num <= last)
 			return "part number out of range or out of order";
 		if (strlen(hex) != 32 ||
@@ -280,22 +268,22 @@ journal_parse(const struct journal *j, struct buf *text, struct journal *old)
 	old->upload_id = xstrdup(id.data);
 	why = "bad size, mtime or part size";
 	if ((v = journal_line(&p, "size")) == NULL ||
-	    journal_number(v, UINT64_MAX, &old->size) == -1 ||
+	    decimal_parse(v, UINT64_MAX, &old->size) == -1 ||
 	    (v = journal_line(&p, "mtime")) == NULL)
 		goto out;
 	if ((dot = strchr(v, '.')) == NULL || strlen(dot + 1) != 9)
 		goto out;
 	*dot = '\0';
-	if (journal_number(dot + 1, 999999999, &nsec) == -1 ||
-	    journal_number(v + (*v == '-'), INT64_MAX, &n) == -1)
+	if (decimal_parse(dot + 1, 999999999, &nsec) == -1 ||
+	    decimal_parse(v + (*v == '-'), INT64_MAX, &n) == -1)
 		goto out;
 	old->mtime_sec = *v == '-' ? -(int64_t)n : (int64_t)n;
 	old->mtime_nsec = (int32_t)nsec;
 	if ((v = journal_line(&p, "part_size")) == NULL ||
-	    journal_number(v, UINT64_MAX, &old->part_size) == -1 ||
+	    decimal_parse(v, UINT64_MAX, &old->part_size) == -1 ||
 	    old->part_size == 0 ||
 	    (v = journal_line(&p, "nparts")) == NULL ||
-	    journal_number(v, MP_MAX_PARTS, &n) == -1 ||
+	    decimal_parse(v, MP_MAX_PARTS, &n) == -1 ||
 	    n != old->size / old->part_size + (old->size % old->part_size != 0))
 		goto out;
 	old->nparts = (uint32_t)n;

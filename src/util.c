@@ -140,6 +140,17 @@ buf_free(struct buf *b)
 }
 
 int
+decimal_parse(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 &&
+	    *v <= max ? 0 : -1;
+}
+
+int
 hex_decode(const char *s, size_t n, unsigned char *out)
 {
 	size_t i;

@@ -160,6 +160,8 @@ awscli s3api put-object --bucket "$b" --key "sub dir/f10.txt" --body "$T/o10" \
 # Intact bytes, but metadata that disagrees with them.
 get "sub dir/f8.txt" "$T/o8"
 replace "sub dir/f8.txt" "$T/o8" 999
+get "sub dir/f11.txt" "$T/o11"
+replace "sub dir/f11.txt" "$T/o11" 12x
 out=$(p3 --restore --decrypt-key "$K/one.pem" "$b" "$T/tampered" 2>&1); st=$?
 is "$st" 1 "restore of tampered objects: exit 1"
 for f in "sub dir/f4.txt" medium.txt "sub dir/f5.txt" "sub dir/f6.txt"; do
@@ -175,6 +177,9 @@ cmp -s "$src/sub dir/f10.txt" "$T/tampered/sub dir/f10.txt"; ok $? \
 printf '%s\n' "$out" | grep -F "sub dir/f8.txt" | grep -q "metadata says 999"
 ok $? "an object whose metadata disagrees with its plaintext size is reported"
 [ ! -e "$T/tampered/sub dir/f8.txt" ]; ok $? "and not written"
+printf '%s\n' "$out" | grep -F "sub dir/f11.txt" | grep -q "p3-size is not a size"
+ok $? "malformed metadata is reported"
+[ ! -e "$T/tampered/sub dir/f11.txt" ]; ok $? "and that file is not written"
 cmp -s "$src/sub dir/f7.txt" "$T/tampered/sub dir/f7.txt"; ok $? \
     "an untouched object is still restored"
 [ -z "$(find "$T/tampered" -name '.p3b-*')" ]; ok $? "no temporary file is left"
