@@ -124,16 +124,15 @@ upload_crypt_entry(struct entry *e, const struct crypt_key *key,
 }
 
 /*
- * Read the file: into memory when small, else through MD5 only.
- * Returns 0 with job->md5 and job->st set, 1 when the file changed
- * while being read, -1 on an error (reported).
+ * Read the file of job->st: into memory when small, else through MD5
+ * only.  Returns 0 with job->md5 set, 1 when it did not read as
+ * job->st's size, -1 on an error (reported).
  */
 static int
 upload_read(struct upjob *job)
 {
 	struct upload *up = job->up;
 	mbedtls_md5_context ctx;
-	struct stat after;
 	char *buf = NULL;
 	uint64_t off = 0;
 	ssize_t n;
@@ -144,14 +143,6 @@ upload_read(struct upjob *job)
 	mbedtls_md5_starts_ret(&ctx);
 	free(job->data);
 	job->data = NULL;
-	if (fstat(job->fd, &job->st) == -1) {
-		report_error(up->rep, job->e->key, "%s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(job->st.st_mode)) {
-		report_error(up->rep, job->e->key, "no longer a regular file");
-		goto out;
-	}
 	/*
 	 * Small files are kept whole, to be sent from memory (one byte more
 	 * than expected tells us the file grew); larger ones only pass
@@ -181,12 +172,7 @@ upload_read(struct upjob *job)
 		off += (uint64_t)n;
 	}
 	mbedtls_md5_finish_ret(&ctx, job->md5);
-	if (fstat(job->fd, &after) == -1) {
-		report_error(up->rep, job->e->key, "%s", strerror(errno));
-		goto out;
-	}
-	rc = (off == (uint64_t)job->st.st_size &&
-	    upload_same_stat(&job->st, &after)) ? 0 : 1;
+	rc = off == (uint64_t)job->st.st_size ? 0 : 1;
 out:
 	mbedtls_md5_free(&ctx);
 	if (!small)
@@ -195,27 +181,18 @@ out:
 }
 
 /*
- * --encrypt-key: encode the file into the object to send (encode.c),
- * with a fresh data key each time.  Returns as upload_read.
+ * --encrypt-key: encode the file of job->st into the object to send
+ * (encode.c), with a fresh data key each time.  Returns as upload_read.
  */
 static int
 upload_encode(struct upjob *job)
 {
 	struct upload *up = job->up;
-	struct stat after;
 	char *okey, *why = NULL;
 	int r;
 
 	encoded_free(&job->enc);
 	job->encrypted = 1;
-	if (fstat(job->fd, &job->st) == -1) {
-		report_error(up->rep, job->e->key, "%s", strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(job->st.st_mode)) {
-		report_error(up->rep, job->e->key, "no longer a regular file");
-		return -1;
-	}
 	okey = list_object_key(up->cfg, job->e->key);
 	r = encode_file(job->fd, (uint64_t)job->st.st_size, up->key, okey,
 	    up->cfg->compress, SMALL_MAX, &job->enc, &why);
@@ -226,11 +203,38 @@ upload_encode(struct upjob *job)
 		free(why);
 		return -1;
 	}
-	if (r == 0 && (fstat(job->fd, &after) == -1 ||
-	    !upload_same_stat(&job->st, &after)))
-		r = 1;
 	memcpy(job->md5, job->enc.md5, sizeof(job->md5));
 	return r;
+}
+
+/*
+ * Read the file (upload_read) or encode it (upload_encode) as it stands
+ * in job->st, and check that it stood still meanwhile.  Returns 0; 1
+ * when it changed; -1 on an error (reported).
+ */
+static int
+upload_prepare(struct upjob *job)
+{
+	struct upload *up = job->up;
+	struct stat after;
+	int r;
+
+	if (fstat(job->fd, &job->st) == -1) {
+		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(job->st.st_mode)) {
+		report_error(up->rep, job->e->key, "no longer a regular file");
+		return -1;
+	}
+	r = up->key != NULL ? upload_encode(job) : upload_read(job);
+	if (r != 0)
+		return r;
+	if (fstat(job->fd, &after) == -1) {
+		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		return -1;
+	}
+	return upload_same_stat(&job->st, &after) ? 0 : 1;
 }
 
 static void
@@ -271,8 +275,7 @@ upload_submit(struct upjob *job)
 	size_t olen;
 	int r;
 
-	while ((r = up->key != NULL ? upload_encode(job) : upload_read(job)) ==
-	    1 && ++job->tries < CHANGE_TRIES)
+	while ((r = upload_prepare(job)) == 1 && ++job->tries < CHANGE_TRIES)
 		logmsg(1, "%s: changed while being read; reading it again",
 		    job->e->key);
 	if (r == 1)
