@@ -525,6 +525,32 @@ test_fsutil(void)
  * download_run with nothing a server must answer, except one GET to a
  * closed port (a fatal connection failure) that must leave nothing.
  */
+/* One remote entry of "size" bytes whose ETag is "etag". */
+static struct entry *
+remote(struct table *tbl, const char *key, int64_t size, const char *etag)
+{
+	struct entry *e;
+
+	e = table_get(tbl, key, strlen(key));
+	e->remote = 1;
+	e->rsize = size;
+	table_set_etag(e, etag);
+	return e;
+}
+
+/* Plan "act" for a remote entry "key" of "size" bytes, no ETag. */
+static struct entry *
+planned(struct table *tbl, struct plan *plan, const char *key, int64_t size,
+    enum ACT act)
+{
+	struct entry *e;
+
+	e = remote(tbl, key, size, "");
+	plan->v[plan->n].act = act;
+	plan->v[plan->n++].e = e;
+	return e;
+}
+
 static void
 test_run_offline(void)
 {
@@ -576,51 +602,22 @@ test_run_offline(void)
 
 	plan.n = 0;
 	plan.v = xcalloc(16, sizeof(*plan.v));
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		e = table_get(&tbl, refused[i], strlen(refused[i]));
-		e->remote = 1;
-		e->rsize = 3;
-		plan.v[plan.n].act = ACT_DOWNLOAD;
-		plan.v[plan.n++].e = e;
-	}
-	e = table_get(&tbl, "link/x.txt", 10);
-	e->remote = 1;
-	e->rsize = 3;
-	plan.v[plan.n].act = ACT_DOWNLOAD;
-	plan.v[plan.n++].e = e;
-	e = table_get(&tbl, "adir", 4);
-	e->remote = 1;
-	e->rsize = 3;
-	plan.v[plan.n].act = ACT_DOWNLOAD;
-	plan.v[plan.n++].e = e;
-	e = table_get(&tbl, "empty dir/", 10);
-	e->remote = e->dir = 1;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		planned(&tbl, &plan, refused[i], 3, ACT_DOWNLOAD);
+	planned(&tbl, &plan, "link/x.txt", 3, ACT_DOWNLOAD);
+	planned(&tbl, &plan, "adir", 3, ACT_DOWNLOAD);
+	e = planned(&tbl, &plan, "empty dir/", 0, ACT_MKDIR);
+	e->dir = 1;
 	e->rmtime_known = 1;
 	e->rmtime_sec = 1500000000;
 	e->rmtime_nsec = 123456789;
-	plan.v[plan.n].act = ACT_MKDIR;
-	plan.v[plan.n++].e = e;
-	e = table_get(&tbl, "../up/", 6);
-	e->remote = e->dir = 1;
-	plan.v[plan.n].act = ACT_MKDIR;
-	plan.v[plan.n++].e = e;
+	e = planned(&tbl, &plan, "../up/", 0, ACT_MKDIR);
+	e->dir = 1;
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	e = table_get(&tbl, longname, strlen(longname));
-	e->remote = 1;
-	e->rsize = 3;
-	plan.v[plan.n].act = ACT_DOWNLOAD;
-	plan.v[plan.n++].e = e;
-	e = table_get(&tbl, "sub/.p3b-0123abcd.tmp", 21);
-	e->remote = 1;
-	e->rsize = 3;
-	plan.v[plan.n].act = ACT_DOWNLOAD;
-	plan.v[plan.n++].e = e;
-	e = table_get(&tbl, "sub/file.txt", 12);
-	e->remote = 1;
-	e->rsize = 5;
-	plan.v[plan.n].act = ACT_DOWNLOAD;
-	plan.v[plan.n++].e = e;
+	planned(&tbl, &plan, longname, 3, ACT_DOWNLOAD);
+	planned(&tbl, &plan, "sub/.p3b-0123abcd.tmp", 3, ACT_DOWNLOAD);
+	planned(&tbl, &plan, "sub/file.txt", 5, ACT_DOWNLOAD);
 
 	memset(&dl, 0, sizeof(dl));
 	dl.s3 = &s3;
@@ -677,19 +674,6 @@ test_run_offline(void)
 	report_close(&rep);
 	s3_free(&s3);
 	config_free(&cfg);
-}
-
-/* One remote entry of "size" bytes whose ETag is "etag". */
-static struct entry *
-remote(struct table *tbl, const char *key, int64_t size, const char *etag)
-{
-	struct entry *e;
-
-	e = table_get(tbl, key, strlen(key));
-	e->remote = 1;
-	e->rsize = size;
-	table_set_etag(e, etag);
-	return e;
 }
 
 /* Run the plan of "keys" into dst/ against the fake server. */
