@@ -371,6 +371,30 @@ test_no_prefix(void)
 	free(e);
 }
 
+/*
+ * report_open of --report "path" fails, opens nothing, and says so in
+ * a message holding "want1" and "want2".
+ */
+static void
+open_fails(const char *path, const char *what, const char *want1,
+    const char *want2)
+{
+	struct config cfg;
+	struct report r;
+	char msg[1024];
+	int h;
+
+	mkconfig(&cfg, NULL, path);
+	report_init(&r, &cfg);
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	ok(report_open(&r) == -1 && r.jsonl == NULL,
+	    "%s: report_open fails, nothing open", what);
+	capture_end(h, msg, sizeof(msg));
+	ok(strstr(msg, want1) != NULL && strstr(msg, want2) != NULL,
+	    "%s: the message says why (%s)", what, msg);
+}
+
 /* report_open and report_record failing, each with one message. */
 static void
 test_errors(void)
@@ -382,38 +406,12 @@ test_errors(void)
 	int h;
 
 	snprintf(path, sizeof(path), "%s/missing/dir/r.jsonl", tmpdir);
-	mkconfig(&cfg, NULL, path);
-	report_init(&r, &cfg);
-	if ((h = tap_capture_begin()) == -1)
-		exit(99);
-	ok(report_open(&r) == -1, "missing directory: report_open fails");
-	capture_end(h, msg, sizeof(msg));
 	snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
-	ok(strstr(msg, want) != NULL, "missing directory: the message names "
-	    "the file and the cause (%s)", msg);
-	ok(r.jsonl == NULL, "missing directory: nothing open");
-
+	open_fails(path, "missing directory", want, want);
 	/* A directory cannot be written, even by root. */
-	mkconfig(&cfg, NULL, tmpdir);
-	report_init(&r, &cfg);
-	if ((h = tap_capture_begin()) == -1)
-		exit(99);
-	ok(report_open(&r) == -1, "a directory: report_open fails");
-	capture_end(h, msg, sizeof(msg));
 	snprintf(want, sizeof(want), "%s: %s", tmpdir, strerror(EISDIR));
-	ok(strstr(msg, want) != NULL, "a directory: the message names the "
-	    "file and the cause (%s)", msg);
-
-	mkconfig(&cfg, NULL, "-");
-	report_init(&r, &cfg);
-	if ((h = tap_capture_begin()) == -1)
-		exit(99);
-	ok(report_open(&r) == -1 && r.jsonl == NULL,
-	    "--report -: refused");
-	capture_end(h, msg, sizeof(msg));
-	ok(strstr(msg, "--report -") != NULL &&
-	    strstr(msg, "standard output") != NULL,
-	    "--report -: the message says why (%s)", msg);
+	open_fails(tmpdir, "a directory", want, want);
+	open_fails("-", "--report -", "--report -", "standard output");
 
 	/* A full disk: reported once, then the records are dropped. */
 	if (access("/dev/full", W_OK) == -1) {
