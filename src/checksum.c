@@ -7,8 +7,10 @@
  * likely to use that gives exactly N parts, all in one pass over the
  * file.  An ETag of another form, or a layout none of our guesses
  * explains, is CSUM_UNKNOWN: the plan uploads such a file again rather
- * than skip it unverified.  (SSE-KMS and SSE-C ETags look like an MD5
- * but are not one: those files come out CSUM_DIFF, uploaded as well.)
+ * than skip it unverified.  SSE-KMS and SSE-C ETags look like an MD5
+ * but are not one: for those, and for multipart objects, the MD5 of the
+ * content recorded at upload (the index, or rclone's
+ * x-amz-meta-md5chksum) is compared instead, in one pass.
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 
@@ -212,13 +215,39 @@ checksum_pread(int fd, unsigned char *buf, size_t len, uint64_t off)
 }
 
 /*
+ * Whether e's content can be compared at all: its MD5 is known, or its
+ * ETag is one made of MD5s.
+ */
+static int
+checksum_comparable(const struct entry *e)
+{
+	return entry_md5(e) != NULL || (e->retag_md5 && !e->rnotmd5);
+}
+
+void
+checksum_note_answer(struct entry *e, const struct s3_call *c)
+{
+	unsigned char md5[16];
+	size_t olen;
+
+	if (c->meta_md5 != NULL && mbedtls_base64_decode(md5, sizeof(md5),
+	    &olen, (const unsigned char *)c->meta_md5,
+	    strlen(c->meta_md5)) == 0 && olen == sizeof(md5))
+		entry_set_md5(e, md5);
+	else if (!sse_etag_is_md5(c) && (e->rx == NULL || !e->rx->md5_known))
+		e->rnotmd5 = 1;
+}
+
+/*
  * Read "size" bytes of "fd" once, 1 MiB at a time, and compare them
- * with the ETag in e->rmd5/rparts: the whole MD5 when rparts is 0, else
- * the multipart ETag for each part size of checksum_candidates(), all
- * hashed side by side.  Returns CSUM_SAME when one matches, CSUM_DIFF
- * when none does or the file is not "size" bytes long, CSUM_UNKNOWN
- * without reading when the ETag is no MD5 or no candidate gives rparts
- * parts, or -1 with errno set when a read fails (nothing reported).
+ * with what is known of e's content: its MD5 (entry_md5), else the
+ * multipart ETag in e->rmd5/rparts for each part size of
+ * checksum_candidates(), all hashed side by side.  Returns CSUM_SAME
+ * when one matches, CSUM_DIFF when none does or the file is not "size"
+ * bytes long, CSUM_UNKNOWN without reading when neither is known (an
+ * ETag of another form, or of SSE-KMS or SSE-C) or no candidate gives
+ * rparts parts, or -1 with errno set when a read fails (nothing
+ * reported).
  */
 int
 checksum_file(int fd, uint64_t size, const struct entry *e,
@@ -227,6 +256,7 @@ checksum_file(int fd, uint64_t size, const struct entry *e,
 	mbedtls_md5_context whole;
 	uint64_t parts[CSUM_MAXCAND], off = 0;
 	struct cand *c = NULL;
+	const unsigned char *known;
 	unsigned char *buf = NULL, md5[16];
 	size_t i, nc = 0, len;
 	ssize_t n;
@@ -234,11 +264,11 @@ checksum_file(int fd, uint64_t size, const struct entry *e,
 
 	mbedtls_md5_init(&whole);
 	mbedtls_md5_starts_ret(&whole);
-	if (!e->retag_md5) {
+	if (!checksum_comparable(e)) {
 		rc = CSUM_UNKNOWN;
 		goto out;
 	}
-	if (e->rparts > 0) {
+	if ((known = entry_md5(e)) == NULL) {
 		/* Decide before reading anything whether we can tell at all. */
 		if ((nc = checksum_candidates(size, e->rparts, part_size,
 		    parts)) == 0) {
@@ -283,7 +313,7 @@ checksum_file(int fd, uint64_t size, const struct entry *e,
 		goto out;
 	if (nc == 0) {
 		mbedtls_md5_finish_ret(&whole, md5);
-		if (memcmp(md5, e->rmd5, sizeof(md5)) == 0)
+		if (memcmp(md5, known, sizeof(md5)) == 0)
 			rc = CSUM_SAME;
 	}
 	for (i = 0; i < nc; i++) {
@@ -471,7 +501,7 @@ checksum_table(const char *root, const struct config *cfg,
 		}
 		if (e->lsize != e->rsize)
 			continue;
-		if (!e->retag_md5)
+		if (!checksum_comparable(e))
 			e->csum = CSUM_UNKNOWN;
 		else
 			p.v[p.n++] = e;

@@ -94,6 +94,10 @@ config_free(struct config *cfg)
 	free(cfg->restore_tier);
 	free(cfg->encrypt_key);
 	free(cfg->decrypt_key);
+	free(cfg->sse);
+	free(cfg->sse_kms_key_id);
+	free(cfg->sse_c_key_file);
+	free(cfg->acl);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -178,10 +178,15 @@ static void
 dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 {
 	struct download *dl = f->run->dl;
+	const char *hint;
 	char *msg;
 
 	msg = s3_call_errstr(c);
-	if (!s3_call_fatal(c))
+	if ((hint = sse_c_hint(dl->cfg, c)) != NULL)
+		dl_fail(f, 1, "%s: not restored (HTTP %ld%s%s)", hint,
+		    c->status, c->err.code != NULL ? " " : "",
+		    c->err.code != NULL ? c->err.code : "");
+	else if (!s3_call_fatal(c))
 		dl_fail(f, 1, "%s failed: %s", what, msg);
 	else {
 		/* Say it once: every other call fails the same way. */
@@ -428,6 +433,8 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 		    "%s, then %s); run again", f->etag, c->etag);
 	if (f->etag == NULL && c->etag != NULL)
 		f->etag = xstrdup(c->etag);
+	/* SSE-KMS and SSE-C ETags are no MD5; rclone's md5chksum helps. */
+	checksum_note_answer(f->e, c);
 	if (c->meta_crypt != NULL) {
 		f->encrypted = 1;
 		if (c->meta_psize != NULL && f->psize == -1) {

@@ -182,6 +182,11 @@ struct config {
 	char	*encrypt_key;	/* --encrypt-key PUB.pem, or NULL */
 	char	*decrypt_key;	/* --decrypt-key KEY.pem, or NULL */
 	int	 compress;	/* --compress (with --encrypt-key) */
+	char	*sse;		/* --sse AES256, aws:kms or aws:kms:dsse */
+	char	*sse_kms_key_id; /* --sse-kms-key-id */
+	char	*sse_c_key_file; /* --sse-c-key-file FILE */
+	char	*acl;		/* --acl: a canned ACL */
+	int	 request_payer;	/* --request-payer */
 
 	/* internal: set by options_parse, read by config_load */
 	int	 profile_explicit;	/* profile came from --profile */
@@ -441,7 +446,7 @@ void	 bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN]);
 /* s3.c: S3 requests: addressing, signing, response classification */
 
 #define S3_MAXQUERY	4
-#define S3_MAXHDR	8
+#define S3_MAXHDR	12
 
 struct xfer;
 struct s3_call;
@@ -456,6 +461,8 @@ struct s3 {
 	char		*region;	/* follows region redirects */
 	int		 path_style;
 	struct xfer	*xfer;
+	char		*ssec_key;	/* SSE-C: base64 key (secret), or NULL */
+	char		*ssec_md5;	/* ...and base64 of its MD5 */
 };
 
 /* A name/value pair owned by a call: the name is a literal. */
@@ -500,6 +507,9 @@ struct s3_call {
 	char		*meta_psize;	/* x-amz-meta-p3-size: plaintext size */
 	char		*meta_hmac;	/* x-amz-meta-p3-hmac: keyed checksum */
 	char		*meta_key;	/* x-amz-meta-p3-key: the key id, short */
+	char		*meta_md5;	/* x-amz-meta-md5chksum (rclone's) */
+	char		*sse;		/* x-amz-server-side-encryption */
+	char		*sse_customer;	/* ...-customer-algorithm: SSE-C */
 	char		*storage_class;	/* x-amz-storage-class */
 	char		*error_code;	/* x-amz-error-code, when sent */
 	char		*last_modified;	/* Last-Modified, as sent */
@@ -582,6 +592,52 @@ struct s3_call *s3_put_new(const char *bucket, const char *key, int fd,
 	    const char *ctype);
 
 /* ------------------------------------------------------------------ */
+/* sse.c: server-side settings sent as headers: --sse, --sse-kms-key-id,
+ * --sse-c-key-file, --acl, --request-payer */
+
+/* The most headers sse_headers adds to one request. */
+#define SSE_MAXHDR	7
+
+/*
+ * Whether "value" is a value of --sse / a canned ACL for objects;
+ * "what" names it in the message.  0, or -1 after reporting.
+ */
+int	 sse_valid(const char *what, const char *value);
+int	 sse_valid_acl(const char *what, const char *value);
+/*
+ * Check the values of those settings in "cfg", and that they go
+ * together, before any request.
+ * Returns 0, or -1 after reporting (a usage error).
+ */
+int	 sse_check(const struct config *);
+/*
+ * Read cfg->sse_c_key_file, when set, into s3->ssec_key/ssec_md5.
+ * Returns 0, or -1 after reporting (a configuration error).
+ */
+int	 sse_load(struct s3 *);
+/* Wipe and free what sse_load set. */
+void	 sse_free(struct s3 *);
+/*
+ * Fill hv[] (room for SSE_MAXHDR) with the headers the settings add to
+ * call "c", by what the call is (see the top of sse.c).  The values
+ * point into s3 and its config.  Returns how many.
+ */
+size_t	 sse_headers(const struct s3 *, const struct s3_call *,
+	    struct sigv4_kv *);
+/*
+ * What a failed GET or HEAD of an object means when SSE-C is in play:
+ * the key is missing, or another key sealed the object; NULL when the
+ * answer says neither.
+ */
+const char *sse_c_hint(const struct config *, const struct s3_call *);
+/*
+ * Whether the ETag of answer "c" can be the MD5 of the content: not
+ * when the server says it stored the object with SSE-KMS or SSE-C
+ * (AWS documents that those ETags are not an MD5).
+ */
+int	 sse_etag_is_md5(const struct s3_call *);
+
+/* ------------------------------------------------------------------ */
 /* transfer.c: the libcurl multi engine; the one place retries happen */
 
 /* A new engine running at most "jobs" requests at once. */
@@ -628,13 +684,20 @@ enum RCRYPT {
 	RCRYPT_YES
 };
 
-/* What the metadata (or the index) says of an encrypted object. */
-struct rcrypt {
+/*
+ * What the metadata (or the index) says of an object beyond the
+ * listing: of an encrypted object, its plaintext size, keyed checksum
+ * and key id; of any object, the MD5 of its content when the ETag is
+ * not that MD5 (multipart, SSE-KMS, SSE-C).
+ */
+struct rmeta {
 	int64_t		 psize;		/* plaintext size, -1 unknown */
 	unsigned char	 hmac[32];	/* keyed checksum of the plaintext */
 	int		 hmac_known;
 	unsigned char	 keyid[CRYPT_KEYID_SHORT]; /* whose key sealed it */
 	int		 keyid_known;
+	unsigned char	 md5[16];	/* MD5 of the object's bytes */
+	int		 md5_known;
 };
 
 struct entry {
@@ -652,11 +715,12 @@ struct entry {
 	unsigned	 dir:1;		/* an empty-directory marker "x/" */
 	unsigned	 rmtime_known:1; /* rmtime_* is valid */
 	unsigned	 retag_md5:1;	/* rmd5/rparts hold the ETag */
+	unsigned	 rnotmd5:1;	/* the ETag is no MD5 (SSE-KMS, SSE-C) */
 	unsigned	 csum:2;	/* enum CSUM: --checksum's verdict */
 	unsigned	 rtagged:1;	/* tagged Deleted=True (from the index) */
 	unsigned	 merged:1;	/* table_merge: copied into another */
 	unsigned	 rcrypt:2;	/* enum RCRYPT: is the object encrypted */
-	struct rcrypt	*rx;		/* RCRYPT_YES: what we know, or NULL */
+	struct rmeta	*rx;		/* what we know beyond the listing, or NULL */
 	char		 key[];		/* NUL-terminated */
 };
 
@@ -700,10 +764,24 @@ struct entry *table_get(struct table *, const char *key, size_t keylen);
 void	 table_merge(struct table *into, struct table *from);
 /* Free every entry; the table is left empty. */
 void	 table_free(struct table *);
-/* Mark "e" encrypted; its struct rcrypt, made on first use (psize -1). */
-struct rcrypt *entry_rcrypt(struct entry *);
-/* Mark "e" as a plain object. */
+/* e's struct rmeta, made on first use (psize -1). */
+struct rmeta *entry_rmeta(struct entry *);
+/* Mark "e" encrypted; its struct rmeta, as entry_rmeta. */
+struct rmeta *entry_rcrypt(struct entry *);
+/* Mark "e" as a plain object: what rmeta said of encryption is gone. */
 void	 entry_set_plain(struct entry *);
+/*
+ * Record "md5" (16 bytes) as the MD5 of e's object, which its ETag
+ * "etag" (NULL: unknown) may or may not show: rnotmd5 is set when the
+ * ETag is an MD5 in form but not this one, and the MD5 is kept apart
+ * (rmeta) whenever the ETag does not give it.
+ */
+void	 entry_set_md5(struct entry *, const unsigned char *md5);
+/*
+ * The MD5 of e's content as far as known: rmeta's, else the ETag's
+ * when it is a single-part MD5 not marked rnotmd5; NULL when unknown.
+ */
+const unsigned char *entry_md5(const struct entry *);
 /*
  * Parse an S3 ETag ("hex32" or "hex32-N", quotes already removed) into
  * e->rmd5/rparts and set retag_md5; leaves it clear for other forms.
@@ -789,6 +867,12 @@ void	 checksum_multipart_etag(const unsigned char *md5s, size_t n,
  * MP_MAX_PARTS parts are needed, and at least MP_MIN_PART.
  */
 uint64_t checksum_part_size(uint64_t size, uint64_t want);
+/*
+ * What an answer about e's object (HEAD or GET) says of its content:
+ * x-amz-meta-md5chksum (rclone's base64 MD5) becomes e's MD5; an answer
+ * saying SSE-KMS or SSE-C marks an ETag that cannot be an MD5.
+ */
+void	 checksum_note_answer(struct entry *, const struct s3_call *);
 /*
  * Read the file "fd" (of "size" bytes) once and decide whether its
  * content gives the ETag in e->rmd5/rparts: a single MD5 for rparts 0,
@@ -883,7 +967,7 @@ const char *plan_reason(enum REASON);
 /* index.c: stored mtimes without a request per file */
 
 struct index {
-	char	*etag;		/* the loaded index object's ETag, or NULL */
+	char	*md5;		/* hex MD5 of the loaded index object, or NULL */
 	size_t	 vouched;	/* entries whose mtime the listing confirmed */
 	size_t	 malformed;	/* lines ignored */
 	struct buf key;		/* scratch: the decoded key of a line */

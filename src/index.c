@@ -18,7 +18,8 @@
  * not tagged again); "E" or "E<SIZE>" when it is encrypted
  * (doc/encryption.md), with its plaintext size when known; "K<HEX>" the
  * first 8 bytes of its key id; "H<HEX>" its keyed plaintext checksum
- * (64 hex digits).  An object without "E" is
+ * (64 hex digits); "M<HEX>" the MD5 of its bytes when the ETag does
+ * not show it (multipart, SSE-KMS, SSE-C).  An object without "E" is
  * plain.  Lines are sorted by key, so an unchanged set of objects gives
  * a byte-identical index and no PUT is needed.
  */
@@ -39,8 +40,8 @@
 
 #define INDEX_MAGIC	"p3backup-index 1"
 #define INDEX_NAME	RESERVED_PREFIX "index"
-/* " D E<20 digits> K<16 hex> H<64 hex>" and the NUL, with room to spare. */
-#define INDEX_FLAGS_MAX	128
+/* " D E<20 digits> K<16 hex> H<64 hex> M<32 hex>" and the NUL, with room. */
+#define INDEX_FLAGS_MAX	192
 
 /* Exactly 2 * n hex digits at "s" (NULL: none) into out[n].  0, or -1. */
 static int
@@ -58,7 +59,7 @@ index_hex(const char *s, unsigned char *out, size_t n)
 static int
 index_flags(char *flags, struct entry *probe)
 {
-	struct rcrypt *rx;
+	struct rmeta *rx;
 	uint64_t n;
 	char *f;
 
@@ -77,6 +78,11 @@ index_flags(char *flags, struct entry *probe)
 			if (index_hex(f + 1, rx->hmac, sizeof(rx->hmac)) == -1)
 				return -1;
 			rx->hmac_known = 1;
+		} else if (f[0] == 'M') {
+			rx = entry_rmeta(probe);
+			if (index_hex(f + 1, rx->md5, sizeof(rx->md5)) == -1)
+				return -1;
+			rx->md5_known = 1;
 		} else if (f[0] == 'K') {
 			rx = entry_rcrypt(probe);
 			if (index_hex(f + 1, rx->keyid, sizeof(rx->keyid)) == -1)
@@ -94,6 +100,7 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 {
 	char *key, *size, *etag, *mtime, *end;
 	struct entry *e, probe;
+	unsigned char md5[16];
 	int64_t sec = 0;
 	int32_t nsec = 0;
 	long long n;
@@ -134,6 +141,10 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	e->rx = probe.rx;
 	probe.rx = NULL;
 	e->rcrypt = probe.rcrypt == RCRYPT_YES ? RCRYPT_YES : RCRYPT_NO;
+	if (e->rx != NULL && e->rx->md5_known) {
+		memcpy(md5, e->rx->md5, sizeof(md5));
+		entry_set_md5(e, md5);
+	}
 	ix->vouched++;
 	goto out;
 bad:
@@ -146,13 +157,18 @@ int
 index_load(struct index *ix, struct s3 *s3, const char *bucket,
     struct table *tbl)
 {
+	mbedtls_md5_context ctx;
 	struct s3_call *c = NULL;
+	unsigned char md5[16];
 	char *key = NULL, *line = NULL, *msg;
 	size_t cap = 0;
+	ssize_t n;
 	FILE *fp = NULL;
 	int rc = -1;
 
 	memset(ix, 0, sizeof(*ix));
+	mbedtls_md5_init(&ctx);
+	mbedtls_md5_starts_ret(&ctx);
 	if ((fp = tmpfile()) == NULL) {
 		warn("index: temporary file");
 		goto out;
@@ -171,17 +187,25 @@ index_load(struct index *ix, struct s3 *s3, const char *bucket,
 		}
 		goto out;
 	}
-	if (c->etag != NULL)
-		ix->etag = xstrdup(c->etag);
+	/*
+	 * Its MD5 tells index_save whether anything changed: the ETag
+	 * would not (SSE-KMS and SSE-C ETags are no MD5).
+	 */
 	rewind(fp);
-	if (getline(&line, &cap, fp) == -1 ||
+	if ((n = getline(&line, &cap, fp)) == -1 ||
 	    strcmp(line, INDEX_MAGIC "\n") != 0) {
 		warnx("index %s: not a p3backup index; ignored", key);
 		rc = 0;
 		goto out;
 	}
-	while (getline(&line, &cap, fp) != -1)
+	mbedtls_md5_update_ret(&ctx, (unsigned char *)line, (size_t)n);
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		mbedtls_md5_update_ret(&ctx, (unsigned char *)line, (size_t)n);
 		index_apply(ix, tbl, line);
+	}
+	mbedtls_md5_finish_ret(&ctx, md5);
+	ix->md5 = xmalloc(33);
+	hex_encode(md5, 16, ix->md5);
 	if (ix->malformed > 0)
 		warnx("index %s: %zu malformed line(s) ignored", key,
 		    ix->malformed);
@@ -189,6 +213,7 @@ index_load(struct index *ix, struct s3 *s3, const char *bucket,
 	    ix->vouched);
 	rc = 0;
 out:
+	mbedtls_md5_free(&ctx);
 	free(line);
 	free(key);
 	if (fp != NULL)
@@ -206,7 +231,7 @@ index_cmp(const void *a, const void *b)
 	return strcmp(ea->key, eb->key);
 }
 
-/* " D", " E<size>", " K<hex>", " H<hex>": the flags of e's line. */
+/* " D", " M<hex>", " E<size>", " K<hex>", " H<hex>": e's line's flags. */
 static void
 index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 {
@@ -215,6 +240,12 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 	out[0] = '\0';
 	if (e->rtagged)
 		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len, " D");
+	if (e->rx != NULL && e->rx->md5_known) {
+		out[len++] = ' ';
+		out[len++] = 'M';
+		hex_encode(e->rx->md5, 16, out + len);
+		len += 32;
+	}
 	if (e->rcrypt != RCRYPT_YES)
 		return;
 	if (e->rx != NULL && e->rx->psize >= 0)
@@ -290,7 +321,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 		goto out;
 	}
 	hex_encode(md5, 16, md5hex);
-	if (ix->etag != NULL && strcasecmp(ix->etag, md5hex) == 0) {
+	if (ix->md5 != NULL && strcmp(ix->md5, md5hex) == 0) {
 		rc = 0;		/* unchanged: no PUT */
 		goto out;
 	}
@@ -320,8 +351,8 @@ out:
 void
 index_free(struct index *ix)
 {
-	free(ix->etag);
-	ix->etag = NULL;
+	free(ix->md5);
+	ix->md5 = NULL;
 	buf_free(&ix->key);
 }
 
@@ -340,7 +371,7 @@ struct headrun {
 static void
 index_head_crypt(struct entry *e, const struct s3_call *c)
 {
-	struct rcrypt *rx;
+	struct rmeta *rx;
 	uint64_t n;
 
 	if (c->meta_crypt == NULL) {
@@ -370,6 +401,7 @@ index_head_done(struct s3_call *c, void *arg)
 		    &e->rmtime_sec, &e->rmtime_nsec) == 0)
 			e->rmtime_known = 1;
 		index_head_crypt(e, c);
+		checksum_note_answer(e, c);
 	} else if (!c->ok) {
 		msg = s3_call_errstr(c);
 		if (s3_call_fatal(c))
@@ -418,6 +450,10 @@ index_needs_head(const struct entry *e, const struct config *cfg)
 	if (e->lsize != e->rsize && cfg->crypt_hlen == 0)
 		return 0;
 	if (cfg->mtime && !e->rmtime_known)
+		return 1;
+	/* A multipart ETag tells little: the metadata may hold the MD5. */
+	if (cfg->checksum && cfg->crypt_hlen == 0 && e->retag_md5 &&
+	    e->rparts > 0 && entry_md5(e) == NULL)
 		return 1;
 	hmac = e->rcrypt == RCRYPT_YES && e->rx != NULL && e->rx->hmac_known;
 	return cfg->checksum && cfg->crypt_hlen > 0 && !cfg->restore &&

@@ -44,7 +44,8 @@ static const char *const job_keys[] = {
 	"exclude_from", "storage_class", "mtime", "checksum",
 	"follow_symlinks", "delete", "tag_deleted", "max_delete",
 	"max_uploads", "jobs", "endpoint_url", "region", "profile", "report",
-	"encrypt_key", "compress", NULL
+	"encrypt_key", "compress", "sse", "sse_kms_key_id", "sse_c_key_file",
+	"acl", "request_payer", NULL
 };
 
 struct job {
@@ -210,6 +211,23 @@ job_setting(void *arg, const char *section, const char *name,
 		job_set(&cfg->encrypt_key, job_path(job, value));
 	else if (strcmp(name, "compress") == 0) {
 		if (job_bool(what, value, &cfg->compress) == -1)
+			goto out;
+	} else if (strcmp(name, "sse") == 0) {
+		if (sse_valid(what, value) == -1)
+			goto out;
+		job_set(&cfg->sse, xstrdup(value));
+	}
+	else if (strcmp(name, "sse_kms_key_id") == 0)
+		job_set(&cfg->sse_kms_key_id, xstrdup(value));
+	else if (strcmp(name, "sse_c_key_file") == 0)
+		job_set(&cfg->sse_c_key_file, job_path(job, value));
+	else if (strcmp(name, "acl") == 0) {
+		if (sse_valid_acl(what, value) == -1)
+			goto out;
+		job_set(&cfg->acl, xstrdup(value));
+	}
+	else if (strcmp(name, "request_payer") == 0) {
+		if (job_bool(what, value, &cfg->request_payer) == -1)
 			goto out;
 	}
 	rc = 0;

@@ -339,7 +339,7 @@ main(int argc, char *argv[])
 	rep.failed = sj.stats.failed;
 
 	/* index: metadata the index could not vouch for. */
-	if ((cfg.mtime || (cfg.checksum && cfg.crypt_hlen > 0)) && exists &&
+	if ((cfg.mtime || cfg.checksum) && exists &&
 	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
 		goto out;
 	/* checksum: content of same-size files against their ETags. */

@@ -57,6 +57,9 @@ struct mpfile {
 	struct crypt_obj	 obj;		/* ...its data key and header */
 	mbedtls_md_context_t	 hmac;		/* ...keyed plaintext checksum */
 	struct readahead	*ra;		/* parts prepared ahead */
+	int			 sse;		/* part ETags may be no MD5 */
+	char			**petag;	/* the server's part ETags where
+						   they are not the MD5s */
 };
 
 struct mppart {
@@ -101,6 +104,19 @@ mp_call(struct mpfile *mp, const char *method, s3_done_fn done, void *arg)
 	c->arg = arg;
 	mp->inflight++;
 	return c;
+}
+
+/*
+ * Keep the server's ETag of part "i" (0-based) when it is not the part's
+ * MD5 (SSE-KMS, SSE-C): CompleteMultipartUpload must name it.
+ */
+static void
+mp_keep_etag(struct mpfile *mp, uint32_t i, const char *etag)
+{
+	if (mp->petag == NULL)
+		mp->petag = xcalloc(mp->j.nparts, sizeof(*mp->petag));
+	free(mp->petag[i]);
+	mp->petag[i] = xstrdup(etag);
 }
 
 /* Abort an upload we will not complete; servers without the call are fine. */
@@ -153,6 +169,8 @@ mp_create_done(struct s3_call *c, void *arg)
 	struct mpfile *mp = arg;
 
 	mp->inflight--;
+	if (!sse_etag_is_md5(c))
+		mp->sse = 1;
 	if (!mp_call_failed(mp, c, "CreateMultipartUpload")) {
 		if (xml_parse_initiate(c->resp.data, c->resp.len,
 		    &mp->j.upload_id) == -1 || journal_save(&mp->j) == -1)
@@ -198,6 +216,15 @@ mp_list_part(void *arg, const struct list_part *lp)
 	hex_encode(mp->j.md5s + 16 * i, 16, hex);
 	if (strcasecmp(hex, lp->etag) == 0)
 		mp->j.done[i] = 2;	/* confirmed */
+	else if (mp->sse && lp->etag[0] != '\0') {
+		/*
+		 * SSE-KMS and SSE-C part ETags are no MD5.  The part was
+		 * journaled only after the server took it with our
+		 * Content-MD5: that it is there is the confirmation.
+		 */
+		mp->j.done[i] = 2;
+		mp_keep_etag(mp, i, lp->etag);
+	}
 	return 0;
 }
 
@@ -278,9 +305,11 @@ mp_listparts_done(struct s3_call *c, void *arg)
 		if (truncated)
 			logmsg(1, "%s: more than 1000 parts; the rest are sent "
 			    "again", mp->e->key);
-	} else if (c->err.code != NULL &&
-	    strcmp(c->err.code, "NoSuchUpload") == 0) {
-		/* The upload is gone: start a new one. */
+	} else if (c->status == 404) {
+		/*
+		 * The upload is gone (NoSuchUpload; Ceph RGW 16 says
+		 * NoSuchKey): start a new one.
+		 */
 		for (i = 0; i < mp->j.nparts; i++)
 			mp->j.done[i] = 0;
 		free(mp->j.upload_id);
@@ -401,6 +430,8 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	mp->fd = fd;
 	mp->st = *st;
 	mp->okey = list_object_key(up->cfg, e->key);
+	mp->sse = up->cfg->sse_c_key_file != NULL || (up->cfg->sse != NULL &&
+	    strncmp(up->cfg->sse, "aws:kms", 7) == 0);
 	mbedtls_md5_init(&mp->whole);
 	mbedtls_md5_starts_ret(&mp->whole);
 	psize = mp_part_size(up, (uint64_t)st->st_size);
@@ -467,7 +498,14 @@ mp_part_done(struct s3_call *c, void *arg)
 		    "in transit (BadDigest)", part->n + 1);
 		mp->failed = 1;
 	} else if (!mp_call_failed(mp, c, "UploadPart")) {
-		if (c->etag != NULL && strcasecmp(c->etag, hex) != 0) {
+		if (c->etag != NULL && strcasecmp(c->etag, hex) != 0 &&
+		    !sse_etag_is_md5(c)) {
+			/* The server checked our Content-MD5 instead. */
+			mp_keep_etag(mp, part->n, c->etag);
+			mp->sse = 1;
+		}
+		if (c->etag != NULL && strcasecmp(c->etag, hex) != 0 &&
+		    sse_etag_is_md5(c)) {
 			report_error(mp->up->rep, mp->e->key, "part %u: the "
 			    "server's ETag is not the MD5 of the part",
 			    part->n + 1);
@@ -615,56 +653,122 @@ multipart_stop(struct upload *up)
 	mp_fed(mp);
 }
 
+/*
+ * The completed object's ETag "etag" (a HEAD's when the completion
+ * answer had none; "head" the HEAD's answer, else NULL): count the file
+ * uploaded when it is the one our parts give, or the whole file's MD5
+ * (s3rver), or, where the server encrypts (SSE-KMS, SSE-C: no ETag is
+ * an MD5 there and the parts' Content-MD5 was checked instead), when it
+ * has our number of parts and the HEAD shows our size.
+ */
 static void
-mp_complete_done(struct s3_call *c, void *arg)
+mp_completed(struct mpfile *mp, const char *etag, const struct s3_call *head)
 {
-	struct mpfile *mp = arg;
 	struct entry *e = mp->e;
 	unsigned char whole[16], hmac[32];
-	char want[45], whole_hex[33], *etag = NULL;
-	struct s3_error err;
+	char want[45], whole_hex[33], nparts[16];
+	uint64_t size;
+	size_t elen, nlen;
+	int sse;
 
-	mp->inflight--;
-	memset(&err, 0, sizeof(err));
 	checksum_multipart_etag(mp->j.md5s, mp->j.nparts, want);
 	mbedtls_md5_finish_ret(&mp->whole, whole);
 	hex_encode(whole, 16, whole_hex);
 	if (mp->encrypted)
 		mbedtls_md_hmac_finish(&mp->hmac, hmac);
-	if (mp_call_failed(mp, c, "CompleteMultipartUpload"))
-		;
-	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
-	    &err) == -1) {
-		report_error(mp->up->rep, e->key, "CompleteMultipartUpload "
-		    "failed: %s", err.code != NULL ? err.code : "bad answer");
+	size = mp->encrypted ? crypt_size(mp->obj.hlen, mp->j.size) :
+	    mp->j.size;
+	sse = mp->sse || (head != NULL && !sse_etag_is_md5(head));
+	nlen = (size_t)snprintf(nparts, sizeof(nparts), "-%u", mp->j.nparts);
+	elen = strlen(etag);
+	if (head != NULL && head->content_length != (int64_t)size) {
+		report_error(mp->up->rep, e->key, "the completed object has "
+		    "%lld bytes, not %llu", (long long)head->content_length,
+		    (unsigned long long)size);
 		mp->failed = 1;
 	} else if (strcasecmp(etag, want) != 0 &&
-	    strcasecmp(etag, whole_hex) != 0) {
+	    strcasecmp(etag, whole_hex) != 0 && (!sse || elen <= nlen ||
+	    strcmp(etag + elen - nlen, nparts) != 0)) {
 		report_error(mp->up->rep, e->key, "the completed object's ETag "
 		    "%s is neither %s nor the file's MD5", etag, want);
 		mp->failed = 1;
 	} else {
 		journal_remove(&mp->j);
 		e->remote = 1;
-		e->rsize = mp->encrypted ? (int64_t)crypt_size(mp->obj.hlen,
-		    mp->j.size) : (int64_t)mp->j.size;
+		e->rsize = (int64_t)size;
 		upload_crypt_entry(e, mp->encrypted ? mp->up->key : NULL,
 		    (int64_t)mp->j.size, mp->encrypted ? hmac : NULL);
 		e->rmtime_sec = mp->st.st_mtim.tv_sec;
 		e->rmtime_nsec = mp->st.st_mtim.tv_nsec;
 		e->rmtime_known = 1;
-		/* Record the ETag as listings will show it (the index). */
+		/* Record the ETag as listings will show it (the index)... */
 		table_set_etag(e, etag);
+		/* ...and the MD5 that --checksum and restores compare. */
+		entry_set_md5(e, whole);
 		e->rtagged = 0;
 		mp->up->rep->uploaded++;
 		report_action(mp->up->rep, "upload", NULL, e->key);
 		report_record(mp->up->rep, e, "upload", "ok", NULL);
 	}
+	mp->state = MP_ENDED;
+	mp_finish(mp);
+}
+
+/* The HEAD after a completion answer without an ETag. */
+static void
+mp_complete_head_done(struct s3_call *c, void *arg)
+{
+	struct mpfile *mp = arg;
+
+	mp->inflight--;
+	if (mp_call_failed(mp, c, "HEAD after CompleteMultipartUpload")) {
+		mp->state = MP_ENDED;
+		mp_finish(mp);
+	} else if (c->etag == NULL || c->etag[0] == '\0') {
+		report_error(mp->up->rep, mp->e->key, "the completed object "
+		    "has no ETag");
+		mp->failed = 1;
+		mp->state = MP_ENDED;
+		mp_finish(mp);
+	} else
+		mp_completed(mp, c->etag, c);
+	s3_call_free(c);
+}
+
+static void
+mp_complete_done(struct s3_call *c, void *arg)
+{
+	struct mpfile *mp = arg;
+	struct s3_call *head;
+	struct s3_error err;
+	char *etag = NULL;
+
+	mp->inflight--;
+	memset(&err, 0, sizeof(err));
+	if (!sse_etag_is_md5(c))
+		mp->sse = 1;
+	if (mp_call_failed(mp, c, "CompleteMultipartUpload"))
+		;
+	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
+	    &err) == -1) {
+		report_error(mp->up->rep, mp->e->key, "CompleteMultipartUpload "
+		    "failed: %s", err.code != NULL ? err.code : "bad answer");
+		mp->failed = 1;
+	} else if (etag[0] == '\0') {
+		/* Ceph RGW 16 answers <ETag></ETag>: ask the object. */
+		head = mp_call(mp, "HEAD", mp_complete_head_done, mp);
+		xfer_submit(mp->up->s3->xfer, head);
+		goto out;
+	} else {
+		mp_completed(mp, etag, NULL);
+		goto out;
+	}
+	mp->state = MP_ENDED;
+	mp_finish(mp);
+out:
 	free(etag);
 	s3_error_free(&err);
 	s3_call_free(c);
-	mp->state = MP_ENDED;
-	mp_finish(mp);
 }
 
 static void
@@ -672,7 +776,7 @@ mp_complete(struct mpfile *mp)
 {
 	struct s3_call *c;
 	struct buf body;
-	char hex[33], line[96];
+	char hex[33], line[160];
 	uint32_t i;
 	int n;
 
@@ -683,7 +787,9 @@ mp_complete(struct mpfile *mp)
 	for (i = 0; i < mp->j.nparts; i++) {
 		hex_encode(mp->j.md5s + 16 * i, 16, hex);
 		n = snprintf(line, sizeof(line), "<Part><PartNumber>%u"
-		    "</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, hex);
+		    "</PartNumber><ETag>\"%.64s\"</ETag></Part>", i + 1,
+		    mp->petag != NULL && mp->petag[i] != NULL ?
+		    mp->petag[i] : hex);
 		buf_append(&body, line, (size_t)n);
 	}
 	buf_append(&body, "</CompleteMultipartUpload>", 26);
@@ -734,6 +840,9 @@ mp_finish(struct mpfile *mp)
 	mbedtls_md_free(&mp->hmac);
 	crypt_obj_free(&mp->obj);
 	close(mp->fd);
+	for (i = 0; mp->petag != NULL && i < mp->j.nparts; i++)
+		free(mp->petag[i]);
+	free(mp->petag);
 	journal_free(&mp->j);
 	free(mp->complete_body);
 	free(mp->okey);

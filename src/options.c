@@ -49,6 +49,11 @@ enum {
 	OPT_INCLUDE_DELETED,
 	OPT_RESTORE_REQUEST,
 	OPT_RESTORE_TIER,
+	OPT_SSE,
+	OPT_SSE_KMS_KEY_ID,
+	OPT_SSE_C_KEY_FILE,
+	OPT_ACL,
+	OPT_REQUEST_PAYER,
 };
 
 static const struct option longopts[] = {
@@ -88,6 +93,11 @@ static const struct option longopts[] = {
 	{ "retries",		required_argument, NULL, OPT_RETRIES },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "compress",		no_argument,	   NULL, OPT_COMPRESS },
+	{ "sse",		required_argument, NULL, OPT_SSE },
+	{ "sse-kms-key-id",	required_argument, NULL, OPT_SSE_KMS_KEY_ID },
+	{ "sse-c-key-file",	required_argument, NULL, OPT_SSE_C_KEY_FILE },
+	{ "acl",		required_argument, NULL, OPT_ACL },
+	{ "request-payer",	optional_argument, NULL, OPT_REQUEST_PAYER },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ NULL,			0,		   NULL, 0 }
@@ -135,6 +145,15 @@ options_help(void)
 "                           (AES-256-GCM; this host cannot decrypt them)\n"
 "      --compress           zstd before encrypting, when it saves space\n"
 "      --decrypt-key KEY.pem  with --restore: the matching private key\n"
+"\n"
+"Server side:\n"
+"      --sse AES256|aws:kms server-side encryption of every object written\n"
+"      --sse-kms-key-id ID  the KMS key for --sse aws:kms\n"
+"      --sse-c-key-file FILE  SSE-C: the server encrypts with this 256-bit\n"
+"                           key and keeps none; needed again to restore\n"
+"      --acl CANNED         canned ACL on every object written (e.g.\n"
+"                           bucket-owner-full-control)\n"
+"      --request-payer      the bucket is requester-pays: pay for requests\n"
 "\n"
 "Restore:\n"
 "      --restore            download BUCKET (or --prefix) into DIRECTORY:\n"
@@ -335,7 +354,7 @@ options_crypt_check(const struct config *cfg)
 		    "the encrypted format)");
 		return -1;
 	}
-	return 0;
+	return sse_check(cfg);
 }
 
 int
@@ -485,6 +504,27 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			break;
 		case OPT_COMPRESS:
 			cfg->compress = 1;
+			break;
+		case OPT_SSE:
+			options_set(&cfg->sse, optarg);
+			break;
+		case OPT_SSE_KMS_KEY_ID:
+			options_set(&cfg->sse_kms_key_id, optarg);
+			break;
+		case OPT_SSE_C_KEY_FILE:
+			options_set(&cfg->sse_c_key_file, optarg);
+			break;
+		case OPT_ACL:
+			options_set(&cfg->acl, optarg);
+			break;
+		case OPT_REQUEST_PAYER:
+			/* The AWS CLI's --request-payer requester, as =VALUE. */
+			if (optarg != NULL && strcmp(optarg, "requester") != 0) {
+				warnx("--request-payer=%s: the only value is "
+				    "requester", optarg);
+				return OPT_USAGE;
+			}
+			cfg->request_payer = 1;
 			break;
 		case 'h':
 			options_help();

@@ -258,8 +258,8 @@ report_record(struct report *r, const struct entry *e, const char *action,
 		has_mtime = 1;
 	}
 	if (strcmp(action, "upload") == 0 && strcmp(result, "ok") == 0 &&
-	    e->retag_md5 && e->rparts == 0) {
-		hex_encode(e->rmd5, sizeof(e->rmd5), md5);
+	    e->rparts == 0 && entry_md5(e) != NULL) {
+		hex_encode(entry_md5(e), 16, md5);
 		has_md5 = 1;
 	}
 	line = json_pack("{s:o, s:o, s:s, s:I, s:s?, s:s?, s:s, s:o}",

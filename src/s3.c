@@ -64,10 +64,14 @@ s3_init(struct s3 *s3, const struct config *cfg)
 			hostlen--;
 		s3->endpoint_path = xstrndup(p, hostlen);
 	}
+	if (sse_load(s3) == -1)
+		goto out;
 	if ((s3->xfer = xfer_new(s3, cfg->jobs > 0 ? cfg->jobs : 1)) == NULL)
 		goto out;
 	rc = 0;
 out:
+	if (rc == -1)
+		s3_free(s3);
 	return rc;
 }
 
@@ -77,6 +81,7 @@ s3_free(struct s3 *s3)
 	if (s3 == NULL)
 		return;
 	xfer_free(s3->xfer);
+	sse_free(s3);
 	free(s3->scheme);
 	free(s3->endpoint_host);
 	free(s3->endpoint_path);
@@ -132,12 +137,16 @@ s3_call_reset(struct s3_call *c)
 	free(c->meta_psize);
 	free(c->meta_hmac);
 	free(c->meta_key);
+	free(c->meta_md5);
+	free(c->sse);
+	free(c->sse_customer);
 	free(c->storage_class);
 	free(c->error_code);
 	free(c->last_modified);
 	free(c->curl_msg);
 	c->etag = c->bucket_region = c->meta_mtime = c->storage_class = NULL;
 	c->meta_crypt = c->meta_psize = c->meta_hmac = c->meta_key = NULL;
+	c->meta_md5 = c->sse = c->sse_customer = NULL;
 	c->error_code = NULL;
 	c->last_modified = NULL;
 	c->received = 0;
@@ -315,6 +324,12 @@ s3_call_header_line(struct s3_call *c, const char *line, size_t len)
 		slot = &c->meta_hmac;
 	else if (HDR_IS("x-amz-meta-p3-key"))
 		slot = &c->meta_key;
+	else if (HDR_IS("x-amz-meta-md5chksum"))
+		slot = &c->meta_md5;
+	else if (HDR_IS("x-amz-server-side-encryption"))
+		slot = &c->sse;
+	else if (HDR_IS("x-amz-server-side-encryption-customer-algorithm"))
+		slot = &c->sse_customer;
 	else if (HDR_IS("x-amz-storage-class"))
 		slot = &c->storage_class;
 	else if (HDR_IS("x-amz-error-code"))
@@ -354,7 +369,7 @@ int
 s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 {
 	const struct config *cfg = s3->cfg;
-	struct sigv4_kv qv[S3_MAXQUERY], hv[S3_MAXHDR + 4];
+	struct sigv4_kv qv[S3_MAXQUERY], hv[S3_MAXHDR + 4 + SSE_MAXHDR];
 	struct sigv4_request sr;
 	struct sigv4_result res;
 	char amzdate[17], hash[65], *host = NULL, *path = NULL, *url = NULL;
@@ -392,6 +407,7 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 		hv[nh].name = c->hdr[i].name;
 		hv[nh++].value = c->hdr[i].value;
 	}
+	nh += sse_headers(s3, c, hv + nh);
 
 	memset(&sr, 0, sizeof(sr));
 	sr.method = c->method;
@@ -712,8 +728,11 @@ s3_put_new(const char *bucket, const char *key, int fd, uint64_t size,
 	c->body_off = 0;
 	c->body_size = size;
 	c->unsigned_payload = 1;
-	if (md5b64 != NULL)
+	if (md5b64 != NULL) {
 		s3_call_header(c, "content-md5", md5b64);
+		/* rclone's: the MD5 survives ETags that are not one. */
+		s3_call_header(c, "x-amz-meta-md5chksum", md5b64);
+	}
 	s3_call_header(c, "content-type",
 	    ctype != NULL ? ctype : "application/octet-stream");
 	if (mtime != NULL)

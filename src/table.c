@@ -97,6 +97,7 @@ table_merge(struct table *into, struct table *from)
 			memcpy(e->rmd5, r->rmd5, sizeof(e->rmd5));
 			e->rparts = r->rparts;
 			e->retag_md5 = r->retag_md5;
+			e->rnotmd5 = r->rnotmd5;
 			e->rtagged = r->rtagged;
 			e->rcrypt = r->rcrypt;
 			e->rx = r->rx;
@@ -135,23 +136,64 @@ table_free(struct table *tbl)
 	tbl->nlocal = tbl->nremote = 0;
 }
 
-struct rcrypt *
-entry_rcrypt(struct entry *e)
+struct rmeta *
+entry_rmeta(struct entry *e)
 {
 	if (e->rx == NULL) {
 		e->rx = xcalloc(1, sizeof(*e->rx));
 		e->rx->psize = -1;
 	}
-	e->rcrypt = RCRYPT_YES;
 	return e->rx;
+}
+
+struct rmeta *
+entry_rcrypt(struct entry *e)
+{
+	e->rcrypt = RCRYPT_YES;
+	return entry_rmeta(e);
 }
 
 void
 entry_set_plain(struct entry *e)
 {
-	free(e->rx);
-	e->rx = NULL;
 	e->rcrypt = RCRYPT_NO;
+	if (e->rx == NULL)
+		return;
+	if (!e->rx->md5_known) {
+		free(e->rx);
+		e->rx = NULL;
+		return;
+	}
+	e->rx->psize = -1;
+	e->rx->hmac_known = e->rx->keyid_known = 0;
+}
+
+void
+entry_set_md5(struct entry *e, const unsigned char *md5)
+{
+	struct rmeta *rx;
+
+	e->rnotmd5 = e->retag_md5 && e->rparts == 0 &&
+	    memcmp(e->rmd5, md5, 16) != 0;
+	if (e->retag_md5 && e->rparts == 0 && !e->rnotmd5) {
+		/* The ETag says it all. */
+		if (e->rx != NULL)
+			e->rx->md5_known = 0;
+		return;
+	}
+	rx = entry_rmeta(e);
+	memcpy(rx->md5, md5, 16);
+	rx->md5_known = 1;
+}
+
+const unsigned char *
+entry_md5(const struct entry *e)
+{
+	if (e->rx != NULL && e->rx->md5_known)
+		return e->rx->md5;
+	if (e->retag_md5 && e->rparts == 0 && !e->rnotmd5)
+		return e->rmd5;
+	return NULL;
 }
 
 void
@@ -162,6 +204,7 @@ table_set_etag(struct entry *e, const char *etag)
 	long parts = 0;
 
 	e->retag_md5 = 0;
+	e->rnotmd5 = 0;
 	e->rparts = 0;
 	if (hex_decode(etag, sizeof(md5), md5) == -1)
 		return;

@@ -108,7 +108,7 @@ void
 upload_crypt_entry(struct entry *e, const struct crypt_key *key,
     int64_t psize, const unsigned char hmac[32])
 {
-	struct rcrypt *rx;
+	struct rmeta *rx;
 
 	if (key == NULL) {
 		entry_set_plain(e);
@@ -349,7 +349,7 @@ upload_done(struct s3_call *c, void *arg)
 	struct upload *up = job->up;
 	struct entry *e = job->e;
 	struct stat now;
-	char md5hex[33], *msg;
+	char md5hex[33], *msg, *etag = NULL;
 	int changed;
 
 	hex_encode(job->md5, 16, md5hex);
@@ -378,23 +378,30 @@ upload_done(struct s3_call *c, void *arg)
 	/*
 	 * The server hashed what it received: an ETag that is an MD5 but not
 	 * ours means it got other bytes than we hashed (the file changed
-	 * under a streaming read).  Read it again and resend.
+	 * under a streaming read).  Read it again and resend.  With SSE-KMS
+	 * or SSE-C the ETag is no MD5: the server's Content-MD5 check
+	 * stands for it, and the ETag is kept as listings will show it.
 	 */
 	if (c->etag != NULL && strlen(c->etag) == 32 &&
 	    strcasecmp(c->etag, md5hex) != 0) {
-		changed = !e->dir && (fstat(job->fd, &now) == -1 ||
-		    !upload_same_stat(&now, &job->st));
-		s3_call_free(c);
-		if (changed && ++job->tries < CHANGE_TRIES) {
-			logmsg(1, "%s: changed while being sent; sending it again",
-			    e->key);
-			upload_submit(job);
+		if (!sse_etag_is_md5(c))
+			etag = xstrdup(c->etag);
+		else {
+			changed = !e->dir && (fstat(job->fd, &now) == -1 ||
+			    !upload_same_stat(&now, &job->st));
+			s3_call_free(c);
+			if (changed && ++job->tries < CHANGE_TRIES) {
+				logmsg(1, "%s: changed while being sent; "
+				    "sending it again", e->key);
+				upload_submit(job);
+				return;
+			}
+			report_error(up->rep, e->key, "the server's ETag does "
+			    "not match the content sent%s", changed ?
+			    " (file keeps changing)" : "");
+			upload_fail(job);
 			return;
 		}
-		report_error(up->rep, e->key, "the server's ETag does not match "
-		    "the content sent%s", changed ? " (file keeps changing)" : "");
-		upload_fail(job);
-		return;
 	}
 	s3_call_free(c);
 	e->remote = 1;
@@ -404,9 +411,9 @@ upload_done(struct s3_call *c, void *arg)
 	e->rmtime_sec = job->st.st_mtim.tv_sec;
 	e->rmtime_nsec = job->st.st_mtim.tv_nsec;
 	e->rmtime_known = 1;
-	memcpy(e->rmd5, job->md5, 16);
-	e->rparts = 0;
-	e->retag_md5 = 1;
+	table_set_etag(e, etag != NULL ? etag : md5hex);
+	entry_set_md5(e, job->md5);
+	free(etag);
 	e->rtagged = 0;		/* a new object carries no tags */
 	up->rep->uploaded++;
 	up->rep->uploaded_bytes += (uint64_t)e->rsize;

@@ -739,12 +739,12 @@ mp_walk(const char *buf, size_t len, struct mp_ctx *ctx,
 
 /*
  * A copy of child "want" of root "root" in "buf" (without quotes with
- * "quoted"), or NULL when malformed, absent or empty (reported) or an
- * <Error> (see mp_walk).
+ * "quoted"), or NULL when malformed or an <Error> (see mp_walk), and
+ * when absent or empty: reported, unless "optional", which gives "".
  */
 static char *
 mp_value(const char *buf, size_t len, const char *root, const char *want,
-    int quoted, struct s3_error *err)
+    int quoted, int optional, struct s3_error *err)
 {
 	struct mp_ctx ctx;
 	char *value = NULL;
@@ -757,7 +757,7 @@ mp_value(const char *buf, size_t len, const char *root, const char *want,
 		goto out;
 	s = !ctx.have ? "" : quoted ? list_etag(&ctx.field[0]) :
 	    ctx.field[0].data;
-	if (s[0] == '\0')
+	if (s[0] == '\0' && !optional)
 		warnx("multipart: <%s> without <%s>", root, want);
 	else
 		value = xstrdup(s);
@@ -776,16 +776,17 @@ int
 xml_parse_initiate(const char *buf, size_t len, char **upload_id)
 {
 	*upload_id = mp_value(buf, len, "InitiateMultipartUploadResult",
-	    "UploadId", 0, NULL);
+	    "UploadId", 0, 0, NULL);
 	return *upload_id != NULL ? 0 : -1;
 }
 
 /*
  * Parse a CompleteMultipartUploadResult: *etag is set to <ETag>
- * without its quotes (caller frees), or NULL.  S3 may send an <Error>
- * with status 200: "err" is then filled (free with s3_error_free) and
- * -1 returned without a message.  Otherwise err->code stays NULL and
- * -1 means malformed XML, another root, or no <ETag> (one line).
+ * without its quotes (caller frees), "" when it is absent or empty (as
+ * Ceph RGW 16 answers), or NULL.  S3 may send an <Error> with status
+ * 200: "err" is then filled (free with s3_error_free) and -1 returned
+ * without a message.  Otherwise err->code stays NULL and -1 means
+ * malformed XML or another root (one line).
  */
 int
 xml_parse_complete(const char *buf, size_t len, char **etag,
@@ -793,7 +794,7 @@ xml_parse_complete(const char *buf, size_t len, char **etag,
 {
 	memset(err, 0, sizeof(*err));
 	*etag = mp_value(buf, len, "CompleteMultipartUploadResult", "ETag",
-	    1, err);
+	    1, 1, err);
 	return *etag != NULL ? 0 : -1;
 }
 

@@ -64,7 +64,7 @@ is "$sz" 0 "empty directory stored as a zero-byte marker"
 
 # mtimes as rclone stores and reads them.
 export RCLONE_CONFIG_T_TYPE=s3 RCLONE_CONFIG_T_PROVIDER=Other \
-    RCLONE_CONFIG_T_ACCESS_KEY_ID=S3RVER RCLONE_CONFIG_T_SECRET_ACCESS_KEY=S3RVER \
+    RCLONE_CONFIG_T_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_T_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
     RCLONE_CONFIG_T_ENDPOINT=$S3_ENDPOINT RCLONE_CONFIG_T_REGION=us-east-1
 touch -d '2021-03-04 05:06:07.123456789' "$src/top.txt"
 echo "new-mtime" > "$src/mt.txt"; touch -d '2019-12-31 23:59:58' "$src/mt.txt"

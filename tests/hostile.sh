@@ -4,7 +4,7 @@
 # a tree that changes under the run, names S3 cannot take, a server that
 # lies, stalls or refuses, and a disk that fills up during a restore.
 # Server-side faults come from tests/s3proxy.py: each case that needs one
-# starts its own proxy in front of the same s3rver (hostile_proxy).
+# starts its own proxy in front of the same s3rver (extra_proxy).
 . "${top_srcdir:-.}/tests/lib.sh"
 
 s3rver_start
@@ -22,34 +22,13 @@ has_object() {
 	awscli s3api head-object --bucket "$1" --key "$2" >/dev/null 2>&1
 }
 
-# Extra proxies, each with its own fault; and the tmpfs of the last case.
-EXTRA_PIDS=
+# The tmpfs of the last case (extra proxies: lib.sh).
 MNT=
 hostile_cleanup() {
 	[ -n "$MNT" ] && umount "$MNT" 2>/dev/null
-	[ -n "$EXTRA_PIDS" ] && kill $EXTRA_PIDS 2>/dev/null
-	wait $EXTRA_PIDS 2>/dev/null
-	EXTRA_PIDS=
+	extra_proxy_stop
 }
 trap 'hostile_cleanup; cleanup' EXIT
-
-# hostile_proxy NAME ARG...: a proxy with these options in front of the
-# same s3rver; sets HP_URL and HP_LOG (its request log).
-hostile_proxy() {
-	local name=$1
-	shift
-	HP_LOG=$T/$name.log
-	python3 "$top_srcdir/tests/s3proxy.py" --listen-port 0 \
-	    --upstream "127.0.0.1:$S3_PORT" --log "$HP_LOG" \
-	    --port-file "$T/$name.port" --verify-sigv4 S3RVER:S3RVER \
-	    --check-md5 "$@" 2>"$T/$name.err" &
-	EXTRA_PIDS="$EXTRA_PIDS $!"
-	for _ in $(seq 1 100); do
-		[ -s "$T/$name.port" ] && break
-		sleep 0.1
-	done
-	HP_URL=http://127.0.0.1:$(cat "$T/$name.port")
-}
 
 # when_uploading BUCKET CMD: run CMD in the background as soon as the
 # first file PUT of BUCKET reaches the server, that is once the scan is
@@ -279,7 +258,7 @@ b=$(new_bucket listing)
 p3 "$b" "$lst" >/dev/null 2>&1
 echo "new" > "$lst/new.txt"
 for mode in truncate garbage; do
-	hostile_proxy "list-$mode" --corrupt-list "$mode"
+	extra_proxy "list-$mode" --corrupt-list "$mode"
 	p3 --endpoint-url "$HP_URL" "$b" "$lst" >"$T/out" 2>"$T/err"; st=$?
 	is "$st" 3 "listing answered with $mode XML: exit 3"
 	contains "$(cat "$T/err")" "listing: malformed XML" "$mode: the message says so"
@@ -293,7 +272,7 @@ mkdir -p "$mp"
 head -c $((6 << 20)) /dev/urandom > "$mp/big.bin"
 echo small > "$mp/small.txt"
 b=$(new_bucket err200)
-hostile_proxy err200 --error-200 big.bin
+extra_proxy err200 --error-200 big.bin
 p3 --endpoint-url "$HP_URL" --retries 1 --multipart-threshold 5M --part-size 5M \
     "$b" "$mp" >"$T/out" 2>"$T/err"; st=$?
 is "$st" 1 "CompleteMultipartUpload answered 200 with an <Error>: exit 1"
@@ -328,7 +307,7 @@ contains "$(cat "$T/err")" "did not answer in time" "the message says the server
 diag "$(cat "$T/err")"
 
 # ---- 13. Clock skew --------------------------------------------------
-hostile_proxy skew --skew
+extra_proxy skew --skew
 p3 --endpoint-url "$HP_URL" "$b" "$lst" >"$T/out" 2>"$T/err"; st=$?
 is "$st" 3 "RequestTimeTooSkewed: exit 3"
 contains "$(cat "$T/err")" "clock" "the message points at the clock"

@@ -1,6 +1,12 @@
 # Shared shell for the integration tests: TAP output, a private s3rver
 # on a free loopback port with its own data directory, and clean-up.
 # Source it, call s3rver_start, then use ok/is/run_p3.
+#
+# With P3_TEST_SERVER=ceph (make check-ceph), s3rver_start instead
+# attaches to the Ceph RGW that tests/cephctl started under
+# P3_CEPH_DIR: the same proxy logs the requests, and RGW itself checks
+# signatures and Content-MD5.  Parts that only s3rver can do (reading
+# its data directory, freezing it) ask on_s3rver first.
 
 set -u
 
@@ -60,6 +66,7 @@ S3RVER_PID=
 PROXY_PID=
 
 cleanup() {
+	extra_proxy_stop
 	if [ -n "$PROXY_PID" ]; then
 		kill "$PROXY_PID" 2>/dev/null
 		wait "$PROXY_PID" 2>/dev/null
@@ -96,9 +103,33 @@ s3rver_install() {
 	[ -x "$S3RVER_BIN" ]
 }
 
+# Whether the tests run against s3rver (not Ceph RGW).
+on_s3rver() {
+	[ "${P3_TEST_SERVER:-s3rver}" = s3rver ]
+}
+
+# The Ceph RGW of make check-ceph: its endpoint and keys.
+ceph_attach() {
+	local CEPH_ENDPOINT= CEPH_ACCESS_KEY= CEPH_SECRET_KEY=
+	[ -n "${P3_CEPH_DIR:-}" ] && [ -f "$P3_CEPH_DIR/env" ] || {
+		echo "Bail out! no Ceph RGW at P3_CEPH_DIR (make check-ceph starts one)"
+		exit 99
+	}
+	. "$P3_CEPH_DIR/env"
+	S3_PORT=${CEPH_ENDPOINT##*:}
+	S3_DATA=
+	S3_DIRECT=$CEPH_ENDPOINT
+	S3_KEY=$CEPH_ACCESS_KEY
+	S3_SECRET=$CEPH_SECRET_KEY
+	PROXY_VERIFY=
+	proxy_start
+	s3_env
+}
+
 # Start a private s3rver and point the AWS environment at it.
 s3rver_start() {
 	local try port data
+	on_s3rver || { ceph_attach; return; }
 	s3rver_install || { echo "Bail out! cannot install s3rver"; exit 99; }
 	data=$T/s3data
 	mkdir -p "$data"
@@ -138,7 +169,7 @@ proxy_start() {
 	: > "$REQLOG"
 	python3 "$top_srcdir/tests/s3proxy.py" --listen-port 0 \
 	    --upstream "127.0.0.1:$S3_PORT" --log "$REQLOG" \
-	    --port-file "$T/proxy.port" --verify-sigv4 S3RVER:S3RVER --check-md5 \
+	    --port-file "$T/proxy.port" ${PROXY_VERIFY---verify-sigv4 S3RVER:S3RVER --check-md5} \
 	    ${PROXY_ARGS:-} 2>"$T/proxy.err" &
 	PROXY_PID=$!
 	for _ in $(seq 1 100); do
@@ -152,6 +183,33 @@ proxy_start() {
 	echo "Bail out! the test proxy did not start"
 	cat "$T/proxy.err" >&2
 	exit 99
+}
+
+# extra_proxy NAME ARG...: another proxy with these options in front of
+# the same server; sets HP_URL and HP_LOG (its request log).  cleanup
+# stops them, or extra_proxy_stop before.
+EXTRA_PIDS=
+extra_proxy() {
+	local name=$1
+	shift
+	HP_LOG=$T/$name.log
+	python3 "$top_srcdir/tests/s3proxy.py" --listen-port 0 \
+	    --upstream "127.0.0.1:$S3_PORT" --log "$HP_LOG" \
+	    --port-file "$T/$name.port" \
+	    ${PROXY_VERIFY---verify-sigv4 S3RVER:S3RVER --check-md5} \
+	    "$@" 2>"$T/$name.err" &
+	EXTRA_PIDS="$EXTRA_PIDS $!"
+	for _ in $(seq 1 100); do
+		[ -s "$T/$name.port" ] && break
+		sleep 0.1
+	done
+	HP_URL=http://127.0.0.1:$(cat "$T/$name.port")
+}
+extra_proxy_stop() {
+	[ -n "${EXTRA_PIDS:-}" ] || return 0
+	kill $EXTRA_PIDS 2>/dev/null
+	wait $EXTRA_PIDS 2>/dev/null
+	EXTRA_PIDS=
 }
 
 # count_requests METHOD [EXTENDED-REGEX]: requests logged since the last
@@ -193,8 +251,8 @@ REQMARK=0
 s3_env() {
 	unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN XDG_STATE_HOME \
 	    AWS_SECURITY_TOKEN AWS_ENDPOINT_URL_S3 AWS_CA_BUNDLE
-	export AWS_ACCESS_KEY_ID=S3RVER
-	export AWS_SECRET_ACCESS_KEY=S3RVER
+	export AWS_ACCESS_KEY_ID=${S3_KEY:-S3RVER}
+	export AWS_SECRET_ACCESS_KEY=${S3_SECRET:-S3RVER}
 	export AWS_REGION=us-east-1
 	export AWS_DEFAULT_REGION=us-east-1
 	export AWS_ENDPOINT_URL=$S3_ENDPOINT

@@ -145,7 +145,8 @@ is "$(count_requests GET "/$bd/[^.?]")" 1 "only the normal key was asked for"
 
 # (e) kill -9 in the middle of the large file: the real name is absent
 # or whole, never partial; the next run finishes and removes the
-# temporary file.  s3rver is frozen (SIGSTOP) the moment a temporary
+# temporary file.  The server's proxy is frozen (SIGSTOP) the moment a
+# temporary
 # file holds data, so that the kill lands mid-download.
 dst_e=$T/dst-e
 mkdir -p "$dst_e"
@@ -156,7 +157,7 @@ caught=0
 for _ in $(seq 1 2000); do
 	tmp=$(find "$dst_e" -maxdepth 1 -name '.p3b-*.tmp' -size +0 2>/dev/null | head -1)
 	if [ -n "$tmp" ]; then
-		kill -STOP "$S3RVER_PID"
+		kill -STOP "$PROXY_PID"
 		[ -e "$tmp" ] && caught=1
 		break
 	fi
@@ -164,7 +165,7 @@ for _ in $(seq 1 2000); do
 	sleep 0.01
 done
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-kill -CONT "$S3RVER_PID"
+kill -CONT "$PROXY_PID"
 if [ "$caught" -eq 1 ]; then
 	ok 0 "killed with a temporary file holding part of a download"
 	[ ! -e "$dst_e/big.bin" ] || cmp -s "$src/big.bin" "$dst_e/big.bin"

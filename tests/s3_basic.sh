@@ -82,7 +82,7 @@ else
 	ok 0 "no signature-like hex in -vv output"
 fi
 unset AWS_SESSION_TOKEN
-export AWS_SECRET_ACCESS_KEY=S3RVER
+export AWS_SECRET_ACCESS_KEY=${S3_SECRET:-S3RVER}
 
 # Nothing listens: bounded retries, then a clear error and exit 3.
 start=$(date +%s)

@@ -12,7 +12,7 @@ client connection keeps its own keep-alive connection upstream.
 
     python3 tests/s3proxy.py --listen-port 0 --upstream 127.0.0.1:PORT \\
         --log FILE --port-file FILE2 [--rewrite-list MAP.json] \\
-        [--verify-sigv4 ACCESS_KEY:SECRET]...
+        [--verify-sigv4 ACCESS_KEY:SECRET]... [--kms]
 
 --listen-port 0 binds a free port on 127.0.0.1; once listening, the port
 number is written to --port-file (temp file + rename, so a reader never
@@ -23,6 +23,8 @@ sees it half written).  SIGTERM (or SIGINT) exits cleanly with status 0.
 PATH?QUERY is the request target as received.  STATUS is the status sent
 to the client: 502 when upstream could not be reached or failed, 000 when
 the client went away before its request was read in full.
+--log-header NAME (repeatable) appends <TAB>name=VALUE for each such
+header the request has, so tests can see what was sent.
 
 --rewrite-list MAP.json: a JSON object {original: replacement}.  In the
 response to any GET whose query has list-type=2, each <Key>TEXT</Key> whose
@@ -83,6 +85,25 @@ Hostile answers, for tests/hostile.sh (never reach s3rver either):
 A request whose x-amz-security-token is "expired" is answered
 400 ExpiredToken, as S3 answers a session token past its expiry.
 
+--kms: answer like a bucket whose default encryption is SSE-KMS, where
+an ETag is no MD5 of the content.  Each ETag s3rver sends becomes
+hex(md5("kms:" + its hex, lower case)), a "-N" suffix kept: in the ETag
+header of PutObject, UploadPart, HeadObject and GetObject answers, and in
+the <ETag>s of listings (ListObjects, V1 or V2), ListParts and the
+CompleteMultipartUpload result (quoted, &quot;-escaped or bare, as sent).
+An object completed from N parts (s3rver: whole-object MD5, no suffix)
+shows "FAKE-N" wherever it appears, as long as its real ETag stays the
+one the Complete answered (remembered per bucket and key, in memory).  The
+fake part ETags that a CompleteMultipartUpload body sends back are turned
+back into the real ones (those the proxy handed out; others are left as
+they are) after the checks, so --verify-sigv4 and --check-md5 see the
+client's bytes; Content-Length, Content-MD5 and a hex x-amz-content-sha256
+are recomputed, the signature is left stale (s3rver ignores it).  Every
+2xx answer to an object-level PUT, POST, HEAD or GET (path-style
+/BUCKET/KEY) carries x-amz-server-side-encryption: aws:kms and
+x-amz-server-side-encryption-aws-kms-key-id: arn:aws:kms:...:key/....
+Content-Length is fixed where a body changes.
+
 Limitation: bodies are buffered in memory (fine for test-sized objects).
 """
 import argparse
@@ -90,6 +111,7 @@ import base64
 import calendar
 import hashlib
 import hmac
+import html
 import http
 import http.client
 import http.server
@@ -263,6 +285,155 @@ def corrupt_list(cfg, method, target, headers, body):
             for k, v in headers], body
 
 
+# ---- a bucket with SSE-KMS default encryption (--kms) ----------------------
+KMS_KEY_ARN = ("arn:aws:kms:us-east-1:111122223333:key/"
+               "1234abcd-12ab-34cd-56ef-1234567890ab")
+KMS_LOCK = threading.Lock()
+KMS_PARTS = {}       # fake part ETag (hex) -> real one, to translate back
+KMS_MULTI = {}       # (bucket, key) -> (real whole-object MD5 hex, parts)
+# An ETag as sent in a header or XML text: quoted, XML-escaped or bare.
+ETAG_RE = re.compile(rb'(\s*(?:&quot;|&#34;|")?)([0-9A-Fa-f]+)(-\d+)?'
+                     rb'((?:&quot;|&#34;|")?\s*)')
+
+
+def kms_fake(real_hex, suffix=""):
+    """The ETag an SSE-KMS bucket shows instead of the MD5-based real_hex."""
+    return hashlib.md5(b"kms:" + real_hex.lower().encode()).hexdigest() \
+        + suffix
+
+
+def kms_split(target):
+    """(bucket, key or None, query names) of a path-style request target."""
+    rawpath, _, rawquery = target.partition("?")
+    parts = rawpath.lstrip("/").split("/", 1)
+
+    def dec(s):
+        return urllib.parse.unquote_to_bytes(s.encode("latin-1")).decode(
+            "utf-8", "surrogateescape")
+    key = dec(parts[1]) if len(parts) == 2 and parts[1] else None
+    names = {n for n, _ in urllib.parse.parse_qsl(rawquery,
+                                                  keep_blank_values=True)}
+    return dec(parts[0]), key, names
+
+
+def kms_etag(text, obj=None, part=False):
+    """Rewrite one ETag (bytes, its quoting kept) to its fake.
+
+    obj: (bucket, key) of a whole object, whose fake gets "-N" if it was
+    completed from N parts; part: remember the fake to translate it back."""
+    m = ETAG_RE.fullmatch(text)
+    if m is None:
+        return text
+    real, suffix = m.group(2).decode().lower(), (m.group(3) or b"").decode()
+    with KMS_LOCK:
+        multi = KMS_MULTI.get(obj)
+        if not suffix and multi is not None and multi[0] == real:
+            suffix = "-%d" % multi[1]
+        fake = kms_fake(real, suffix)
+        if part:
+            KMS_PARTS[fake] = real
+    return m.group(1) + fake.encode() + m.group(4)
+
+
+def kms_unfake(text):
+    """Translate a fake part ETag (bytes) back to the real one, if known."""
+    m = ETAG_RE.fullmatch(text)
+    with KMS_LOCK:
+        real = m and not m.group(3) and KMS_PARTS.get(m.group(2).decode()
+                                                      .lower())
+    return m.group(1) + real.encode() + m.group(4) if real else text
+
+
+def kms_xml_etags(data, element, obj):
+    """Rewrite the <ETag> of each <element> block; obj(block) is the
+    (bucket, key) the block stands for, or None for a part."""
+    def block(m):
+        o = obj(m.group(0))
+        return re.sub(rb"(<ETag>)(.*?)(</ETag>)", lambda e: e.group(1)
+                      + kms_etag(e.group(2), o, o is None) + e.group(3),
+                      m.group(0), flags=re.S)
+    return re.sub(rb"<%s>.*?</%s>" % (element, element), block, data,
+                  flags=re.S)
+
+
+def listed_key(block):
+    """The key of a listing's <Contents> block, XML-unescaped."""
+    m = re.search(rb"<Key>(.*?)</Key>", block, re.S)
+    return m and html.unescape(m.group(1).decode("utf-8", "surrogateescape"))
+
+
+def kms_request(method, target, headers, body):
+    """CompleteMultipartUpload: the fake part ETags back to the real ones.
+
+    Runs after the checks; Content-Length, Content-MD5 and a hex
+    x-amz-content-sha256 are recomputed (the signature is left stale)."""
+    bucket, key, query = kms_split(target)
+    if method != "POST" or key is None or "uploadId" not in query or any(
+            k.lower() == "transfer-encoding" for k, _ in headers):
+        return headers, body
+    new = re.sub(rb"(<ETag>)(.*?)(</ETag>)", lambda e: e.group(1)
+                 + kms_unfake(e.group(2)) + e.group(3), body, flags=re.S)
+    if new == body:
+        return headers, body
+    fixed = {"content-length": str(len(new)),
+             "content-md5": base64.b64encode(
+                 hashlib.md5(new).digest()).decode()}
+    out = []
+    for k, v in headers:
+        lk = k.lower()
+        if lk == "x-amz-content-sha256" and re.fullmatch(r"[0-9a-f]{64}",
+                                                         v.strip()):
+            v = hashlib.sha256(new).hexdigest()
+        out.append((k, fixed.get(lk, v)))
+    return out, new
+
+
+def kms_response(method, target, req_body, st, headers, data):
+    """Make a 2xx answer look like it came from an SSE-KMS bucket."""
+    bucket, key, query = kms_split(target)
+    obj, upload, orig = (bucket, key), "uploadId" in query, data
+    if not 200 <= st < 300:
+        return headers, data
+    if key is None:                          # bucket level: listings
+        if method == "GET":
+            data = kms_xml_etags(data, b"Contents",
+                                 lambda b: (bucket, listed_key(b)))
+        return kms_fix_length(headers, data, orig), data
+    if method == "DELETE" or (method == "PUT" and not upload):
+        with KMS_LOCK:                       # gone, or a new single part
+            KMS_MULTI.pop(obj, None)
+    if method not in ("PUT", "POST", "HEAD", "GET"):
+        return headers, data
+    if method == "POST" and upload:          # CompleteMultipartUpload
+        m = re.search(rb"<CompleteMultipartUploadResult\b.*?<ETag>(.*?)"
+                      rb"</ETag>", data, re.S)
+        real = m and ETAG_RE.fullmatch(m.group(1))
+        if real and not real.group(3):       # s3rver: whole-object MD5
+            n = len(re.findall(rb"<Part[\s>]", req_body))
+            with KMS_LOCK:
+                KMS_MULTI[obj] = (real.group(2).decode().lower(), n)
+        data = kms_xml_etags(data, b"CompleteMultipartUploadResult",
+                             lambda b: obj)
+    elif method == "GET" and upload:         # ListParts
+        data = kms_xml_etags(data, b"Part", lambda b: None)
+    part = method == "PUT" and upload        # UploadPart
+    out = [(k, kms_etag(v.encode("latin-1"), None if part else obj, part)
+            .decode("latin-1") if k.lower() == "etag" else v)
+           for k, v in headers
+           if not k.lower().startswith("x-amz-server-side-encryption")]
+    out += [("x-amz-server-side-encryption", "aws:kms"),
+            ("x-amz-server-side-encryption-aws-kms-key-id", KMS_KEY_ARN)]
+    return kms_fix_length(out, data, orig), data
+
+
+def kms_fix_length(headers, data, orig):
+    """Content-Length fixed if the body changed."""
+    if data == orig:
+        return headers
+    return [(k, str(len(data)) if k.lower() == "content-length" else v)
+            for k, v in headers]
+
+
 class UpstreamConnection(http.client.HTTPConnection):
     # Send the request line as latin-1 so raw non-ASCII bytes survive.
     def _encode_request(self, request):
@@ -405,8 +576,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if bad:
                     st, reason, headers, data = s3_error(*bad)
                 else:
+                    fwd = list(self.headers.items())
+                    if self.cfg.kms:        # after the checks: see --kms
+                        fwd, body = kms_request(method, target, fwd, body)
                     st, reason, headers, data = self.forward(
-                        method, target, list(self.headers.items()), body)
+                        method, target, fwd, body)
+                    if self.cfg.kms:
+                        headers, data = kms_response(method, target, body,
+                                                     st, headers, data)
                     headers, data = self.rewrite(method, target, headers,
                                                  data)
                     headers, data = corrupt_list(self.cfg, method, target,
@@ -474,7 +651,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return fault, pos
 
     def log_line(self, method, target, status):
-        line = "%s\t%s\t%s\n" % (method, target, status)
+        line = "%s\t%s\t%s" % (method, target, status)
+        for name in self.cfg.log_headers:       # --log-header
+            value = self.headers.get(name)
+            if value is not None:
+                line += "\t%s=%s" % (name.lower(), value)
+        line += "\n"
         with self.log_lock:
             os.write(self.cfg.log_fd, line.encode("latin-1", "replace"))
 
@@ -529,6 +711,13 @@ def main():
                    help="answer CompleteMultipartUpload 200 with an <Error>")
     p.add_argument("--corrupt-list", choices=("truncate", "garbage"),
                    help="corrupt ListObjectsV2 answers")
+    p.add_argument("--log-header", dest="log_headers", action="append",
+                   default=[], metavar="NAME",
+                   help="append NAME=VALUE to a request's log line when "
+                   "it has that header (repeatable)")
+    p.add_argument("--kms", action="store_true",
+                   help="answer like a bucket with SSE-KMS default "
+                   "encryption: ETags are no MD5")
     cfg = p.parse_args()
     for pair in cfg.verify_sigv4:
         ak, sep, secret = pair.partition(":")
@@ -547,7 +736,9 @@ def main():
     server = Server(("127.0.0.1", cfg.listen_port), Handler)
 
     def stop(signum, frame):
-        raise SystemExit(0)
+        # Every log line is written whole at once (os.write): nothing
+        # to flush, and no handler thread to wait for.
+        os._exit(0)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
 

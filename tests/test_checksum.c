@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/md5.h>
 
 #include "extern.h"
@@ -254,6 +255,105 @@ test_file(void)
 	free(empty);
 }
 
+/* Free an entry of etag_entry and what it grew. */
+static void
+drop(struct entry *e)
+{
+	free(e->rx);
+	free(e);
+}
+
+/*
+ * ETags that are no MD5 (SSE-KMS, SSE-C) and the content MD5 recorded
+ * apart (the index, rclone's md5chksum): what --checksum and restores
+ * compare then.
+ */
+static void
+test_content_md5(void)
+{
+	struct s3_call c;
+	struct entry *e;
+	unsigned char md5[16], other[16];
+	char *path, b64[32];
+	size_t olen;
+	int fd;
+
+	path = put("big", big, BIG_SIZE);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		fatal(path);
+	mbedtls_md5_ret(big, BIG_SIZE, md5);
+	memcpy(other, md5, 16);
+	other[0] ^= 1;
+
+	/* The ETag is the MD5: nothing kept apart. */
+	e = etag_entry(BIG_MD5);
+	entry_set_md5(e, md5);
+	ok(e->rx == NULL && !e->rnotmd5 && entry_md5(e) == e->rmd5,
+	    "an ETag that is the MD5 needs nothing more");
+	drop(e);
+
+	/* An SSE-KMS ETag: 32 hex digits, not the MD5. */
+	e = etag_entry("52eeb3c4f1d1ac34e0df6c4a1f3c0f20");
+	ok(checksum_file(fd, BIG_SIZE, e, 0) == CSUM_DIFF,
+	    "SSE-KMS ETag taken for an MD5 when nothing says otherwise");
+	entry_set_md5(e, md5);
+	ok(e->rnotmd5 && entry_md5(e) != NULL &&
+	    memcmp(entry_md5(e), md5, 16) == 0,
+	    "the recorded MD5 marks the ETag as no MD5");
+	ok(checksum_file(fd, BIG_SIZE, e, 0) == CSUM_SAME,
+	    "...and is what the file is compared with: same");
+	entry_set_md5(e, other);
+	ok(checksum_file(fd, BIG_SIZE, e, 0) == CSUM_DIFF,
+	    "another recorded MD5: diff");
+	/* A plain object keeps its MD5 when told it is not encrypted. */
+	entry_set_plain(e);
+	ok(e->rx != NULL && e->rx->md5_known, "entry_set_plain keeps the MD5");
+	drop(e);
+
+	/* A multipart ETag no part size explains, with the MD5 recorded. */
+	e = etag_entry("00000000000000000000000000000000-9999");
+	ok(checksum_file(fd, BIG_SIZE, e, 0) == CSUM_UNKNOWN,
+	    "an unexplained multipart ETag alone: unknown");
+	entry_set_md5(e, md5);
+	ok(!e->rnotmd5 && checksum_file(fd, BIG_SIZE, e, 0) == CSUM_SAME,
+	    "with the recorded MD5: same, in one pass");
+	drop(e);
+
+	/* What a HEAD or GET answer says. */
+	memset(&c, 0, sizeof(c));
+	e = etag_entry("52eeb3c4f1d1ac34e0df6c4a1f3c0f20");
+	c.sse = (char *)"aws:kms";
+	checksum_note_answer(e, &c);
+	ok(e->rnotmd5 && entry_md5(e) == NULL,
+	    "an answer saying aws:kms: the ETag is no MD5");
+	ok(checksum_file(-1, BIG_SIZE, e, 0) == CSUM_UNKNOWN,
+	    "...so the file cannot be compared (and is not read)");
+	mbedtls_base64_encode((unsigned char *)b64, sizeof(b64), &olen, md5,
+	    16);
+	c.meta_md5 = b64;
+	checksum_note_answer(e, &c);
+	ok(checksum_file(fd, BIG_SIZE, e, 0) == CSUM_SAME,
+	    "x-amz-meta-md5chksum (rclone) is compared: same");
+	drop(e);
+	e = etag_entry(BIG_MD5);
+	c.sse = NULL;
+	c.sse_customer = (char *)"AES256";
+	c.meta_md5 = (char *)"not base64!";
+	checksum_note_answer(e, &c);
+	ok(e->rnotmd5 && entry_md5(e) == NULL,
+	    "SSE-C, and a bad md5chksum ignored: no MD5 known");
+	c.sse_customer = NULL;
+	c.meta_md5 = NULL;
+	drop(e);
+	e = etag_entry(BIG_MD5);
+	checksum_note_answer(e, &c);
+	ok(!e->rnotmd5 && checksum_file(fd, BIG_SIZE, e, 0) == CSUM_SAME,
+	    "a plain answer leaves the ETag an MD5");
+	drop(e);
+	close(fd);
+	free(path);
+}
+
 static void
 test_part_size(void)
 {
@@ -416,6 +516,7 @@ main(void)
 	pattern(big, BIG_SIZE);
 	test_known();
 	test_file();
+	test_content_md5();
 	test_part_size();
 	test_table();
 	ok(tap_rmtree(tmpdir) == 0,

@@ -692,7 +692,7 @@ key_why(const unsigned char *id, int known)
 	struct table tbl = { 0 };
 	struct config c = cfg;
 	struct plan plan;
-	struct rcrypt *rx;
+	struct rmeta *rx;
 	struct entry *e;
 	enum REASON why;
 

@@ -729,12 +729,14 @@ test_complete(void)
 	    "multipart: <Error> without <Code>");
 	check_complete_file("initiate.xml", NULL, NULL, "multipart: "
 	    "unexpected root element <InitiateMultipartUploadResult>");
+	/* No ETag to check: the caller asks with HEAD instead. */
 	check_complete("no ETag", DOC("<CompleteMultipartUploadResult>"
-	    "<Key>k</Key></CompleteMultipartUploadResult>"), NULL, NULL,
-	    "multipart: <CompleteMultipartUploadResult> without <ETag>");
+	    "<Key>k</Key></CompleteMultipartUploadResult>"), "", NULL, NULL);
 	check_complete("only quotes", DOC("<CompleteMultipartUploadResult>"
 	    "<ETag>&quot;&quot;</ETag></CompleteMultipartUploadResult>"),
-	    NULL, NULL, "without <ETag>");
+	    "", NULL, NULL);
+	/* Ceph RGW 16.2.15 answers an empty <ETag></ETag>. */
+	check_complete_file("ceph-complete.xml", "", NULL, NULL);
 	/* Cut after S3's keep-alive white space. */
 	check_complete("white space only", DOC(" \n \n"), NULL, NULL,
 	    "multipart: malformed XML at line 3: document ends early");

@@ -1,0 +1,287 @@
+/*
+ * Unit tests for sse.c: which request carries which server-side header,
+ * the SSE-C key file forms, the usage checks, and what failed answers
+ * and SSE answers mean.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+#include "tap.h"
+
+static char tmpdir[256];
+
+/* A key file under tmpdir holding "len" bytes of "data"; the path. */
+static char *
+keyfile(const char *name, const void *data, size_t len)
+{
+	char *path;
+	int fd;
+
+	path = xasprintf("%s/%s", tmpdir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, data, len) != (ssize_t)len || close(fd) == -1) {
+		perror(path);
+		exit(99);
+	}
+	return path;
+}
+
+/* The value of "name" among the n headers of hv, or NULL. */
+static const char *
+value_of(const struct sigv4_kv *hv, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(hv[i].name, name) == 0)
+			return hv[i].value;
+	return NULL;
+}
+
+/* The headers of a call "method" on "key" with query "q" (or NULL). */
+static size_t
+headers(struct s3 *s3, const char *method, const char *key, const char *q,
+    struct sigv4_kv *hv)
+{
+	struct s3_call *c;
+	size_t n;
+
+	c = s3_call_new(method, "bkt", key);
+	if (q != NULL)
+		s3_call_query(c, q, q[0] == 'p' ? "1" : "");
+	n = sse_headers(s3, c, hv);
+	s3_call_free(c);
+	return n;
+}
+
+static void
+test_keyfile(void)
+{
+	/* 32 bytes "0123...": base64 MDEy..., its MD5 in base64. */
+	static const char raw[] = "0123456789abcdef0123456789abcdef";
+	static const char *b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+	struct config cfg;
+	struct s3 s3;
+	char hex[65 + 1], *path;
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)raw[i]);
+	hex[64] = '\n';
+	hex[65] = '\0';
+	config_init(&cfg);
+	memset(&s3, 0, sizeof(s3));
+	s3.cfg = &cfg;
+
+	cfg.sse_c_key_file = keyfile("raw", raw, 32);
+	ok(sse_load(&s3) == 0 && strcmp(s3.ssec_key, b64) == 0,
+	    "32 raw bytes: the key, base64");
+	ok(s3.ssec_md5 != NULL && strlen(s3.ssec_md5) == 24,
+	    "...and its MD5, base64");
+	sse_free(&s3);
+	ok(s3.ssec_key == NULL, "sse_free clears it");
+	free(cfg.sse_c_key_file);
+
+	cfg.sse_c_key_file = keyfile("hex", hex, 65);
+	ok(sse_load(&s3) == 0 && strcmp(s3.ssec_key, b64) == 0,
+	    "64 hex digits and a newline: the same key");
+	sse_free(&s3);
+	free(cfg.sse_c_key_file);
+
+	path = xasprintf("%s\n", b64);
+	cfg.sse_c_key_file = keyfile("b64", path, strlen(path));
+	free(path);
+	ok(sse_load(&s3) == 0 && strcmp(s3.ssec_key, b64) == 0,
+	    "44 base64 characters and a newline: the same key");
+	sse_free(&s3);
+	free(cfg.sse_c_key_file);
+
+	cfg.sse_c_key_file = keyfile("short", raw, 31);
+	ok(sse_load(&s3) == -1 && s3.ssec_key == NULL, "31 bytes: refused");
+	free(cfg.sse_c_key_file);
+	cfg.sse_c_key_file = keyfile("long", raw, 33);
+	ok(sse_load(&s3) == -1, "33 bytes: refused");
+	free(cfg.sse_c_key_file);
+	hex[10] = 'g';
+	cfg.sse_c_key_file = keyfile("badhex", hex, 65);
+	ok(sse_load(&s3) == -1, "64 characters that are not hex: refused");
+	free(cfg.sse_c_key_file);
+	cfg.sse_c_key_file = xasprintf("%s/missing", tmpdir);
+	ok(sse_load(&s3) == -1, "a missing file: refused");
+	free(cfg.sse_c_key_file);
+	cfg.sse_c_key_file = NULL;
+	ok(sse_load(&s3) == 0 && s3.ssec_key == NULL, "no file: nothing");
+	config_free(&cfg);
+}
+
+static void
+test_headers(void)
+{
+	struct sigv4_kv hv[SSE_MAXHDR];
+	struct config cfg;
+	struct s3 s3;
+	size_t n;
+
+	config_init(&cfg);
+	memset(&s3, 0, sizeof(s3));
+	s3.cfg = &cfg;
+	ok(headers(&s3, "PUT", "k", NULL, hv) == 0, "no settings: no header");
+
+	cfg.sse = xstrdup("aws:kms");
+	cfg.sse_kms_key_id = xstrdup("alias/k");
+	cfg.acl = xstrdup("bucket-owner-full-control");
+	cfg.request_payer = 1;
+	s3.ssec_key = xstrdup("KEY");
+	s3.ssec_md5 = xstrdup("MD5");
+
+	n = headers(&s3, "PUT", "k", NULL, hv);
+	ok(n == 7, "PutObject: all seven (%zu)", n);
+	is_str(value_of(hv, n, "x-amz-server-side-encryption"), "aws:kms",
+	    "PutObject: SSE");
+	is_str(value_of(hv, n, "x-amz-server-side-encryption-aws-kms-key-id"),
+	    "alias/k", "PutObject: the KMS key");
+	is_str(value_of(hv, n, "x-amz-acl"), "bucket-owner-full-control",
+	    "PutObject: the ACL");
+	is_str(value_of(hv, n,
+	    "x-amz-server-side-encryption-customer-key"), "KEY",
+	    "PutObject: the SSE-C key");
+	is_str(value_of(hv, n,
+	    "x-amz-server-side-encryption-customer-key-md5"), "MD5",
+	    "PutObject: its MD5");
+	is_str(value_of(hv, n, "x-amz-request-payer"), "requester",
+	    "PutObject: requester pays");
+
+	n = headers(&s3, "POST", "k", "uploads", hv);
+	ok(n == 7 && value_of(hv, n, "x-amz-acl") != NULL,
+	    "CreateMultipartUpload: all seven");
+	n = headers(&s3, "PUT", "k", "partNumber", hv);
+	ok(n == 4 && value_of(hv, n, "x-amz-acl") == NULL &&
+	    value_of(hv, n, "x-amz-server-side-encryption") == NULL &&
+	    value_of(hv, n, "x-amz-server-side-encryption-customer-key"),
+	    "UploadPart: SSE-C and requester pays only");
+	n = headers(&s3, "GET", "k", NULL, hv);
+	ok(n == 4 && value_of(hv, n,
+	    "x-amz-server-side-encryption-customer-algorithm") != NULL,
+	    "GetObject: SSE-C and requester pays");
+	n = headers(&s3, "HEAD", "k", NULL, hv);
+	ok(n == 4, "HeadObject: SSE-C and requester pays");
+	n = headers(&s3, "POST", "k", "uploadId", hv);
+	ok(n == 1 && value_of(hv, n, "x-amz-request-payer") != NULL,
+	    "CompleteMultipartUpload: requester pays only");
+	n = headers(&s3, "PUT", "k", "tagging", hv);
+	ok(n == 1, "PutObjectTagging: requester pays only");
+	n = headers(&s3, "GET", NULL, "list-type", hv);
+	ok(n == 1 && value_of(hv, n, "x-amz-request-payer") != NULL,
+	    "ListObjectsV2: requester pays only");
+	n = headers(&s3, "DELETE", "k", "uploadId", hv);
+	ok(n == 1, "AbortMultipartUpload: requester pays only");
+	cfg.request_payer = 0;
+	n = headers(&s3, "GET", NULL, "list-type", hv);
+	ok(n == 0, "without --request-payer: nothing on a listing");
+	sse_free(&s3);
+	config_free(&cfg);
+}
+
+/* sse_check on a config with these settings. */
+static int
+check(const char *sse, const char *kms, const char *ssec, const char *acl)
+{
+	struct config cfg;
+	int rc;
+
+	config_init(&cfg);
+	cfg.sse = sse != NULL ? xstrdup(sse) : NULL;
+	cfg.sse_kms_key_id = kms != NULL ? xstrdup(kms) : NULL;
+	cfg.sse_c_key_file = ssec != NULL ? xstrdup(ssec) : NULL;
+	cfg.acl = acl != NULL ? xstrdup(acl) : NULL;
+	rc = sse_check(&cfg);
+	config_free(&cfg);
+	return rc;
+}
+
+static void
+test_check(void)
+{
+	ok(check(NULL, NULL, NULL, NULL) == 0, "nothing set: fine");
+	ok(check("AES256", NULL, NULL, NULL) == 0, "--sse AES256");
+	ok(check("aws:kms", "k", NULL, NULL) == 0, "--sse aws:kms with a key");
+	ok(check("aws:kms:dsse", NULL, NULL, NULL) == 0, "aws:kms:dsse");
+	ok(check("aes256", NULL, NULL, NULL) == -1, "values are exact");
+	ok(check(NULL, "k", NULL, NULL) == -1, "a KMS key without aws:kms");
+	ok(check("AES256", "k", NULL, NULL) == -1, "a KMS key with AES256");
+	ok(check("AES256", NULL, "f", NULL) == -1, "--sse with SSE-C");
+	ok(check(NULL, NULL, NULL, "bucket-owner-full-control") == 0,
+	    "a canned ACL");
+	ok(check(NULL, NULL, NULL, "log-delivery-write") == -1,
+	    "a bucket-only ACL is refused for objects");
+}
+
+static void
+test_answers(void)
+{
+	struct config cfg;
+	struct s3_call c;
+
+	memset(&c, 0, sizeof(c));
+	ok(sse_etag_is_md5(&c), "a plain answer: the ETag may be the MD5");
+	c.sse = (char *)"AES256";
+	ok(sse_etag_is_md5(&c), "SSE-S3: the ETag is still the MD5");
+	c.sse = (char *)"aws:kms";
+	ok(!sse_etag_is_md5(&c), "SSE-KMS: no MD5");
+	c.sse = (char *)"aws:kms:dsse";
+	ok(!sse_etag_is_md5(&c), "DSSE-KMS: no MD5");
+	c.sse = NULL;
+	c.sse_customer = (char *)"AES256";
+	ok(!sse_etag_is_md5(&c), "SSE-C: no MD5");
+
+	config_init(&cfg);
+	memset(&c, 0, sizeof(c));
+	c.status = 400;
+	c.err.code = (char *)"InvalidRequest";
+	ok(sse_c_hint(&cfg, &c) != NULL &&
+	    strstr(sse_c_hint(&cfg, &c), "--sse-c-key-file") != NULL,
+	    "AWS, no key: say --sse-c-key-file");
+	c.err.code = (char *)"InvalidArgument";
+	ok(sse_c_hint(&cfg, &c) != NULL, "Ceph, no key: the same");
+	c.status = 403;
+	c.err.code = (char *)"AccessDenied";
+	ok(sse_c_hint(&cfg, &c) == NULL,
+	    "without a key, 403 is only access denied");
+	cfg.sse_c_key_file = xstrdup("k");
+	ok(sse_c_hint(&cfg, &c) != NULL &&
+	    strstr(sse_c_hint(&cfg, &c), "another SSE-C key") != NULL,
+	    "AWS, another key (403): say so");
+	c.status = 400;
+	c.err.code = (char *)"InvalidArgument";
+	ok(sse_c_hint(&cfg, &c) != NULL, "Ceph, another key (400): say so");
+	c.status = 404;
+	c.err.code = (char *)"NoSuchKey";
+	ok(sse_c_hint(&cfg, &c) == NULL, "404: nothing to do with SSE-C");
+	config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const char *t;
+
+	t = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_sse.XXXXXX",
+	    t != NULL && t[0] != '\0' ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror(tmpdir);
+		return 99;
+	}
+	test_keyfile();
+	test_headers();
+	test_check();
+	test_answers();
+	ok(tap_rmtree(tmpdir) == 0, "temporary directory removed");
+	return tap_done();
+}
