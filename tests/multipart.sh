@@ -51,6 +51,30 @@ out=$(p3 --checksum --multipart-threshold 16M --part-size 8M "$b" "$src" 2>&1); 
 is "$st" 0 "--checksum re-run exits 0"
 is "$(count_requests PUT)" 0 "--checksum re-run uploads nothing (multipart ETag recomputed)"
 
+# The same file encrypted (--encrypt-key): 13 parts again, and no-op
+# re-runs by size and by --checksum (the index's keyed checksum).
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 \
+    -out "$T/key.pem" 2>/dev/null
+openssl pkey -in "$T/key.pem" -pubout -out "$T/key.pub" 2>/dev/null
+be=$(new_bucket mpenc)
+mkdir -p "$T/encsrc"
+cp -p "$src/big.bin" "$T/encsrc/"
+mark_requests
+p3 --encrypt-key "$T/key.pub" --multipart-threshold 16M --part-size 8M \
+    "$be" "$T/encsrc" >/dev/null 2>&1
+is "$?" 0 "encrypted multipart backup exits 0"
+is "$(parts)" 13 "encrypted: 13 parts stored (server side)"
+mark_requests
+p3 --encrypt-key "$T/key.pub" --multipart-threshold 16M --part-size 8M \
+    "$be" "$T/encsrc" >/dev/null 2>&1
+is "$(count_requests PUT)" 0 "encrypted: a re-run uploads nothing"
+p3 --encrypt-key "$T/key.pub" --checksum --multipart-threshold 16M \
+    --part-size 8M "$be" "$T/encsrc" >/dev/null 2>&1
+is "$(count_requests PUT)" 0 "encrypted: a --checksum re-run uploads nothing"
+p3 --restore --decrypt-key "$T/key.pem" "$be" "$T/encback" >/dev/null 2>&1
+is "$?" 0 "encrypted: restore exits 0"
+cmp -s "$src/big.bin" "$T/encback/big.bin"; ok $? "encrypted: restored byte for byte"
+
 # Same size, same mtime, other content: only --checksum sees it.
 touch -r "$src/small.txt" "$T/stamp"
 echo "SMALL FILE" > "$src/small.txt"
