@@ -111,6 +111,7 @@ on_s3rver() {
 # The Ceph RGW of make check-ceph: its endpoint and keys.
 ceph_attach() {
 	local CEPH_ENDPOINT= CEPH_ACCESS_KEY= CEPH_SECRET_KEY=
+	local CEPH_ACCESS_KEY2= CEPH_SECRET_KEY2=
 	[ -n "${P3_CEPH_DIR:-}" ] && [ -f "$P3_CEPH_DIR/env" ] || {
 		echo "Bail out! no Ceph RGW at P3_CEPH_DIR (make check-ceph starts one)"
 		exit 99
@@ -121,6 +122,9 @@ ceph_attach() {
 	S3_DIRECT=$CEPH_ENDPOINT
 	S3_KEY=$CEPH_ACCESS_KEY
 	S3_SECRET=$CEPH_SECRET_KEY
+	# A second account (CEPH_USER2), for cross-account cases.
+	S3_KEY2=$CEPH_ACCESS_KEY2
+	S3_SECRET2=$CEPH_SECRET_KEY2
 	PROXY_VERIFY=
 	proxy_start
 	s3_env
