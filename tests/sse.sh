@@ -165,7 +165,7 @@ is "$(tail -n +$((REQMARK + 1)) "$REQLOG" | wc -l)" 0 "usage errors send no requ
 
 # ---- 4. On Ceph RGW: SSE-C and the ACL the server keeps ---------------
 if on_s3rver; then
-	skip 21 "SSE-C and ACLs: Ceph RGW only (make check-ceph); s3rver has neither"
+	skip 20 "SSE-C and ACLs: Ceph RGW only (make check-ceph); s3rver has neither"
 	finish
 fi
 b5=$(new_bucket acl)
