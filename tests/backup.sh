@@ -197,7 +197,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	chmod 644 "$odd/fine.txt" "$odd/sub/target.txt"
 	bu=$(new_bucket unreadable)
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    env HOME=/nonexistent "$P3BACKUP" --no-progress "$bu" "$odd" 2>&1); st=$?
+	    env HOME=/nonexistent "$(nobody_binary)" --no-progress "$bu" "$odd" 2>&1); st=$?
 	is "$st" 1 "an unreadable file (as an unprivileged user): exit 1"
 	contains "$out" "unreadable.txt: Permission denied" "the unreadable file is named with the cause"
 	contains "$out" "failed 1" "it is counted as failed"

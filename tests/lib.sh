@@ -103,6 +103,14 @@ s3rver_install() {
 	[ -x "$S3RVER_BIN" ]
 }
 
+# A copy of p3backup that an unprivileged user can run, under $T (which
+# the caller opens with chmod 755): the build tree may sit where such a
+# user cannot enter (a clone in /root, mode 0700).
+nobody_binary() {
+	cp "$P3BACKUP" "$T/p3backup.nobody" && chmod 755 "$T/p3backup.nobody" &&
+	    echo "$T/p3backup.nobody"
+}
+
 # Whether the tests run against s3rver (not Ceph RGW).
 on_s3rver() {
 	[ "${P3_TEST_SERVER:-s3rver}" = s3rver ]
