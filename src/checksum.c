@@ -472,40 +472,25 @@ checksum_worker(void *arg)
  * file that cannot be read is reported, added to *failed and left
  * CSUM_NONE.  Returns 0.
  */
-int
-checksum_table(const char *root, const struct config *cfg,
-    struct table *tbl, size_t *failed)
+/*
+ * Compare the n entries of v (as checksum_entry), setting e->csum, on
+ * up to CSUM_THREADS threads, this one included.
+ */
+static void
+checksum_run(const char *root, const struct config *cfg,
+    struct entry **v, size_t n, size_t *failed)
 {
 	pthread_t tid[CSUM_THREADS - 1];
 	struct pool p;
-	struct entry *e;
-	size_t ti;
 	size_t i, started = 0, want;
 	long ncpu;
 
 	memset(&p, 0, sizeof(p));
 	p.root = root;
 	p.cfg = cfg;
+	p.v = v;
+	p.n = n;
 	pthread_mutex_init(&p.lock, NULL);
-	p.v = xcalloc(tbl->n, sizeof(*p.v));
-	TABLE_FOREACH(tbl, ti, e) {
-		e->csum = CSUM_NONE;
-		if (!e->local || !e->remote || e->dir)
-			continue;
-		if (cfg->crypt_hkey != NULL && e->rcrypt == RCRYPT_YES) {
-			if (e->rx == NULL || !e->rx->hmac_known)
-				e->csum = CSUM_UNKNOWN;
-			else if (e->rx->psize < 0 || e->rx->psize == e->lsize)
-				p.v[p.n++] = e;
-			continue;
-		}
-		if (e->lsize != e->rsize)
-			continue;
-		if (!checksum_comparable(e))
-			e->csum = CSUM_UNKNOWN;
-		else
-			p.v[p.n++] = e;
-	}
 	/* Hashing is CPU work: a thread per CPU, at least 2 for the disk. */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	want = ncpu < 2 ? 2 : ncpu > CSUM_THREADS ? CSUM_THREADS :
@@ -522,6 +507,58 @@ checksum_table(const char *root, const struct config *cfg,
 		pthread_join(tid[i], NULL);
 	*failed += p.failed;
 	pthread_mutex_destroy(&p.lock);
-	free(p.v);
+}
+
+int
+checksum_table(const char *root, const struct config *cfg,
+    struct table *tbl, size_t *failed)
+{
+	struct entry *e, **v;
+	size_t ti, n = 0;
+
+	v = xcalloc(tbl->n + 1, sizeof(*v));
+	TABLE_FOREACH(tbl, ti, e) {
+		e->csum = CSUM_NONE;
+		if (!e->local || !e->remote || e->dir)
+			continue;
+		if (cfg->crypt_hkey != NULL && e->rcrypt == RCRYPT_YES) {
+			if (e->rx == NULL || !e->rx->hmac_known)
+				e->csum = CSUM_UNKNOWN;
+			else if (e->rx->psize < 0 || e->rx->psize == e->lsize)
+				v[n++] = e;
+			continue;
+		}
+		if (e->lsize != e->rsize)
+			continue;
+		if (!checksum_comparable(e))
+			e->csum = CSUM_UNKNOWN;
+		else
+			v[n++] = e;
+	}
+	checksum_run(root, cfg, v, n, failed);
+	free(v);
 	return 0;
+}
+
+int
+checksum_doubtful(const struct entry *e, const struct config *cfg)
+{
+	return e->local && e->remote && !e->dir && cfg->crypt_hlen == 0 &&
+	    (e->csum == CSUM_DIFF || e->csum == CSUM_UNKNOWN) &&
+	    e->lsize == e->rsize && (e->rx == NULL || !e->rx->md5_known) &&
+	    !e->rnotmd5;
+}
+
+void
+checksum_again(const char *root, const struct config *cfg,
+    struct entry **v, size_t n, size_t *failed)
+{
+	size_t i, m = 0;
+
+	/* Only those the HEAD taught something: an MD5, or a lying ETag. */
+	for (i = 0; i < n; i++)
+		if ((v[i]->rx != NULL && v[i]->rx->md5_known) ||
+		    v[i]->rnotmd5)
+			v[m++] = v[i];
+	checksum_run(root, cfg, v, m, failed);
 }

@@ -491,6 +491,7 @@ struct s3_call {
 	off_t		 body_off;
 	uint64_t	 body_size;
 	int		 unsigned_payload; /* sign as UNSIGNED-PAYLOAD */
+	int		 ssec_off;	/* sent without SSE-C (sse_c_plain_retry) */
 	int		 out_fd;	/* response body to this fd when >= 0 */
 	off_t		 out_off;	/* ...written from this offset on */
 	uint64_t	 received;	/* body bytes written to out_fd */
@@ -631,11 +632,19 @@ size_t	 sse_headers(const struct s3 *, const struct s3_call *,
  */
 const char *sse_c_hint(const struct config *, const struct s3_call *);
 /*
+ * A GET or HEAD sent with SSE-C headers failed with 400: mark it to go
+ * again without them (the object may be stored plain) and return 1,
+ * once; else 0.
+ */
+int	 sse_c_plain_retry(const struct s3 *, struct s3_call *);
+/*
  * Whether the ETag of answer "c" can be the MD5 of the content: not
  * when the server says it stored the object with SSE-KMS or SSE-C
  * (AWS documents that those ETags are not an MD5).
  */
 int	 sse_etag_is_md5(const struct s3_call *);
+/* Whether the settings ask for SSE-KMS or SSE-C: ETags are no MD5. */
+int	 sse_etags_not_md5(const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* transfer.c: the libcurl multi engine; the one place retries happen */
@@ -893,6 +902,17 @@ int	 checksum_file(int fd, uint64_t size, const struct entry *e,
  */
 int	 checksum_table(const char *root, const struct config *,
 	    struct table *, size_t *failed);
+/*
+ * Whether e's --checksum verdict came from its ETag alone and said
+ * "different" or "unknown": its metadata may tell better.
+ */
+int	 checksum_doubtful(const struct entry *, const struct config *);
+/*
+ * Compare again those of the n entries of v whose metadata (HEAD) gave
+ * an MD5 or showed an ETag that is no MD5; as checksum_table.
+ */
+void	 checksum_again(const char *root, const struct config *,
+	    struct entry **v, size_t n, size_t *failed);
 
 /* ------------------------------------------------------------------ */
 /* plan.c: what to do with each entry, a pure function */
@@ -989,6 +1009,15 @@ int	 index_load(struct index *, struct s3 *, const char *bucket,
  * (reported); other failures leave them unknown.
  */
 int	 index_head_missing(struct s3 *, const char *bucket, struct table *);
+/*
+ * --checksum's second look: HEAD every entry that came out different
+ * or unknown by its ETag alone (checksum_doubtful), so that an SSE-KMS
+ * or SSE-C ETag is recognised and rclone's (or our) md5chksum is read.
+ * *v (caller frees) and *n are the entries asked, for checksum_again.
+ * Returns 0, or -1 on a fatal error (reported).
+ */
+int	 index_head_doubtful(struct s3 *, const char *bucket, struct table *,
+	    struct entry ***v, size_t *n);
 /*
  * Write the index of every remote entry with a known mtime, unless it
  * is byte-identical to the one loaded.  Returns 0, or -1 (reported).

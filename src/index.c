@@ -179,6 +179,11 @@ index_load(struct index *ix, struct s3 *s3, const char *bucket,
 	if (s3_exec(s3, c) == -1) {
 		if (c->status == 404)
 			rc = 0;		/* first run: no index yet */
+		else if (sse_c_hint(s3->cfg, c) != NULL && !s3->cfg->restore)
+			/* The backups here are SSE-C: never go on without. */
+			warnx("index %s: %s (HTTP %ld): a backup without the key "
+			    "would store files unencrypted; nothing uploaded",
+			    key, sse_c_hint(s3->cfg, c), c->status);
 		else {
 			msg = s3_call_errstr(c);
 			warnx("index %s: %s; asking the bucket instead", key, msg);
@@ -402,6 +407,14 @@ index_head_done(struct s3_call *c, void *arg)
 			e->rmtime_known = 1;
 		index_head_crypt(e, c);
 		checksum_note_answer(e, c);
+	} else if (!c->ok && sse_c_hint(hr->s3->cfg, c) != NULL &&
+	    !hr->s3->cfg->restore) {
+		/* Uploading it again would drop its SSE-C: stop here. */
+		if (!hr->fatal)
+			warnx("%s: %s (HTTP %ld): a backup without the key would "
+			    "store files unencrypted; nothing uploaded", e->key,
+			    sse_c_hint(hr->s3->cfg, c), c->status);
+		hr->fatal = 1;
 	} else if (!c->ok) {
 		msg = s3_call_errstr(c);
 		if (s3_call_fatal(c))
@@ -451,38 +464,57 @@ index_needs_head(const struct entry *e, const struct config *cfg)
 		return 0;
 	if (cfg->mtime && !e->rmtime_known)
 		return 1;
-	/* A multipart ETag tells little: the metadata may hold the MD5. */
-	if (cfg->checksum && cfg->crypt_hlen == 0 && e->retag_md5 &&
-	    e->rparts > 0 && entry_md5(e) == NULL)
-		return 1;
 	hmac = e->rcrypt == RCRYPT_YES && e->rx != NULL && e->rx->hmac_known;
 	return cfg->checksum && cfg->crypt_hlen > 0 && !cfg->restore &&
 	    e->rcrypt != RCRYPT_NO && !hmac;
 }
 
-int
-index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
+/*
+ * HEAD the entries of "tbl" for which want(e, cfg) holds; *v (caller
+ * frees) and *n are those entries.  Returns 0, or -1 when fatal.
+ */
+static int
+index_head_where(struct s3 *s3, const char *bucket, struct table *tbl,
+    int (*want)(const struct entry *, const struct config *),
+    struct entry ***v, size_t *n)
 {
 	struct headrun hr;
 	struct entry *e;
 	size_t ti;
-	int rc = -1;
+	int rc;
 
 	memset(&hr, 0, sizeof(hr));
 	hr.s3 = s3;
 	hr.bucket = bucket;
 	hr.v = xcalloc(tbl->n + 1, sizeof(*hr.v));
 	TABLE_FOREACH(tbl, ti, e)
-		if (index_needs_head(e, s3->cfg))
+		if (want(e, s3->cfg))
 			hr.v[hr.n++] = e;
 	if (hr.n > 0)
 		logmsg(1, "index: asking the bucket for the metadata of %zu "
 		    "object(s)", hr.n);
 	xfer_set_feed(s3->xfer, index_head_feed, &hr);
-	if (xfer_run(s3->xfer) == -1 || hr.fatal)
-		goto out;
-	rc = 0;
-out:
-	free(hr.v);
+	rc = xfer_run(s3->xfer) == -1 || hr.fatal ? -1 : 0;
+	*v = hr.v;
+	*n = hr.n;
 	return rc;
+}
+
+int
+index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
+{
+	struct entry **v;
+	size_t n;
+	int rc;
+
+	rc = index_head_where(s3, bucket, tbl, index_needs_head, &v, &n);
+	free(v);
+	return rc;
+}
+
+int
+index_head_doubtful(struct s3 *s3, const char *bucket, struct table *tbl,
+    struct entry ***v, size_t *n)
+{
+	return index_head_where(s3, bucket, tbl, checksum_doubtful, v, n);
 }

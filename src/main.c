@@ -61,6 +61,30 @@ on_signal(int sig)
 	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
 }
 
+/*
+ * --checksum: compare the same-size files with what their objects hold;
+ * those that differ by their ETag alone get one HEAD (an SSE-KMS or
+ * SSE-C ETag is no MD5; md5chksum may tell) and a second look.
+ * Returns 0, or -1 on a fatal error (reported).
+ */
+static int
+check_content(struct s3 *s3, const char *bucket, struct scanjob *sj,
+    size_t *failed)
+{
+	struct entry **v = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	(void)checksum_table(sj->root, s3->cfg, &sj->tbl, failed);
+	if (index_head_doubtful(s3, bucket, &sj->tbl, &v, &n) == -1)
+		goto out;
+	checksum_again(sj->root, s3->cfg, v, n, failed);
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
 static void *
 scan_thread(void *arg)
 {
@@ -266,6 +290,8 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* The terminal went away: stop as cleanly as on Ctrl-C. */
+	sigaction(SIGHUP, &sa, NULL);
 	memset(&sj, 0, sizeof(sj));
 	memset(&remote, 0, sizeof(remote));
 	memset(&ix, 0, sizeof(ix));
@@ -339,12 +365,13 @@ main(int argc, char *argv[])
 	rep.failed = sj.stats.failed;
 
 	/* index: metadata the index could not vouch for. */
-	if ((cfg.mtime || cfg.checksum) && exists &&
+	if ((cfg.mtime || (cfg.checksum && cfg.crypt_hlen > 0)) && exists &&
 	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
 		goto out;
 	/* checksum: content of same-size files against their ETags. */
-	if (cfg.checksum && exists)
-		(void)checksum_table(sj.root, &cfg, &sj.tbl, &rep.failed);
+	if (cfg.checksum && exists && check_content(&s3, bucket, &sj,
+	    &rep.failed) == -1)
+		goto out;
 
 	/* plan */
 	if (cfg.restore)

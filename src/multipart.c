@@ -289,6 +289,25 @@ multipart_forget(struct upload *up, struct entry *e)
 	free(okey);
 }
 
+/*
+ * Forget the journal's upload (aborting it first when "abort") and
+ * create a new one.
+ */
+static void
+mp_start_over(struct mpfile *mp, int abort)
+{
+	uint32_t i;
+
+	if (abort)
+		mp_abort(mp, mp->j.upload_id);
+	for (i = 0; i < mp->j.nparts; i++)
+		mp->j.done[i] = 0;
+	free(mp->j.upload_id);
+	mp->j.upload_id = NULL;
+	journal_remove(&mp->j);
+	mp_create(mp);
+}
+
 static void
 mp_listparts_done(struct s3_call *c, void *arg)
 {
@@ -310,13 +329,18 @@ mp_listparts_done(struct s3_call *c, void *arg)
 		 * The upload is gone (NoSuchUpload; Ceph RGW 16 says
 		 * NoSuchKey): start a new one.
 		 */
-		for (i = 0; i < mp->j.nparts; i++)
-			mp->j.done[i] = 0;
-		free(mp->j.upload_id);
-		mp->j.upload_id = NULL;
-		journal_remove(&mp->j);
 		s3_call_free(c);
-		mp_create(mp);
+		mp_start_over(mp, 0);
+		return;
+	} else if (mp->sse) {
+		/*
+		 * Part ETags that are no MD5 cannot come from the journal,
+		 * and CompleteMultipartUpload must name them: start again.
+		 */
+		logmsg(1, "%s: cannot list stored parts (HTTP %ld) of an "
+		    "encrypted upload; starting again", mp->e->key, c->status);
+		s3_call_free(c);
+		mp_start_over(mp, 1);
 		return;
 	} else
 		/* No ListParts here (s3rver): trust the journal. */
@@ -430,8 +454,7 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	mp->fd = fd;
 	mp->st = *st;
 	mp->okey = list_object_key(up->cfg, e->key);
-	mp->sse = up->cfg->sse_c_key_file != NULL || (up->cfg->sse != NULL &&
-	    strncmp(up->cfg->sse, "aws:kms", 7) == 0);
+	mp->sse = sse_etags_not_md5(up->cfg);
 	mbedtls_md5_init(&mp->whole);
 	mbedtls_md5_starts_ret(&mp->whole);
 	psize = mp_part_size(up, (uint64_t)st->st_size);
@@ -488,6 +511,7 @@ mp_part_done(struct s3_call *c, void *arg)
 	struct mppart *part = arg;
 	struct mpfile *mp = part->mp;
 	char hex[33];
+	int other;
 
 	mp->inflight--;
 	hex_encode(mp->j.md5s + 16 * part->n, 16, hex);
@@ -498,19 +522,18 @@ mp_part_done(struct s3_call *c, void *arg)
 		    "in transit (BadDigest)", part->n + 1);
 		mp->failed = 1;
 	} else if (!mp_call_failed(mp, c, "UploadPart")) {
-		if (c->etag != NULL && strcasecmp(c->etag, hex) != 0 &&
-		    !sse_etag_is_md5(c)) {
-			/* The server checked our Content-MD5 instead. */
-			mp_keep_etag(mp, part->n, c->etag);
+		if (!sse_etag_is_md5(c))
 			mp->sse = 1;
-		}
-		if (c->etag != NULL && strcasecmp(c->etag, hex) != 0 &&
-		    sse_etag_is_md5(c)) {
+		other = c->etag != NULL && strcasecmp(c->etag, hex) != 0;
+		if (other && !mp->sse) {
 			report_error(mp->up->rep, mp->e->key, "part %u: the "
 			    "server's ETag is not the MD5 of the part",
 			    part->n + 1);
 			mp->failed = 1;
 		} else {
+			/* SSE: the server checked our Content-MD5 instead. */
+			if (other)
+				mp_keep_etag(mp, part->n, c->etag);
 			mp->j.done[part->n] = 1;
 			mp->up->rep->uploaded_bytes += c->body_len;
 			if (journal_save(&mp->j) == -1)
@@ -747,8 +770,14 @@ mp_complete_done(struct s3_call *c, void *arg)
 	memset(&err, 0, sizeof(err));
 	if (!sse_etag_is_md5(c))
 		mp->sse = 1;
-	if (mp_call_failed(mp, c, "CompleteMultipartUpload"))
-		;
+	if (mp_call_failed(mp, c, "CompleteMultipartUpload")) {
+		/* Parts the server will never take: the next run starts over. */
+		if (c->err.code != NULL &&
+		    (strcmp(c->err.code, "InvalidPart") == 0 ||
+		    strcmp(c->err.code, "InvalidPartOrder") == 0 ||
+		    strcmp(c->err.code, "NoSuchUpload") == 0))
+			journal_remove(&mp->j);
+	}
 	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
 	    &err) == -1) {
 		report_error(mp->up->rep, mp->e->key, "CompleteMultipartUpload "

@@ -108,7 +108,7 @@ options_help(void)
 {
 	fputs(
 "Usage: p3backup [OPTION]... [BUCKET [DIRECTORY]]\n"
-"       p3backup --restore [OPTION]... BUCKET [DIRECTORY]\n"
+"       p3backup --restore [OPTION]... BUCKET DIRECTORY\n"
 "Back up DIRECTORY (default: the current directory) to the S3 bucket BUCKET,\n"
 "uploading only new and changed files.  Without BUCKET, or with the word\n"
 "\"default\", a new bucket p3backup-MM-DD-YY-HHMMSS is created and named.\n"
@@ -555,9 +555,23 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		options_set(&cfg->directory, argv[1]);
 	if (options_crypt_check(cfg) == -1)
 		return OPT_USAGE;
+	/* cron and systemd start jobs in "/": never back that up by default. */
+	if (cfg->job_path != NULL && cfg->directory == NULL) {
+		warnx("%s: the job names no directory (add \"directory = "
+		    "PATH\"); the current directory is never assumed for a job",
+		    cfg->job_path);
+		return OPT_USAGE;
+	}
 	if (cfg->restore && cfg->bucket == NULL) {
 		warnx("--restore needs the BUCKET to restore from (usage: "
-		    "p3backup --restore [OPTION]... BUCKET [DIRECTORY])");
+		    "p3backup --restore [OPTION]... BUCKET DIRECTORY)");
+		return OPT_USAGE;
+	}
+	/* As aws s3 sync and rclone: never into "." by default. */
+	if (cfg->restore && cfg->directory == NULL) {
+		warnx("--restore needs the DIRECTORY to restore into (usage: "
+		    "p3backup --restore [OPTION]... BUCKET DIRECTORY; \".\" for "
+		    "the current directory)");
 		return OPT_USAGE;
 	}
 	return OPT_RUN;

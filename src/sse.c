@@ -198,7 +198,8 @@ sse_headers(const struct s3 *s3, const struct s3_call *c,
 	    strcmp(c->method, "HEAD") == 0) && c->key != NULL &&
 	    (c->nquery == 0 || sse_has_query(c, "partNumber") ||
 	    sse_has_query(c, "versionId"));
-	ssec = s3->ssec_key != NULL && (put || create || part || get);
+	ssec = s3->ssec_key != NULL && !c->ssec_off &&
+	    (put || create || part || get);
 	if ((put || create) && cfg->sse != NULL) {
 		hv[n].name = "x-amz-server-side-encryption";
 		hv[n++].value = cfg->sse;
@@ -229,24 +230,58 @@ sse_headers(const struct s3 *s3, const struct s3_call *c,
 const char *
 sse_c_hint(const struct config *cfg, const struct s3_call *c)
 {
-	const char *code = c->err.code != NULL ? c->err.code : "";
+	const char *code = c->err.code;
+	int bad, head;
 
 	/*
 	 * Without the key AWS answers 400 InvalidRequest, Ceph RGW 400
 	 * InvalidArgument; with another key AWS answers 403 AccessDenied,
 	 * Ceph 400 InvalidArgument ("the calculated MD5 hash of the key
-	 * did not match").
+	 * did not match").  A HEAD has no body to tell the code.
 	 */
-	if (cfg->sse_c_key_file == NULL) {
-		if (c->status == 400 && (strcmp(code, "InvalidRequest") == 0 ||
-		    strcmp(code, "InvalidArgument") == 0))
-			return "stored with SSE-C: restore it with "
-			    "--sse-c-key-file KEYFILE";
-	} else if (c->status == 403 || (c->status == 400 &&
-	    strcmp(code, "InvalidArgument") == 0))
-		return "encrypted with another SSE-C key than --sse-c-key-file "
-		    "(or access denied)";
-	return NULL;
+	head = strcmp(c->method, "HEAD") == 0;
+	if (c->curl_code != 0)
+		return NULL;
+	if (cfg->sse_c_key_file == NULL)
+		bad = c->status == 400 && (code == NULL ? head :
+		    strcmp(code, "InvalidRequest") == 0 ||
+		    strcmp(code, "InvalidArgument") == 0);
+	else
+		bad = (c->status == 403 && (code == NULL ||
+		    strcmp(code, "AccessDenied") == 0)) ||
+		    (c->status == 400 && (code == NULL ? head :
+		    strcmp(code, "InvalidArgument") == 0));
+	if (!bad)
+		return NULL;
+	if (cfg->sse_c_key_file == NULL)
+		return "stored with SSE-C: it needs --sse-c-key-file "
+		    "KEYFILE";
+	return "encrypted with another SSE-C key than --sse-c-key-file (or "
+	    "access denied)";
+}
+
+int
+sse_c_plain_retry(const struct s3 *s3, struct s3_call *c)
+{
+	/*
+	 * AWS refuses SSE-C headers on an object stored without them (400
+	 * InvalidRequest, "The encryption parameters are not applicable to
+	 * this object"), and a HEAD shows no code: ask once more without.
+	 * An SSE-C object then fails the same way again.
+	 */
+	if (s3->ssec_key == NULL || c->ssec_off || c->curl_code != 0 ||
+	    c->status != 400 || c->key == NULL ||
+	    (strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0))
+		return 0;
+	c->ssec_off = 1;
+	return 1;
+}
+
+int
+sse_etags_not_md5(const struct config *cfg)
+{
+	return cfg->sse_c_key_file != NULL || (cfg->sse != NULL &&
+	    strncmp(cfg->sse, "aws:kms", 7) == 0);
 }
 
 int

@@ -229,7 +229,7 @@ xfer_finished(struct xfer *x, CURL *easy, CURLcode code)
 	x->running--;
 	s3_call_finish(c);
 
-	if (!c->ok && xfer_redirect(x, c)) {
+	if (!c->ok && (xfer_redirect(x, c) || sse_c_plain_retry(x->s3, c))) {
 		xfer_submit(x, c);
 		return;
 	}

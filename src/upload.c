@@ -384,7 +384,7 @@ upload_done(struct s3_call *c, void *arg)
 	 */
 	if (c->etag != NULL && strlen(c->etag) == 32 &&
 	    strcasecmp(c->etag, md5hex) != 0) {
-		if (!sse_etag_is_md5(c))
+		if (!sse_etag_is_md5(c) || sse_etags_not_md5(up->cfg))
 			etag = xstrdup(c->etag);
 		else {
 			changed = !e->dir && (fstat(job->fd, &now) == -1 ||

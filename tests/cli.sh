@@ -40,6 +40,11 @@ contains "$err" "--decrypt-key $T/garbage.pem:" "the error names the file"
 err=$("$P3BACKUP" --restore 2>&1); st=$?
 is "$st" 2 "--restore without a bucket: exit 2"
 contains "$err" "--restore needs the BUCKET" "the missing bucket is named"
+mkdir -p "$T/here"
+err=$(cd "$T/here" && "$P3BACKUP" --restore bkt 2>&1); st=$?
+is "$st" 2 "--restore without a DIRECTORY: exit 2"
+contains "$err" "--restore needs the DIRECTORY to restore into" "the missing directory is named"
+contains "$err" '"." for the current directory' "...with the hint"
 err=$("$P3BACKUP" --restore --restore-tier Fast b "$T" 2>&1); st=$?
 is "$st" 2 "bad --restore-tier: exit 2"
 

@@ -74,6 +74,22 @@ is "$st" 2 "an unknown key: exit 2"
 contains "$err" "$bad:3: unknown key colour" "the message names file:line and key"
 is "$(wc -l < "$REQLOG")" "$REQMARK" "no request for a bad job file"
 
+# A job file must name its directory: cron and systemd start in "/".
+printf '[job]\nbucket = %s\n' "$b" > "$jobdir/nodir.conf"
+: > "$jobdir/empty.conf"
+mark_requests
+for f in nodir empty; do
+	err=$(cd "$jobdir" && "$P3BACKUP" --config "$jobdir/$f.conf" -n \
+	    --no-progress 2>&1); st=$?
+	is "$st" 2 "$f.conf (no directory): exit 2"
+	contains "$err" "$jobdir/$f.conf: the job names no directory" \
+	    "$f.conf: the message names the file"
+done
+is "$(wc -l < "$REQLOG")" "$REQMARK" "no request for a job without a directory"
+err=$(cd "$jobdir" && "$P3BACKUP" --config "$jobdir/nodir.conf" -n \
+    --no-progress "$b" "$jobdir" 2>&1); st=$?
+is "$st" 0 "a DIRECTORY on the command line completes such a job"
+
 err=$("$P3BACKUP" --config "$jobdir/none.conf" 2>&1); st=$?
 is "$st" 2 "a missing job file: exit 2"
 contains "$err" "none.conf: No such file or directory" "the missing file is named"

@@ -215,6 +215,11 @@ extra_proxy() {
 		[ -s "$T/$name.port" ] && break
 		sleep 0.1
 	done
+	[ -s "$T/$name.port" ] || {
+		echo "Bail out! the test proxy $name did not start"
+		cat "$T/$name.err" >&2
+		exit 99
+	}
 	HP_URL=http://127.0.0.1:$(cat "$T/$name.port")
 }
 extra_proxy_stop() {

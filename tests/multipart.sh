@@ -50,6 +50,7 @@ mark_requests
 out=$(p3 --checksum --multipart-threshold 16M --part-size 8M "$b" "$src" 2>&1); st=$?
 is "$st" 0 "--checksum re-run exits 0"
 is "$(count_requests PUT)" 0 "--checksum re-run uploads nothing (multipart ETag recomputed)"
+is "$(count_requests HEAD "/$b/big")" 0 "...and asks no object with HEAD"
 
 # The same file encrypted (--encrypt-key): 13 parts again, and no-op
 # re-runs by size and by --checksum (the index's keyed checksum).
@@ -119,15 +120,21 @@ cmp -s "$src/huge.bin" "$T/huge.back"; ok $? "the resumed object is complete and
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1
 [ $? -ne 0 ]; ok $? "the journal is gone"
 
+# interrupt SIG BUCKET: a backup of $src to BUCKET, sent SIG once 4
+# parts are in; its exit status in $st, its output in $T/int.out.
+interrupt() {
+	mark_requests
+	"$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M \
+	    --part-size 5M "$2" "$src" >"$T/int.out" 2>&1 &
+	pid=$!
+	wait_requests 4 30 PUT 'partNumber='
+	kill "-$1" "$pid"; wait "$pid"; st=$?
+}
+
 # SIGINT: the requests under way finish, the journal stays, exit 3;
 # the next run goes on from there.
 b4=$(new_bucket sigint)
-mark_requests
-"$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M --part-size 5M \
-    "$b4" "$src" >"$T/int.out" 2>&1 &
-pid=$!
-wait_requests 4 30 PUT 'partNumber='
-kill -INT "$pid"; wait "$pid"; st=$?
+interrupt INT "$b4"
 is "$st" 3 "SIGINT: exit 3"
 contains "$(cat "$T/int.out")" "interrupted" "SIGINT: says it was interrupted"
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "SIGINT: the journal is kept"
@@ -137,6 +144,15 @@ is "$st" 0 "after SIGINT the re-run exits 0"
 contains "$out" "resuming an interrupted upload" "after SIGINT the re-run resumes"
 aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b4/huge.bin" "$T/huge4.back" >/dev/null 2>&1
 cmp -s "$src/huge.bin" "$T/huge4.back"; ok $? "after SIGINT the object ends complete and correct"
+
+# SIGHUP (the terminal closed under a run) stops it as SIGINT does.
+b5=$(new_bucket sighup)
+interrupt HUP "$b5"
+is "$st" 3 "SIGHUP: exit 3, as SIGINT"
+contains "$(cat "$T/int.out")" "interrupted" "SIGHUP: says it was interrupted"
+ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "SIGHUP: the journal is kept"
+awscli s3api head-object --bucket "$b5" --key huge.bin >/dev/null 2>&1
+[ $? -ne 0 ]; ok $? "SIGHUP: no object looks complete"
 
 # A journal whose file changed is not used: the upload starts again.
 b3=$(new_bucket stale)

@@ -82,6 +82,9 @@ Hostile answers, for tests/hostile.sh (never reach s3rver either):
                     (InternalError), as S3 may answer; not forwarded
   --corrupt-list M  ListObjectsV2 answers: "truncate" cuts the body in
                     half, "garbage" replaces it with non-XML bytes
+  --ssec-plain      a GET or HEAD of an object with SSE-C headers: 400
+                    InvalidRequest, as AWS answers for an object stored
+                    without SSE-C (s3rver keeps no SSE-C objects at all)
 A request whose x-amz-security-token is "expired" is answered
 400 ExpiredToken, as S3 answers a session token past its expiry.
 
@@ -267,6 +270,13 @@ def hostile_answer(cfg, method, target, headers):
     if any(k.lower() == "x-amz-security-token" and v.strip() == "expired"
            for k, v in headers):
         return (400, "ExpiredToken", "The provided token has expired.")
+    if (cfg.ssec_plain and method in ("GET", "HEAD")
+            and urllib.parse.urlsplit(target).path.count("/") >= 2
+            and urllib.parse.urlsplit(target).path.split("/", 2)[2]
+            and any(k.lower() == "x-amz-server-side-encryption-customer-"
+                    "algorithm" for k, v in headers)):
+        return (400, "InvalidRequest", "The encryption parameters are not "
+                "applicable to this object.")
     if (cfg.error_200 and method == "POST" and "uploadId=" in target
             and cfg.error_200 in target):
         return (200, "InternalError", "We encountered an internal error. "
@@ -705,6 +715,9 @@ def main():
                    help="how long a stall fault holds the answer back")
     p.add_argument("--verify-sigv4", action="append", default=[],
                    metavar="ACCESS_KEY:SECRET")
+    p.add_argument("--ssec-plain", action="store_true",
+                   help="refuse SSE-C headers on GET/HEAD of objects, as "
+                   "AWS does for objects stored without SSE-C")
     p.add_argument("--skew", action="store_true",
                    help="answer every request 403 RequestTimeTooSkewed")
     p.add_argument("--error-200", metavar="S",

@@ -223,6 +223,40 @@ test_check(void)
 }
 
 static void
+test_plain_retry(void)
+{
+	struct sigv4_kv hv[SSE_MAXHDR];
+	struct config cfg;
+	struct s3 s3;
+	struct s3_call *c;
+
+	config_init(&cfg);
+	memset(&s3, 0, sizeof(s3));
+	s3.cfg = &cfg;
+	c = s3_call_new("GET", "bkt", "k");
+	c->status = 400;
+	ok(!sse_c_plain_retry(&s3, c), "no SSE-C key: no second try");
+	s3.ssec_key = xstrdup("KEY");
+	s3.ssec_md5 = xstrdup("MD5");
+	ok(sse_c_plain_retry(&s3, c) && c->ssec_off, "a GET with the key "
+	    "answered 400: once more without it");
+	ok(sse_headers(&s3, c, hv) == 0, "...and that try has no SSE-C "
+	    "header");
+	ok(!sse_c_plain_retry(&s3, c), "only once");
+	s3_call_free(c);
+	c = s3_call_new("GET", "bkt", "k");
+	c->status = 403;
+	ok(!sse_c_plain_retry(&s3, c), "403: no second try");
+	s3_call_free(c);
+	c = s3_call_new("PUT", "bkt", "k");
+	c->status = 400;
+	ok(!sse_c_plain_retry(&s3, c), "a PUT: no second try");
+	s3_call_free(c);
+	sse_free(&s3);
+	config_free(&cfg);
+}
+
+static void
 test_answers(void)
 {
 	struct config cfg;
@@ -242,6 +276,7 @@ test_answers(void)
 
 	config_init(&cfg);
 	memset(&c, 0, sizeof(c));
+	c.method = "GET";
 	c.status = 400;
 	c.err.code = (char *)"InvalidRequest";
 	ok(sse_c_hint(&cfg, &c) != NULL &&
@@ -263,6 +298,21 @@ test_answers(void)
 	c.status = 404;
 	c.err.code = (char *)"NoSuchKey";
 	ok(sse_c_hint(&cfg, &c) == NULL, "404: nothing to do with SSE-C");
+	c.method = "HEAD";
+	c.status = 400;
+	c.err.code = NULL;
+	ok(sse_c_hint(&cfg, &c) != NULL, "HEAD 400 (no body) with a key: "
+	    "another key");
+	free(cfg.sse_c_key_file);
+	cfg.sse_c_key_file = NULL;
+	ok(sse_c_hint(&cfg, &c) != NULL, "HEAD 400 (no body) without a key: "
+	    "stored with SSE-C");
+	c.method = "GET";
+	ok(sse_c_hint(&cfg, &c) == NULL, "a GET 400 without a code: no "
+	    "guess");
+	c.curl_code = 7;
+	c.method = "HEAD";
+	ok(sse_c_hint(&cfg, &c) == NULL, "no answer at all: nothing");
 	config_free(&cfg);
 }
 
@@ -282,6 +332,7 @@ main(void)
 	test_headers();
 	test_check();
 	test_answers();
+	test_plain_retry();
 	ok(tap_rmtree(tmpdir) == 0, "temporary directory removed");
 	return tap_done();
 }
