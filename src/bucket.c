@@ -63,3 +63,14 @@ bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN])
 	localtime_r(&t, &tm);
 	strftime(out, BUCKET_DEFAULT_LEN, "p3backup-%m-%d-%y-%H%M%S", &tm);
 }
+
+void
+bucket_default_next(const char *base, int n, char out[BUCKET_DEFAULT_LEN])
+{
+	/* n is at most 99: 24 + 3 characters and the NUL always fit. */
+	if (n <= 1 || n > 99)
+		snprintf(out, BUCKET_DEFAULT_LEN, "%.24s", base);
+	else
+		snprintf(out, BUCKET_DEFAULT_LEN, "%.24s-%u", base,
+		    (unsigned)n % 100);
+}

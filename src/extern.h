@@ -433,7 +433,8 @@ int	 xml_parse_delete_result(const char *, size_t, delete_error_fn,
 /* bucket.c: bucket names */
 
 /* "p3backup-MM-DD-YY-HHMMSS" and its NUL. */
-#define BUCKET_DEFAULT_LEN	25
+/* "p3backup-MM-DD-YY-HHMMSS", a "-N" suffix and the NUL. */
+#define BUCKET_DEFAULT_LEN	32
 /*
  * Check "name" against S3's bucket naming rules.  Returns NULL when it
  * is valid, else the rule it breaks (a static string).
@@ -441,6 +442,12 @@ int	 xml_parse_delete_result(const char *, size_t, delete_error_fn,
 const char *bucket_check(const char *name);
 /* The generated name for local time "t". */
 void	 bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN]);
+/*
+ * The n-th candidate for a generated name: "base" itself for n 1, else
+ * "base-N" (p3backup-12-03-26-085638-2), into out.
+ */
+void	 bucket_default_next(const char *base, int n,
+	    char out[BUCKET_DEFAULT_LEN]);
 
 /* ------------------------------------------------------------------ */
 /* s3.c: S3 requests: addressing, signing, response classification */
@@ -575,8 +582,13 @@ int	 s3_exec(struct s3 *, struct s3_call *);
  * not exist, -1 on any other failure (reported).
  */
 int	 s3_head_bucket(struct s3 *, const char *bucket);
-/* CreateBucket; BucketAlreadyOwnedByYou is success.  0 or -1 (reported). */
-int	 s3_create_bucket(struct s3 *, const char *bucket);
+/*
+ * CreateBucket "bucket" (with a LocationConstraint outside us-east-1).
+ * Returns 0 when created, or already ours and "must_be_new" is 0; 1 when
+ * it exists and "must_be_new" (BucketAlreadyOwnedByYou or
+ * BucketAlreadyExists, without a message); -1 after reporting.
+ */
+int	 s3_create_bucket(struct s3 *, const char *bucket, int must_be_new);
 /*
  * ListObjectsV2 over every page under "prefix" (NULL: all), calling
  * "fn" per object.  Returns 0, or -1 (reported).

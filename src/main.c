@@ -170,10 +170,11 @@ make_directory(const char *dir)
  * run, say it would be).  Sets *exists.  Returns 0, or -1 (reported).
  */
 static int
-ensure_bucket(struct s3 *s3, const char *bucket, int generated,
+ensure_bucket(struct s3 *s3, char *bucket, int generated,
     int dry_run, int *exists)
 {
-	int r;
+	char base[BUCKET_DEFAULT_LEN];
+	int r, n;
 
 	*exists = 0;
 	if (!generated) {
@@ -193,10 +194,33 @@ ensure_bucket(struct s3 *s3, const char *bucket, int generated,
 		printf("would create bucket %s\n", bucket);
 		return 0;
 	}
-	if (s3_create_bucket(s3, bucket) == -1)
-		return -1;
-	logmsg(1, "created bucket %s", bucket);
-	return 0;
+	if (!generated) {
+		if (s3_create_bucket(s3, bucket, 0) == -1)
+			return -1;
+		logmsg(1, "created bucket %s", bucket);
+		return 0;
+	}
+	/*
+	 * A generated name is always a new bucket: another run of the same
+	 * second may have made it (on AWS us-east-1 CreateBucket answers
+	 * 200 for a bucket of ours, so HEAD first), then take the next.
+	 */
+	memcpy(base, bucket, BUCKET_DEFAULT_LEN);
+	for (n = 1; n <= 99; n++) {
+		bucket_default_next(base, n, bucket);
+		if ((r = s3_head_bucket(s3, bucket)) == -1)
+			return -1;
+		if (r == 0)
+			continue;
+		if ((r = s3_create_bucket(s3, bucket, 1)) == -1)
+			return -1;
+		if (r == 0) {
+			logmsg(1, "created bucket %s", bucket);
+			return 0;
+		}
+	}
+	warnx("bucket %s: it and %s-2 to -99 exist already", base, base);
+	return -1;
 }
 
 /* A transfer stage stopped early: the summary so far, and why. */
@@ -277,7 +301,8 @@ main(int argc, char *argv[])
 	struct download dl;
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
-	const char *bucket, *why;
+	const char *why;
+	char *bucket;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
 	int lockfd = -1, missing = 0;
 	struct crypt_key *key = NULL;
@@ -336,9 +361,6 @@ main(int argc, char *argv[])
 	report_init(&rep, &cfg);
 	if (report_open(&rep) == -1)
 		goto out;
-	if (generated && !cfg.json)
-		printf("bucket: %s\n", bucket);
-	fflush(stdout);
 
 	/* scan (in its own thread) while the bucket is checked and listed. */
 	sj.cfg = &cfg;
@@ -351,6 +373,9 @@ main(int argc, char *argv[])
 	rc = EXIT_FATAL;
 	if (ensure_bucket(&s3, bucket, generated, cfg.dry_run, &exists) == -1)
 		goto out;
+	if (generated && !cfg.json)
+		printf("bucket: %s\n", bucket);
+	fflush(stdout);
 	if (missing && !cfg.dry_run && make_directory(sj.root) == -1)
 		goto out;
 	if (exists && (list_bucket(&s3, bucket, &remote) == -1 ||

@@ -643,7 +643,7 @@ out:
 }
 
 int
-s3_create_bucket(struct s3 *s3, const char *bucket)
+s3_create_bucket(struct s3 *s3, const char *bucket, int must_be_new)
 {
 	struct s3_call *c;
 	char *body = NULL, *msg = NULL;
@@ -659,9 +659,18 @@ s3_create_bucket(struct s3 *s3, const char *bucket)
 		c->body = body;
 		c->body_len = strlen(body);
 	}
-	if (s3_exec(s3, c) == 0 || (c->err.code != NULL &&
-	    strcmp(c->err.code, "BucketAlreadyOwnedByYou") == 0)) {
+	if (s3_exec(s3, c) == 0) {
 		rc = 0;
+		goto out;
+	}
+	if (c->err.code != NULL &&
+	    strcmp(c->err.code, "BucketAlreadyOwnedByYou") == 0) {
+		rc = must_be_new;
+		goto out;
+	}
+	if (must_be_new && c->err.code != NULL &&
+	    strcmp(c->err.code, "BucketAlreadyExists") == 0) {
+		rc = 1;
 		goto out;
 	}
 	msg = s3_call_errstr(c);

@@ -225,4 +225,21 @@ after=$(awscli s3api list-buckets --query 'Buckets[].Name' --output text | tr '\
 is "$(comm -13 <(echo "$before") <(echo "$after") | grep -c '^p3backup-')" 2 \
     "exactly two buckets were created"
 
+# A generated name is always a new bucket: when it is taken (another
+# run of the same second), the next one, NAME-2.
+t=$(date +%s)
+for i in 0 1 2 3 4 5; do
+	"$S3TOOL" mb "$(date -d "@$((t + i))" +p3backup-%m-%d-%y-%H%M%S)" >/dev/null 2>&1
+done
+out=$(cd "$T/dir with spaces" && p3 2>&1); st=$?
+is "$st" 0 "bare p3backup when its name is taken: exit 0"
+name3=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
+[[ "$name3" =~ ^p3backup-[0-9-]{15}-2$ ]]; ok $? "it takes the next name ($name3)"
+is "$(awscli s3 ls "s3://${name3%-2}" | wc -l)" 0 "the bucket of that name is left untouched"
+is "$(awscli s3 ls "s3://$name3/f.txt" | awk '{print $4}')" "f.txt" "the new one holds the file"
+# Two bare runs in the same second: two buckets.
+out=$( (cd "$T/dir with spaces" && p3 & cd "$T/dir with spaces" && p3; wait) 2>&1)
+n1=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p' | sort -u | wc -l)
+is "$n1" 2 "two runs at once get two buckets"
+
 finish
