@@ -89,7 +89,7 @@ main(void)
 {
 	struct s3_call *c;
 	uint64_t d;
-	char name[BUCKET_DEFAULT_LEN];
+	char name[BUCKET_DEFAULT_LEN], base[BUCKET_DEFAULT_LEN];
 	int i, inrange;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -162,9 +162,19 @@ main(void)
 	ok(bucket_check("xn--bucket") != NULL, "xn-- prefix refused");
 	ok(bucket_check("bucket-s3alias") != NULL, "-s3alias suffix refused");
 	bucket_default_name(0, name);
-	ok(strlen(name) == BUCKET_DEFAULT_LEN - 1 &&
-	    strncmp(name, "p3backup-", 9) == 0, "generated name %s", name);
+	ok(strlen(name) == 24 && strncmp(name, "p3backup-", 9) == 0,
+	    "generated name %s", name);
 	ok(bucket_check(name) == NULL, "generated name is valid");
+	memcpy(base, name, sizeof(base));
+	bucket_default_next(base, 1, name);
+	is_str(name, base, "the first candidate is the name itself");
+	bucket_default_next(base, 2, name);
+	ok(strlen(name) == 26 && strcmp(name + 24, "-2") == 0 &&
+	    strncmp(name, base, 24) == 0, "the second: %s", name);
+	ok(bucket_check(name) == NULL, "...a valid bucket name");
+	bucket_default_next(base, 99, name);
+	ok(strcmp(name + 24, "-99") == 0 && bucket_check(name) == NULL,
+	    "the last: %s", name);
 
 	curl_global_cleanup();
 	return tap_done();
