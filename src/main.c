@@ -376,8 +376,6 @@ main(int argc, char *argv[])
 	if (generated && !cfg.json)
 		printf("bucket: %s\n", bucket);
 	fflush(stdout);
-	if (missing && !cfg.dry_run && make_directory(sj.root) == -1)
-		goto out;
 	if (exists && (list_bucket(&s3, bucket, &remote) == -1 ||
 	    index_load(&ix, &s3, bucket, &remote) == -1))
 		goto out;
@@ -397,6 +395,15 @@ main(int argc, char *argv[])
 	if (cfg.checksum && exists && check_content(&s3, bucket, &sj,
 	    &rep.failed) == -1)
 		goto out;
+
+	/* Nothing to restore is an error, and creates nothing. */
+	if (cfg.restore && sj.tbl.nremote == 0) {
+		warnx("nothing to restore under s3://%s/%s%s", bucket,
+		    cfg.prefix != NULL ? cfg.prefix : "",
+		    cfg.prefix != NULL ? "/" : "");
+		rc = EXIT_PARTIAL;
+		goto out;
+	}
 
 	/* plan */
 	if (cfg.restore)
@@ -424,6 +431,8 @@ main(int argc, char *argv[])
 
 	/* download: the restore direction */
 	if (cfg.restore) {
+		if (missing && make_directory(sj.root) == -1)
+			goto out;
 		memset(&dl, 0, sizeof(dl));
 		dl.s3 = &s3;
 		dl.cfg = &cfg;

@@ -241,4 +241,11 @@ is "$(cat "$T/outside/target")" "target" "nothing written through the file symli
 [ -L "$dst_g/link" ] && [ -L "$dst_g/file.txt" ]; ok $? "both symlinks are left as they were"
 is "$(cat "$dst_g/fine.txt" 2>/dev/null)" "ok" "the other file is restored"
 
+
+# A restore that finds nothing fails (exit 1) and creates nothing.
+out=$(restore --prefix nosuchprefix "$b" "$T/none" 2>&1); st=$?
+is "$st" 1 "--restore of an empty prefix: exit 1"
+contains "$out" "nothing to restore under s3://$b/nosuchprefix/" "...saying so"
+[ ! -e "$T/none" ]; ok $? "...and no directory is made"
+
 finish
