@@ -1291,6 +1291,7 @@ struct report {
 	size_t		 pending;	/* archived objects not restored yet */
 	size_t		 failed;
 	size_t		 deferred;	/* left for a later run (--max-uploads) */
+	size_t		 left_out;	/* symlinks and special files (scan) */
 	void		*jsonl;		/* the --report stream (FILE *) */
 	char		*last_error;	/* the last report_error message */
 };

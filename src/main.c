@@ -386,6 +386,7 @@ main(int argc, char *argv[])
 	table_merge(&sj.tbl, &remote);
 	rep.scanned = sj.stats.files + sj.stats.dirs;
 	rep.failed = sj.stats.failed;
+	rep.left_out = sj.stats.skipped;
 
 	/* index: metadata the index could not vouch for. */
 	if ((cfg.mtime || (cfg.checksum && cfg.crypt_hlen > 0)) && exists &&

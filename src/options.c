@@ -174,7 +174,7 @@ options_help(void)
 "Output:\n"
 "      --json               one JSON summary object on stdout at the end\n"
 "      --report FILE        one JSON line per file: action and outcome\n"
-"  -q, --quiet              print only errors\n"
+"  -q, --quiet              print only errors (not with -v)\n"
 "  -v, --verbose            list every action (-vv: every request)\n"
 "      --progress, --no-progress   progress line (default: on a terminal)\n"
 "  -h, --help               this help\n"
@@ -360,7 +360,7 @@ options_crypt_check(const struct config *cfg)
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
-	int ch, idx;
+	int ch, idx, quiet = 0, verbose = 0;
 
 	if (options_job(cfg, argc, argv) == -1)
 		return OPT_USAGE;
@@ -409,9 +409,11 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->json = 1;
 			break;
 		case 'q':
+			quiet = 1;
 			log_level = -1;
 			break;
 		case 'v':
+			verbose = 1;
 			if (log_level < 2)
 				log_level = log_level < 0 ? 1 : log_level + 1;
 			break;
@@ -541,6 +543,11 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			    argv[optind - 1]);
 			return OPT_USAGE;
 		}
+	}
+	if (quiet && verbose) {
+		warnx("-q and -v cannot be used together (-q prints only "
+		    "errors)");
+		return OPT_USAGE;
 	}
 	argc -= optind;
 	argv += optind;

@@ -360,6 +360,8 @@ report_summary(struct report *r, const char *bucket)
 		printf(", deferred %zu (--max-uploads)", r->deferred);
 	if (r->pending > 0)
 		printf(", pending %zu (archived)", r->pending);
+	if (r->left_out > 0)
+		printf(", left out %zu (symlinks, special files)", r->left_out);
 	printf(", failed %zu in %.1fs\n", r->failed, secs);
 out:
 	json_decref(obj);

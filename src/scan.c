@@ -152,9 +152,11 @@ report(struct walk *w, size_t *counter, int errnum, const char *cause)
 	if (w->path.len > 0 || w->rootlen == 0)
 		buf_append(&msg, "/", 1);
 	escape(&msg, w->path.data, w->path.len);
-	if (errnum == 0)
-		warnx("%s: %s", msg.data, cause);
-	else {
+	if (errnum == 0) {
+		/* A note, not an error: -q leaves it to the summary. */
+		if (log_level >= 0)
+			warnx("%s: %s", msg.data, cause);
+	} else {
 		errno = errnum;
 		if (cause == NULL)
 			warn("%s", msg.data);

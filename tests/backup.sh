@@ -183,6 +183,13 @@ out=$(timeout 60 "$P3BACKUP" --no-progress "$bo" "$odd" 2>&1); st=$?
 is "$st" 0 "FIFO and symlink in the tree: exit 0 (skipped, not failed)"
 contains "$out" "a fifo: FIFO, skipped" "the FIFO is reported"
 contains "$out" "link.txt: symbolic link, not followed" "the symlink is reported"
+contains "$out" "left out 2 (symlinks, special files)" "the summary counts them"
+out=$(timeout 60 "$P3BACKUP" --no-progress -q "$bo" "$odd" 2>&1); st=$?
+is "$st" 0 "-q over the same tree: exit 0"
+is "$out" "" "-q prints not even the notes"
+out=$("$P3BACKUP" -q -v "$bo" "$odd" 2>&1); st=$?
+is "$st" 2 "-q -v: exit 2"
+contains "$out" "-q and -v cannot be used together" "...saying why"
 is "$(listed_keys "$bo" | tr '\n' ' ')" "fine.txt sub/target.txt " "only regular files stored"
 out=$(timeout 60 "$P3BACKUP" --no-progress --follow-symlinks "$bo" "$odd" 2>&1); st=$?
 is "$st" 0 "--follow-symlinks: exit 0"
