@@ -112,8 +112,6 @@ download_key_check(const char *key, size_t len)
 		return "empty key";
 	if (memchr(key, '\0', len) != NULL)
 		return "NUL byte in the key";
-	if (memchr(key, '\\', len) != NULL)
-		return "backslash in the key";
 	if (key[0] == '/')
 		return "absolute path";
 	for (seg = 0, i = 0; i <= len; i++) {

@@ -242,6 +242,19 @@ is "$(cat "$T/outside/target")" "target" "nothing written through the file symli
 is "$(cat "$dst_g/fine.txt" 2>/dev/null)" "ok" "the other file is restored"
 
 
+
+# What a backup stores, a restore gives back: a backslash is an
+# ordinary byte in a POSIX name (aws and rclone restore it too).
+src_bs=$T/src-bs
+mkdir -p "$src_bs/dir\\x"
+echo "back" > "$src_bs/back\\slash.txt"
+echo "in" > "$src_bs/dir\\x/in\\.txt"
+bb=$(new_bucket bslash)
+p3 "$bb" "$src_bs" >/dev/null 2>&1; ok $? "names with a backslash back up (exit 0)"
+out=$(restore "$bb" "$T/bs-back" 2>&1); st=$?
+is "$st" 0 "...and restore (exit 0)"
+diff -r "$src_bs" "$T/bs-back" >/dev/null 2>&1; ok $? "...under their exact names"
+
 # A restore that finds nothing fails (exit 1) and creates nothing.
 out=$(restore --prefix nosuchprefix "$b" "$T/none" 2>&1); st=$?
 is "$st" 1 "--restore of an empty prefix: exit 1"

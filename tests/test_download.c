@@ -289,8 +289,9 @@ test_key_check(void)
 		{ "./a", "\".\" path segment" },
 		{ ".", "\".\" path segment" },
 		{ "..", "\"..\" path segment" },
-		{ "a\\b", "backslash in the key" },
-		{ "..\\..\\x", "backslash in the key" },
+		/* A backslash is an ordinary byte on POSIX. */
+		{ "a\\b", NULL },
+		{ "..\\..\\x", NULL },
 		{ "", "empty key" },
 		{ "a/b/", "empty path segment" },
 	};
