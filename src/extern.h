@@ -828,7 +828,7 @@ void	 mtime_format(int64_t sec, int32_t nsec, char out[32]);
  * -1 (reported).
  */
 int	 list_bucket(struct s3 *, const char *bucket, struct table *);
-/* 1 when a relative key lies under RESERVED_PREFIX. */
+/* 1 when a key has a RESERVED_PREFIX segment, at any depth. */
 int	 list_reserved(const char *key, size_t len);
 /* The full object key for relative "key" (with the prefix); caller frees. */
 char	*list_object_key(const struct config *, const char *key);

@@ -43,8 +43,18 @@ list_add(void *arg, const struct list_entry *le)
 int
 list_reserved(const char *key, size_t len)
 {
-	return len >= sizeof(RESERVED_PREFIX) - 1 &&
-	    memcmp(key, RESERVED_PREFIX, sizeof(RESERVED_PREFIX) - 1) == 0;
+	const size_t rlen = sizeof(RESERVED_PREFIX) - 1;
+	size_t i;
+
+	/*
+	 * At any depth: a whole-bucket listing sees the index of every job
+	 * stored under a prefix ("host1/alice/.p3backup/index").
+	 */
+	for (i = 0; i + rlen <= len; i++)
+		if ((i == 0 || key[i - 1] == '/') &&
+		    memcmp(key + i, RESERVED_PREFIX, rlen) == 0)
+			return 1;
+	return 0;
 }
 
 char *

@@ -562,6 +562,11 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		options_set(&cfg->directory, argv[1]);
 	if (options_crypt_check(cfg) == -1)
 		return OPT_USAGE;
+	if (cfg->prefix != NULL && strstr(cfg->prefix, "//") != NULL) {
+		warnx("--prefix %s: empty path segment (\"//\"): no restore "
+		    "could write such keys", cfg->prefix);
+		return OPT_USAGE;
+	}
 	/* cron and systemd start jobs in "/": never back that up by default. */
 	if (cfg->job_path != NULL && cfg->directory == NULL) {
 		warnx("%s: the job names no directory (add \"directory = "

@@ -322,7 +322,9 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 		report(w, &w->st->failed, 0, "name is not valid UTF-8");
 		return 0;
 	}
-	if (strcmp(w->path.data, ".p3backup") == 0) {
+	/* Keys with a ".p3backup/" segment are p3backup's own. */
+	if (strcmp(name, ".p3backup") == 0 && (S_ISDIR(type) ||
+	    strcmp(w->path.data, ".p3backup") == 0)) {
 		report(w, &w->st->failed, 0,
 		    "reserved name (p3backup's own objects live there)");
 		return 0;

@@ -255,6 +255,30 @@ out=$(restore "$bb" "$T/bs-back" 2>&1); st=$?
 is "$st" 0 "...and restore (exit 0)"
 diff -r "$src_bs" "$T/bs-back" >/dev/null 2>&1; ok $? "...under their exact names"
 
+
+# p3backup's own objects at any depth: a whole-bucket restore of a
+# bucket holding a job under a prefix writes no ".p3backup" files, and
+# a tree holding such a directory does not upload it.
+bj=$(new_bucket jobs)
+p3 --prefix host1/alice "$bj" "$src_bs" >/dev/null 2>&1
+out=$(restore "$bj" "$T/whole" 2>&1); st=$?
+is "$st" 0 "whole-bucket restore of a prefixed job: exit 0"
+is "$(find "$T/whole" -name .p3backup | wc -l)" 0 "...writes no .p3backup of the job"
+[ -f "$T/whole/host1/alice/back\\slash.txt" ]; ok $? "...and restores the job's files"
+mkdir -p "$T/deep/x/.p3backup"; echo i > "$T/deep/x/.p3backup/index"; echo f > "$T/deep/f"
+bj2=$(new_bucket deep)
+out=$(p3 "$bj2" "$T/deep" 2>&1); st=$?
+is "$st" 1 "a tree with x/.p3backup/: exit 1"
+contains "$out" "x/.p3backup: reserved name" "...naming it"
+is "$("$S3TOOL" ls "$bj2" | awk '{print $3}' | grep -c 'x/.p3backup')" 0 "...and nothing of it is uploaded"
+
+# --prefix with an empty segment: refused in both directions.
+for d in "" --restore; do
+	out=$(p3 $d --prefix 'a//b' "$bj" "$T/pfx" 2>&1); st=$?
+	is "$st" 2 "--prefix a//b ${d:-(backup)}: exit 2"
+	contains "$out" "empty path segment" "...saying why"
+done
+
 # A restore that finds nothing fails (exit 1) and creates nothing.
 out=$(restore --prefix nosuchprefix "$b" "$T/none" 2>&1); st=$?
 is "$st" 1 "--restore of an empty prefix: exit 1"

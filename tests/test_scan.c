@@ -320,7 +320,10 @@ check_common(const struct table *tbl, const char *what)
 	e = has_file(tbl, "new\nline.txt", 2, "name with a newline");
 	ok(e && e->lmtime_sec == 2000000000 && e->lmtime_nsec == 999999999,
 	    "name with a newline: mtime");
-	has_file(tbl, "sub/.p3backup/y", 2, ".p3backup below the top");
+	/* Keys with a ".p3backup/" segment are p3backup's own, at any depth. */
+	no_key(tbl, "sub/.p3backup/y", "a .p3backup directory below the top");
+	e = lookup(tbl, "sub/", 4);
+	ok(e && e->local && e->dir, "...whose parent is left an empty marker");
 	e = lookup(tbl, "empty dir with spaces/", 22);
 	ok(e && e->local && e->dir && e->lsize == 0 &&
 	    e->lmtime_sec == 1500000000 && e->lmtime_nsec == 500000000,
@@ -374,7 +377,7 @@ test_default(void)
 	ok(scan("tree", 0, NULL, &tbl, &st, &err) == 0, "default: scan");
 	check_common(&tbl, "default options");
 	check_long(&tbl, &err, 0);
-	check_stats(&st, 10, 3, skipped, 5, 5 + 3 + 1 + 2 + 2 + 2, "default");
+	check_stats(&st, 9, 4, skipped, 6, 5 + 3 + 1 + 2 + 2, "default");
 	ok(tbl.nlocal == 13 && tbl.n == 13,
 	    "default: 13 local entries (got %zu)", tbl.nlocal);
 	no_key(&tbl, "link-file", "a symlink to a file");
@@ -398,7 +401,9 @@ test_default(void)
 	has_msg(&err, "tree/bad\\x0a\\xff: name is not valid UTF-8\n",
 	    "newline escaped");
 	has_msg(&err, "tree/.p3backup: reserved name", "reserved name");
-	ok(count_lines(&err) == skipped + 5,
+	has_msg(&err, "tree/sub/.p3backup: reserved name",
+	    "reserved name below the top");
+	ok(count_lines(&err) == skipped + 6,
 	    "one line per skipped or failed entry (%zu lines)",
 	    count_lines(&err));
 	ok(strstr(err.data, "line.txt") == NULL &&
@@ -419,8 +424,8 @@ test_follow(void)
 	ok(scan("tree", 1, NULL, &tbl, &st, &err) == 0, "follow: scan");
 	check_common(&tbl, "--follow-symlinks");
 	check_long(&tbl, &err, 0);
-	check_stats(&st, 12, 4, 2 + have_dev, 7,
-	    5 + 3 + 1 + 2 + 2 + 2 + 5 + 5, "follow");
+	check_stats(&st, 11, 5, 2 + have_dev, 8,
+	    5 + 3 + 1 + 2 + 2 + 5 + 5, "follow");
 	e = has_file(&tbl, "link-file", 5, "followed symlink to a file");
 	ok(e && e->lmtime_sec == 1234567890 && e->lmtime_nsec == 123456789,
 	    "followed symlink: the target's mtime");
@@ -448,7 +453,7 @@ test_prefix(void)
 
 	ok(scan("tree", 0, "pre", &tbl, &st, &err) == 0, "prefix: scan");
 	check_long(&tbl, &err, 1);
-	check_stats(&st, 9, 4, 6 + have_dev, 6, 5 + 3 + 1 + 2 + 2, "prefix");
+	check_stats(&st, 8, 5, 6 + have_dev, 7, 5 + 3 + 1 + 2, "prefix");
 	has_msg(&err, "/ooooooooooooooo: object key longer than 1024 bytes "
 	    "with the prefix\n", "key too long with the prefix");
 	key = xasprintf("%s/", longdir);
@@ -457,7 +462,7 @@ test_prefix(void)
 	    "directory whose entries all failed: marker");
 	free(key);
 	table_free(&tbl);
-	ok(scan("tree", 0, "", &tbl, &st, &err) == 0 && st.files == 10,
+	ok(scan("tree", 0, "", &tbl, &st, &err) == 0 && st.files == 9,
 	    "empty prefix: same as none");
 	table_free(&tbl);
 	buf_free(&err);
@@ -616,11 +621,11 @@ test_threads(void)
 	for (i = 0; i < 2; i++)
 		pthread_join(jobs[i].tid, NULL);
 	tap_capture_end(saved, ignored, sizeof(ignored));
-	ok(jobs[0].rc == 0 && jobs[0].st.files == 10 &&
-	    jobs[0].st.failed == 5 && jobs[0].tbl.n == 13,
+	ok(jobs[0].rc == 0 && jobs[0].st.files == 9 &&
+	    jobs[0].st.failed == 6 && jobs[0].tbl.n == 13,
 	    "threads: the default scan");
-	ok(jobs[1].rc == 0 && jobs[1].st.files == 12 &&
-	    jobs[1].st.failed == 7 && jobs[1].tbl.n == 16,
+	ok(jobs[1].rc == 0 && jobs[1].st.files == 11 &&
+	    jobs[1].st.failed == 8 && jobs[1].tbl.n == 16,
 	    "threads: the --follow-symlinks scan");
 	for (i = 0; i < 2; i++) {
 		table_free(&jobs[i].tbl);
