@@ -1489,7 +1489,12 @@ struct journal {
 					   the part was sent (encrypted) */
 	unsigned char	*crypt;		/* data key and header, or NULL */
 	size_t		 crypt_len;
+	char		*lock;		/* its lock file, flock(2)ed... */
+	int		 lockfd;	/* ...through this fd when lock is set */
 };
+
+/* journal_open: another run holds the journal's lock. */
+#define JOURNAL_BUSY	(-2)
 
 /*
  * Set up "j" for the upload of "key" from a file of the given size and
@@ -1498,7 +1503,9 @@ struct journal {
  * loaded and 1 is returned; if one exists but does not match, its
  * upload id is put in *stale_id (caller frees; the caller aborts that
  * upload), the file is removed and 0 is returned; 0 when there is none;
- * -1 on an error (reported).  The journal directory is created.
+ * -1 on an error (reported).  The journal directory is created.  The
+ * journal is locked (flock on "HASH.lock") until journal_free:
+ * JOURNAL_BUSY, without a message, when another run holds it.
  */
 int	 journal_open(struct journal *, const char *endpoint,
 	    const char *bucket, const char *key, uint64_t size,

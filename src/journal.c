@@ -33,6 +33,7 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -337,6 +338,42 @@ journal_clean_tmp(const char *path)
 }
 
 /*
+ * Lock "path" (created 0600): the fd, JOURNAL_BUSY when another process
+ * holds it, or -1 (reported).  A lock file is removed by its holder
+ * (journal_remove), so one locked after its removal is the wrong file:
+ * the inode must still be the one at "path".
+ */
+static int
+journal_lock(const char *path)
+{
+	struct stat a, b;
+	int fd, tries, saved;
+
+	for (tries = 0; tries < 5; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+		if (fd == -1) {
+			warn("%s", path);
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			saved = errno;
+			close(fd);
+			if (saved == EWOULDBLOCK)
+				return JOURNAL_BUSY;
+			errno = saved;
+			warn("%s", path);
+			return -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+	return JOURNAL_BUSY;
+}
+
+/*
  * Set up "j" and load a matching journal; see extern.h.  On -1, "j" is
  * left freed; otherwise the caller frees it with journal_free.
  */
@@ -383,6 +420,14 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	buf_append(&ident, key, strlen(key));
 	sigv4_sha256_hex(ident.data, ident.len, hash);
 	j->path = xasprintf("%s/%s.journal", dir, hash);
+	/* One run at a time per journal: a second would fight over it. */
+	j->lock = xasprintf("%s/%s.lock", dir, hash);
+	if ((j->lockfd = journal_lock(j->lock)) < 0) {
+		rc = j->lockfd;
+		free(j->lock);
+		j->lock = NULL;
+		goto out;
+	}
 	journal_clean_tmp(j->path);
 	if ((found = journal_read(j->path, &text)) == -1)
 		goto out;
@@ -413,7 +458,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	old.upload_id = NULL;
 	journal_remove(j);
 out:
-	if (rc == -1)
+	if (rc < 0)
 		journal_free(j);
 	journal_free(&old);
 	if (text.data != NULL)
@@ -534,6 +579,7 @@ journal_remove(struct journal *j)
 		warn("%s", j->path);
 	if (j->path != NULL)
 		journal_clean_tmp(j->path);
+
 }
 
 /* Free everything "j" owns and zero it; accepts NULL or a zeroed struct. */
@@ -542,6 +588,18 @@ journal_free(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	if (j->lock != NULL) {
+		/*
+		 * No journal left (completed, aborted): its lock file goes
+		 * too, removed while still held, so that a run which opened
+		 * it meanwhile finds another inode there (journal_lock).
+		 */
+		if (j->path != NULL && access(j->path, F_OK) == -1 &&
+		    errno == ENOENT)
+			(void)unlink(j->lock);
+		close(j->lockfd);
+	}
+	free(j->lock);
 	free(j->path);
 	free(j->endpoint);
 	free(j->bucket);

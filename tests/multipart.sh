@@ -154,6 +154,27 @@ ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "SIGHUP: the j
 awscli s3api head-object --bucket "$b5" --key huge.bin >/dev/null 2>&1
 [ $? -ne 0 ]; ok $? "SIGHUP: no object looks complete"
 
+# Two runs of one tree at once: the second leaves the large file to the
+# first, whose journal it finds locked, instead of fighting over it.
+b6=$(new_bucket twice)
+locks=$(ls "$HOME/.local/state/p3backup/" | grep -c '\.lock$')
+mark_requests
+"$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M --part-size 5M \
+    "$b6" "$src" >"$T/first.out" 2>&1 &
+pid=$!
+wait_requests 2 30 PUT 'partNumber='
+mark_requests
+out=$("$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M \
+    --part-size 5M "$b6" "$src" 2>&1); st=$?
+is "$st" 1 "a second run while the first uploads the file: exit 1"
+contains "$out" "another p3backup run is uploading it" "...saying why"
+is "$(count_requests POST 'uploads=')" 0 "...and starting no upload of its own"
+wait "$pid"; is "$?" 0 "the first run completes (exit 0)"
+aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b6/huge.bin" "$T/huge6.back" >/dev/null 2>&1
+cmp -s "$src/huge.bin" "$T/huge6.back"; ok $? "...and its object is the file"
+is "$(ls "$HOME/.local/state/p3backup/" | grep -c '\.lock$')" "$locks" \
+    "its lock file is gone with its journal"
+
 # A journal whose file changed is not used: the upload starts again.
 b3=$(new_bucket stale)
 "$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M --part-size 5M \

@@ -79,7 +79,10 @@ mode_of(const char *path)
 	return lstat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
 }
 
-/* The number of entries in "dir"; *tmp set when one is a temp file. */
+/*
+ * The number of entries in "dir" but the lock files ("HASH.lock", held
+ * while a journal is open); *tmp set when one is a temp file.
+ */
 static int
 dir_count(const char *dir, int *tmp)
 {
@@ -91,7 +94,10 @@ dir_count(const char *dir, int *tmp)
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    (strlen(de->d_name) > 5 && strcmp(de->d_name +
+		    strlen(de->d_name) - 5, ".lock") == 0))
 			continue;
 		n++;
 		if (strstr(de->d_name, ".tmp.") != NULL)
@@ -449,21 +455,34 @@ test_corrupt(void)
 static void
 test_remove(void)
 {
-	struct journal j;
-	char *stale, msg[256];
+	struct journal j, j2;
+	char *stale, *lock, msg[256];
 	int h;
 
 	make_saved(EP, BUCKET, KEY, "UP");
 	if (jopen(&j, SIZE, SEC, NSEC, PART, &stale) != 1)
 		bail("journal_open", "remove");
+	ok(exists(j.lock), "an open journal has its lock file");
+	ok(jopen(&j2, SIZE, SEC, NSEC, PART, &stale) == JOURNAL_BUSY &&
+	    j2.path == NULL, "a second open of the same journal: busy");
 	journal_remove(&j);
 	ok(!exists(j.path), "journal_remove deletes the file");
+	ok(exists(j.lock) && jopen(&j2, SIZE, SEC, NSEC, PART, &stale) ==
+	    JOURNAL_BUSY, "...but the lock stays held (the upload may start "
+	    "over)");
+	lock = xstrdup(j.lock);
 	if ((h = tap_capture_begin()) == -1)
 		exit(99);
 	journal_remove(&j);
 	tap_capture_end(h, msg, sizeof(msg));
 	is_str(msg, "", "removing it twice is quiet");
 	journal_free(&j);
+	ok(!exists(lock), "journal_free of a removed journal removes its lock "
+	    "file");
+	ok(jopen(&j2, SIZE, SEC, NSEC, PART, &stale) == 0 && j2.lock != NULL,
+	    "then a new run opens and locks a new journal");
+	journal_free(&j2);
+	free(lock);
 	journal_free(&j);
 	memset(&j, 0, sizeof(j));
 	journal_remove(&j);
