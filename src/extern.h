@@ -525,6 +525,7 @@ struct s3_call {
 	struct s3_error	 err;		/* parsed <Error>, when any */
 	int		 curl_code;	/* CURLcode of the last attempt */
 	char		*curl_msg;	/* curl's message for it */
+	char		*server;	/* scheme://host it went to, for messages */
 	int		 ok;		/* final: 1 when 2xx */
 
 	/* completion */

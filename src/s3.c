@@ -174,6 +174,7 @@ s3_call_free(struct s3_call *c)
 		free(c->query[i].value);
 	for (i = 0; i < c->nhdr; i++)
 		free(c->hdr[i].value);
+	free(c->server);
 	free(c->bucket);
 	free(c->key);
 	free(c);
@@ -426,6 +427,8 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 		goto out;
 
 	url = s3_url(s3->scheme, host, res.canonical_request);
+	free(c->server);
+	c->server = xasprintf("%s://%s", s3->scheme, host);
 	logmsg(2, "%s %s", c->method, url);
 	for (i = 0; i < nh; i++) {
 		line = xasprintf("%s: %s", hv[i].name, hv[i].value);
@@ -540,6 +543,13 @@ s3_call_errstr(const struct s3_call *c)
 	if (c->curl_code == CURLE_OPERATION_TIMEDOUT)
 		return xasprintf("the server did not answer in time (%s; "
 		    "see --timeout)", c->curl_msg != NULL ? c->curl_msg :
+		    curl_easy_strerror(c->curl_code));
+	/* Say where: an endpoint typo should be plain to see. */
+	if ((c->curl_code == CURLE_COULDNT_CONNECT ||
+	    c->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+	    c->curl_code == CURLE_SSL_CONNECT_ERROR) && c->server != NULL)
+		return xasprintf("cannot connect to %s: %s", c->server,
+		    c->curl_msg != NULL ? c->curl_msg :
 		    curl_easy_strerror(c->curl_code));
 	if (c->curl_code != CURLE_OK)
 		return xasprintf("%s", c->curl_msg != NULL ? c->curl_msg :

@@ -244,9 +244,5 @@ name3=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
 [[ "$name3" =~ ^p3backup-[0-9-]{15}-2$ ]]; ok $? "it takes the next name ($name3)"
 is "$(awscli s3 ls "s3://${name3%-2}" | wc -l)" 0 "the bucket of that name is left untouched"
 is "$(awscli s3 ls "s3://$name3/f.txt" | awk '{print $4}')" "f.txt" "the new one holds the file"
-# Two bare runs in the same second: two buckets.
-out=$( (cd "$T/dir with spaces" && p3 & cd "$T/dir with spaces" && p3; wait) 2>&1)
-n1=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p' | sort -u | wc -l)
-is "$n1" 2 "two runs at once get two buckets"
 
 finish

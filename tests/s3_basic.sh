@@ -90,6 +90,7 @@ err=$(AWS_ENDPOINT_URL=http://127.0.0.1:9 "$P3BACKUP" --retries 2 \
     --no-progress "$b" "$T/src" 2>&1); st=$?
 is "$st" 3 "unreachable endpoint: exit 3"
 contains "$err" "Couldn't connect to server" "unreachable endpoint explained"
+contains "$err" "cannot connect to http://127.0.0.1:9:" "...naming the endpoint"
 [ $(( $(date +%s) - start )) -lt 30 ]; ok $? "gives up within bounded retries"
 
 finish
