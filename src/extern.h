@@ -157,7 +157,8 @@ struct config {
 	int	 path_style;	/* 1 path-style, 0 virtual-hosted */
 	char	*prefix;	/* key prefix without trailing '/', or NULL */
 	int	 dry_run;
-	int	 mtime;
+	int	 mtime;	/* --mtime: stored mtimes, HEAD where unknown */
+	int	 size_only; /* --size-only: sizes alone (no mtime) */
 	int	 checksum;
 	struct filter *filter;	/* --include/--exclude/--exclude-from, or NULL */
 	char	*storage_class;	/* --storage-class, validated, or NULL */
@@ -727,7 +728,7 @@ struct entry {
 	int64_t		 lsize;		/* local size in bytes */
 	int64_t		 lmtime_sec;	/* local mtime */
 	int64_t		 rsize;		/* remote size */
-	int64_t		 rmtime_sec;	/* stored x-amz-meta-mtime */
+	int64_t		 rmtime_sec;	/* stored x-amz-meta-mtime, or see rlastmod */
 	int32_t		 lmtime_nsec;
 	int32_t		 rmtime_nsec;
 	unsigned char	 rmd5[16];	/* ETag as bytes when it is hex MD5 */
@@ -736,6 +737,8 @@ struct entry {
 	unsigned	 remote:1;	/* found by the listing */
 	unsigned	 dir:1;		/* an empty-directory marker "x/" */
 	unsigned	 rmtime_known:1; /* rmtime_* is valid */
+	unsigned	 rlastmod:1;	/* without rmtime_known: rmtime_sec is
+					   the listing's LastModified */
 	unsigned	 retag_md5:1;	/* rmd5/rparts hold the ETag */
 	unsigned	 rnotmd5:1;	/* the ETag is no MD5 (SSE-KMS, SSE-C) */
 	unsigned	 csum:2;	/* enum CSUM: --checksum's verdict */
@@ -814,6 +817,11 @@ void	 table_set_etag(struct entry *, const char *etag);
  * into *sec and *nsec.  Returns 0, or -1 when malformed.
  */
 int	 mtime_parse(const char *, int64_t *sec, int32_t *nsec);
+/*
+ * Parse a listing's LastModified ("2026-12-03T14:21:06.000Z", always
+ * UTC) into whole seconds *sec.  Returns 0, or -1 when malformed.
+ */
+int	 lastmod_parse(const char *, int64_t *sec);
 /* Format sec/nsec the way rclone stores it, into out[32]. */
 void	 mtime_format(int64_t sec, int32_t nsec, char out[32]);
 
@@ -943,7 +951,7 @@ enum ACT {
 enum REASON {
 	REASON_NEW,		/* not in the bucket */
 	REASON_SIZE,		/* size differs */
-	REASON_MTIME,		/* --mtime: stored mtime differs or unknown */
+	REASON_MTIME,		/* the mtimes differ (or --mtime: unknown) */
 	REASON_CHECKSUM,	/* --checksum: content differs */
 	REASON_UNVERIFIABLE,	/* --checksum: the ETag cannot be checked */
 	REASON_KEY,		/* encrypted for another --encrypt-key */
@@ -974,16 +982,17 @@ struct plan {
 
 /*
  * Decide for every local entry of "tbl": upload when it is missing in
- * the bucket or its size differs; with cfg->mtime also when the stored
- * mtime differs or is unknown; skip otherwise.  Remote-only entries get
+ * the bucket, its size differs, or its mtime (plan.c's
+ * plan_mtime_differs); with cfg->checksum when the content differs or
+ * cannot be checked; skip otherwise.  Remote-only entries get
  * no action.  No I/O.  Fills "plan" (free with plan_free).
  */
 void	 plan_build(const struct table *, const struct config *, struct plan *);
 /*
  * The restore direction: for every remote entry of "tbl" (the target
  * directory scanned as the local side), download when the file is
- * missing or its size differs; with cfg->mtime also when the mtimes
- * differ or the object's is unknown; with cfg->checksum when the
+ * missing, its size differs or its mtime (as for a backup, the
+ * object's unknown mtime being its LastModified); with cfg->checksum when the
  * content differs or cannot be checked.  Directory markers become
  * ACT_MKDIR when the directory is missing.  Objects tagged deleted are
  * skipped (REASON_TAGGED) unless cfg->include_deleted; objects the

@@ -41,7 +41,7 @@
 /* Every key a job file may set; anything else is an error. */
 static const char *const job_keys[] = {
 	"bucket", "directory", "prefix", "include", "exclude",
-	"exclude_from", "storage_class", "mtime", "checksum",
+	"exclude_from", "storage_class", "mtime", "size_only", "checksum",
 	"follow_symlinks", "delete", "tag_deleted", "max_delete",
 	"max_uploads", "jobs", "endpoint_url", "region", "profile", "report",
 	"encrypt_key", "compress", "sse", "sse_kms_key_id", "sse_c_key_file",
@@ -175,6 +175,9 @@ job_setting(void *arg, const char *section, const char *name,
 		job_set(&cfg->storage_class, xstrdup(value));
 	} else if (strcmp(name, "mtime") == 0) {
 		if (job_bool(what, value, &cfg->mtime) == -1)
+			goto out;
+	} else if (strcmp(name, "size_only") == 0) {
+		if (job_bool(what, value, &cfg->size_only) == -1)
 			goto out;
 	} else if (strcmp(name, "checksum") == 0) {
 		if (job_bool(what, value, &cfg->checksum) == -1)

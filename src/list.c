@@ -37,6 +37,10 @@ list_add(void *arg, const struct list_entry *le)
 	e->rsize = le->size;
 	e->dir = len > 0 && key[len - 1] == '/';
 	table_set_etag(e, le->etag != NULL ? le->etag : "");
+	/* Where no stored mtime is known, the mtime compare falls back on it. */
+	if (le->last_modified != NULL && !e->rmtime_known &&
+	    lastmod_parse(le->last_modified, &e->rmtime_sec) == 0)
+		e->rlastmod = 1;
 	return 0;
 }
 

@@ -23,6 +23,7 @@ enum {
 	OPT_PATH_STYLE,
 	OPT_PREFIX,
 	OPT_MTIME,
+	OPT_SIZE_ONLY,
 	OPT_CHECKSUM,
 	OPT_INCLUDE,
 	OPT_EXCLUDE,
@@ -64,6 +65,7 @@ static const struct option longopts[] = {
 	{ "prefix",		required_argument, NULL, OPT_PREFIX },
 	{ "dry-run",		no_argument,	   NULL, 'n' },
 	{ "mtime",		no_argument,	   NULL, OPT_MTIME },
+	{ "size-only",		no_argument,	   NULL, OPT_SIZE_ONLY },
 	{ "checksum",		no_argument,	   NULL, OPT_CHECKSUM },
 	{ "jobs",		required_argument, NULL, 'j' },
 	{ "include",		required_argument, NULL, OPT_INCLUDE },
@@ -124,8 +126,11 @@ options_help(void)
 "\n"
 "What:\n"
 "  -n, --dry-run            print the plan, change nothing anywhere\n"
-"      --mtime              also compare the stored modification time\n"
-"      --checksum           also compare content (MD5 / multipart ETag)\n"
+"      --size-only          compare sizes only (default: size and mtime)\n"
+"      --mtime              compare stored mtimes exactly, asking the bucket\n"
+"                           for those the index lacks\n"
+"      --checksum           compare size and content (MD5 / multipart ETag)\n"
+"                           instead of the mtime\n"
 "      --include GLOB       back up only matching files (repeatable)\n"
 "      --exclude GLOB       leave matching files and directories out\n"
 "      --exclude-from FILE  exclude patterns, one per line\n"
@@ -360,7 +365,7 @@ options_crypt_check(const struct config *cfg)
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
-	int ch, idx, quiet = 0, verbose = 0;
+	int ch, idx, quiet = 0, verbose = 0, size_only = 0, compare = 0;
 
 	if (options_job(cfg, argc, argv) == -1)
 		return OPT_USAGE;
@@ -388,7 +393,10 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->dry_run = 1;
 			break;
 		case OPT_MTIME:
-			cfg->mtime = 1;
+			cfg->mtime = compare = 1;
+			break;
+		case OPT_SIZE_ONLY:
+			size_only = 1;
 			break;
 		case 'j':
 			if (options_number("--jobs", optarg, 1,
@@ -427,7 +435,7 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->follow_symlinks = 1;
 			break;
 		case OPT_CHECKSUM:
-			cfg->checksum = 1;
+			cfg->checksum = compare = 1;
 			break;
 		case OPT_MP_THRESHOLD:
 			if (options_size("--multipart-threshold", optarg, 1,
@@ -547,6 +555,22 @@ options_parse(struct config *cfg, int argc, char *argv[])
 	if (quiet && verbose) {
 		warnx("-q and -v cannot be used together (-q prints only "
 		    "errors)");
+		return OPT_USAGE;
+	}
+	/* The command line overrides the job file's way to compare. */
+	if (size_only && !compare)
+		cfg->mtime = cfg->checksum = 0;
+	if (compare && !size_only)
+		cfg->size_only = 0;
+	cfg->size_only |= size_only;
+	if (cfg->size_only && (cfg->mtime || cfg->checksum)) {
+		if (size_only || compare)
+			warnx("--size-only and %s contradict each other: "
+			    "choose one", cfg->mtime ? "--mtime" : "--checksum");
+		else
+			warnx("%s: size_only and %s contradict each other: "
+			    "choose one", cfg->job_path, cfg->mtime ? "mtime" :
+			    "checksum");
 		return OPT_USAGE;
 	}
 	argc -= optind;

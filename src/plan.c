@@ -48,10 +48,33 @@ plan_size_differs(const struct entry *e, const struct config *cfg)
 }
 
 /*
+ * Whether the file's mtime and the object's differ.  Compared unless
+ * --size-only, or --checksum without --mtime (content decides then).
+ * A stored mtime (x-amz-meta-mtime, from the index or a HEAD) must
+ * equal the file's to the nanosecond.  Without one, the object counts
+ * as older than the file when the file's mtime is later than the
+ * object's LastModified (whole seconds), as aws s3 sync does; with
+ * --mtime a backup instead uploads it, so that it gets one (a restore
+ * has nothing better than LastModified, which it gives the file).
+ */
+static int
+plan_mtime_differs(const struct entry *e, const struct config *cfg)
+{
+	if (cfg->size_only || (cfg->checksum && !cfg->mtime))
+		return 0;
+	if (e->rmtime_known)
+		return e->lmtime_sec != e->rmtime_sec ||
+		    e->lmtime_nsec != e->rmtime_nsec;
+	if (cfg->mtime && !cfg->restore)
+		return 1;
+	return e->rlastmod && e->lmtime_sec > e->rmtime_sec;
+}
+
+/*
  * Whether an entry that is both local and remote differs, and why; or
  * REASON_SAME.  Directory markers carry no mtime or content worth comparing:
- * presence and size decide for them.  --mtime is looked at before
- * --checksum, so with both an mtime change is named as such.
+ * presence and size decide for them.  The mtime is looked at before
+ * --checksum, so with --mtime --checksum an mtime change is named as such.
  */
 static enum REASON
 plan_why_compare(const struct entry *e, const struct config *cfg)
@@ -65,14 +88,8 @@ plan_why_compare(const struct entry *e, const struct config *cfg)
 		return REASON_KEY;
 	if (e->dir)
 		return REASON_SAME;
-	if (cfg->mtime) {
-		/* An object without a stored mtime gets one. */
-		if (!e->rmtime_known)
-			return REASON_MTIME;
-		if (e->lmtime_sec != e->rmtime_sec ||
-		    e->lmtime_nsec != e->rmtime_nsec)
-			return REASON_MTIME;
-	}
+	if (plan_mtime_differs(e, cfg))
+		return REASON_MTIME;
 	if (cfg->checksum) {
 		switch (e->csum) {
 		case CSUM_DIFF:
@@ -162,8 +179,8 @@ plan_gone(const struct entry *e, const struct config *cfg)
 /*
  * Fill "plan" with the actions for "tbl", sorted by key.  A local entry
  * is uploaded when the key is missing in the bucket, the sizes differ,
- * or its object is tagged as deleted; with cfg->mtime also when the
- * stored mtime of a file differs or is unknown; with cfg->checksum
+ * or its object is tagged as deleted; also when the mtimes differ
+ * (plan_mtime_differs); with cfg->checksum
  * (after checksum_table set e->csum) also when the content differs or
  * cannot be checked; it is skipped otherwise.  Uploads past
  * cfg->max_uploads (in key order) are deferred.  A remote-only entry

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "extern.h"
 
@@ -94,6 +95,7 @@ table_merge(struct table *into, struct table *from)
 			e->rmtime_sec = r->rmtime_sec;
 			e->rmtime_nsec = r->rmtime_nsec;
 			e->rmtime_known = r->rmtime_known;
+			e->rlastmod = r->rlastmod;
 			memcpy(e->rmd5, r->rmd5, sizeof(e->rmd5));
 			e->rparts = r->rparts;
 			e->retag_md5 = r->retag_md5;
@@ -263,6 +265,28 @@ mtime_parse(const char *s, int64_t *sec, int32_t *nsec)
 		*sec = neg ? -v : v;
 		*nsec = frac;
 	}
+	return 0;
+}
+
+int
+lastmod_parse(const char *s, int64_t *sec)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	/* The fraction (S3 sends milliseconds) is dropped: whole seconds. */
+	if (*end == '.') {
+		if (!isdigit((unsigned char)end[1]))
+			return -1;
+		for (end++; isdigit((unsigned char)*end); end++)
+			;
+	}
+	if (strcmp(end, "Z") != 0)
+		return -1;
+	*sec = (int64_t)timegm(&tm);
 	return 0;
 }
 

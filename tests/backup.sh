@@ -95,15 +95,20 @@ is "$st" 0 "incremental run exits 0"
 is "$(user_puts "$b")" 2 "append + add: exactly 2 uploads (server side)"
 contains "$out" "upload a/added.txt" "-v names the new file"
 
-# Same size, new content, new mtime: skipped by default, sent with --mtime.
+# Same size, new content, another mtime: --size-only skips it, the
+# default (size and the stored mtime, from the index) sends it.
 printf 'TOP\n' > "$src/top.txt"
 touch -d '2022-01-01 00:00:00' "$src/top.txt"
 mark_requests
-p3 "$b" "$src" >/dev/null 2>&1
-is "$(user_puts "$b")" 0 "same-size change skipped without --mtime"
+p3 --size-only "$b" "$src" >/dev/null 2>&1
+is "$(user_puts "$b")" 0 "--size-only: a same-size change is skipped"
+out=$(p3 -n "$b" "$src" 2>&1)
+contains "$out" "would upload (mtime) top.txt" "the plan names the reason: mtime"
 mark_requests
-p3 --mtime "$b" "$src" >/dev/null 2>&1
-is "$(user_puts "$b")" 1 "same-size change uploaded with --mtime"
+p3 "$b" "$src" >/dev/null 2>&1; st=$?
+is "$st" 0 "default: the run with a same-size change exits 0"
+is "$(user_puts "$b")" 1 "default: a same-size change with another mtime is uploaded"
+is "$(count_requests HEAD '/top\.txt	')" 0 "the stored mtime came from the index: no HEAD"
 awscli s3 cp "s3://$b/top.txt" "$T/top.back" >/dev/null 2>&1
 cmp -s "$src/top.txt" "$T/top.back"; ok $? "the new content is stored"
 
@@ -122,6 +127,36 @@ mark_requests
 p3 --mtime "$b" "$src" >/dev/null 2>&1
 is "$(count_requests HEAD '/top\.txt	')" 1 "an object changed behind our back is asked with HEAD"
 is "$(user_puts "$b")" 1 "and re-uploaded (it has no stored mtime)"
+
+# An object without a stored mtime (another tool wrote it): by default
+# the file goes up only when it is newer than the object's LastModified,
+# and nothing is asked per object.
+printf 'foreign\n' > "$src/foreign.txt"
+awscli s3 cp "$src/foreign.txt" "s3://$b/foreign.txt" >/dev/null 2>&1
+touch -d '2020-01-01 00:00:00' "$src/foreign.txt"
+mark_requests
+p3 "$b" "$src" >/dev/null 2>&1; st=$?
+is "$st" 0 "foreign object, older file: exit 0"
+is "$(user_puts "$b")" 0 "foreign object newer than its file: left alone"
+is "$(count_requests HEAD '/foreign\.txt	')" 0 "and not asked with HEAD"
+touch -d "@$(($(date +%s) + 120))" "$src/foreign.txt"
+out=$(p3 -n "$b" "$src" 2>&1)
+contains "$out" "would upload (mtime) foreign.txt" "named as an mtime change"
+mark_requests
+p3 "$b" "$src" >/dev/null 2>&1
+is "$(user_puts "$b")" 1 "file newer than the foreign object's LastModified: uploaded"
+mark_requests
+p3 "$b" "$src" >/dev/null 2>&1
+is "$(user_puts "$b")" 0 "once uploaded, its stored mtime matches: no upload"
+rm "$src/foreign.txt"
+awscli s3 rm "s3://$b/foreign.txt" >/dev/null 2>&1
+
+# --size-only contradicts --mtime and --checksum: exit 2.
+p3 --size-only --mtime "$b" "$src" >/dev/null 2>"$T/err"; st=$?
+is "$st" 2 "--size-only --mtime: exit 2"
+contains "$(cat "$T/err")" "--size-only and --mtime" "the message names both"
+p3 --checksum --size-only "$b" "$src" >/dev/null 2>&1
+is "$?" 2 "--checksum --size-only: exit 2"
 
 # --dry-run changes nothing anywhere.
 echo "dry" > "$src/dry.txt"

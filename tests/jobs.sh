@@ -65,6 +65,17 @@ is "$st" 0 "--config JOB --prefix other exits 0"
 is "$(listed_keys "$b" | grep -c '^other/')" 2 \
     "--prefix on the command line wins over the job's prefix"
 
+# The way to compare: the command line's overrides the job's, and a
+# job that says both size_only and mtime contradicts itself.
+sed 's/^mtime = yes$/size_only = yes/' "$job" > "$jobdir/size.conf"
+out=$(cd / && "$P3BACKUP" --config "$jobdir/size.conf" --mtime -n \
+    --no-progress 2>&1); st=$?
+is "$st" 0 "size_only = yes in the job, --mtime on the command line: exit 0"
+printf 'mtime = yes\n' >> "$jobdir/size.conf"
+err=$(cd / && "$P3BACKUP" --config "$jobdir/size.conf" -n --no-progress 2>&1); st=$?
+is "$st" 2 "size_only = yes and mtime = yes in one job: exit 2"
+contains "$err" "$jobdir/size.conf: size_only and mtime contradict" "the file and the contradiction are named"
+
 # A bad job file: exit 2, the file, line and key named, nothing sent.
 bad=$jobdir/bad.conf
 printf '[job]\nbucket = %s\ncolour = blue\n' "$b" > "$bad"

@@ -16,61 +16,93 @@
 #define LSEC	INT64_C(1577934245)
 #define LNSEC	123456789
 
-/* How the stored mtime relates to the local one. */
+/* How the object's mtime relates to the local one. */
 enum REL {
 	REL_EQUAL,
 	REL_NSEC,		/* differs only in the nanoseconds */
-	REL_SEC			/* differs in the seconds */
+	REL_SEC,		/* a second later than the file's */
+	REL_OLD			/* a second earlier than the file's */
 };
 
 static const char *const relname[] = { "mtime equal", "nsec differs",
-    "sec differs" };
+    "sec later", "sec earlier" };
+
+/* The way to compare: --size-only, the default, --mtime. */
+enum MODE {
+	M_SIZE,
+	M_DEFAULT,
+	M_MTIME
+};
+
+static const char *const modename[] = { "--size-only", "default",
+    "--mtime" };
+
+/* What is known of the object's mtime. */
+enum KNOWN {
+	K_NONE,			/* nothing */
+	K_LISTED,		/* the listing's LastModified (rlastmod) */
+	K_STORED		/* x-amz-meta-mtime (rmtime_known) */
+};
+
+static const char *const knownname[] = { "mtime unknown",
+    "LastModified only", "stored mtime" };
 
 /* One key as the scan and the listing saw it, and the verdict wanted. */
 struct pcase {
 	int		 remote;
 	int		 samesize;
-	int		 mtime;		/* --mtime */
-	int		 known;		/* rmtime_known */
+	enum MODE	 mode;
+	enum KNOWN	 known;
 	enum REL	 rel;
 	int		 dir;		/* a directory marker */
 	enum ACT	 act;
 	enum REASON	 why;
 };
 
+#define U	ACT_UPLOAD, REASON_MTIME
+#define S	ACT_SKIP, REASON_SAME
+
 /*
- * Present locally and in the bucket with the same size: the only
- * place where --mtime, rmtime_known, the mtimes and dir matter.
+ * A file present locally and in the bucket with the same size: the
+ * only place where the mode, what is known and the mtimes matter.
+ * (Directory markers are skipped in every one of these cases.)
  */
 static const struct pcase same_size[] = {
-	/* without --mtime the size decides alone */
-	{ 1, 1, 0, 0, REL_EQUAL, 0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 0, REL_NSEC,  0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 0, REL_SEC,   0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 1, REL_EQUAL, 0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 1, REL_NSEC,  0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 1, REL_SEC,   0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 0, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 0, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 0, REL_SEC,   1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 1, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 1, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 0, 1, REL_SEC,   1, ACT_SKIP, REASON_SAME },
-	/* --mtime, a file: an unknown stored mtime is an upload */
-	{ 1, 1, 1, 0, REL_EQUAL, 0, ACT_UPLOAD, REASON_MTIME },
-	{ 1, 1, 1, 0, REL_NSEC,  0, ACT_UPLOAD, REASON_MTIME },
-	{ 1, 1, 1, 0, REL_SEC,   0, ACT_UPLOAD, REASON_MTIME },
-	{ 1, 1, 1, 1, REL_EQUAL, 0, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 1, 1, REL_NSEC,  0, ACT_UPLOAD, REASON_MTIME },
-	{ 1, 1, 1, 1, REL_SEC,   0, ACT_UPLOAD, REASON_MTIME },
-	/* --mtime, a directory marker: presence and size only */
-	{ 1, 1, 1, 0, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 1, 0, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 1, 0, REL_SEC,   1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 1, 1, REL_EQUAL, 1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 1, 1, REL_NSEC,  1, ACT_SKIP, REASON_SAME },
-	{ 1, 1, 1, 1, REL_SEC,   1, ACT_SKIP, REASON_SAME },
+	/* --size-only: the size decides alone */
+	{ 1, 1, M_SIZE, K_NONE,   REL_EQUAL, 0, S },
+	{ 1, 1, M_SIZE, K_NONE,   REL_OLD,   0, S },
+	{ 1, 1, M_SIZE, K_LISTED, REL_EQUAL, 0, S },
+	{ 1, 1, M_SIZE, K_LISTED, REL_OLD,   0, S },
+	{ 1, 1, M_SIZE, K_STORED, REL_EQUAL, 0, S },
+	{ 1, 1, M_SIZE, K_STORED, REL_NSEC,  0, S },
+	{ 1, 1, M_SIZE, K_STORED, REL_SEC,   0, S },
+	{ 1, 1, M_SIZE, K_STORED, REL_OLD,   0, S },
+	/* default: nothing known is no difference */
+	{ 1, 1, M_DEFAULT, K_NONE,   REL_EQUAL, 0, S },
+	{ 1, 1, M_DEFAULT, K_NONE,   REL_OLD,   0, S },
+	/* default: only a file newer than LastModified (in seconds) */
+	{ 1, 1, M_DEFAULT, K_LISTED, REL_EQUAL, 0, S },
+	{ 1, 1, M_DEFAULT, K_LISTED, REL_NSEC,  0, S },
+	{ 1, 1, M_DEFAULT, K_LISTED, REL_SEC,   0, S },
+	{ 1, 1, M_DEFAULT, K_LISTED, REL_OLD,   0, U },
+	/* default: a stored mtime must be equal to the nanosecond */
+	{ 1, 1, M_DEFAULT, K_STORED, REL_EQUAL, 0, S },
+	{ 1, 1, M_DEFAULT, K_STORED, REL_NSEC,  0, U },
+	{ 1, 1, M_DEFAULT, K_STORED, REL_SEC,   0, U },
+	{ 1, 1, M_DEFAULT, K_STORED, REL_OLD,   0, U },
+	/* --mtime: an object without a stored mtime is uploaded */
+	{ 1, 1, M_MTIME, K_NONE,   REL_EQUAL, 0, U },
+	{ 1, 1, M_MTIME, K_LISTED, REL_EQUAL, 0, U },
+	{ 1, 1, M_MTIME, K_LISTED, REL_SEC,   0, U },
+	{ 1, 1, M_MTIME, K_LISTED, REL_OLD,   0, U },
+	{ 1, 1, M_MTIME, K_STORED, REL_EQUAL, 0, S },
+	{ 1, 1, M_MTIME, K_STORED, REL_NSEC,  0, U },
+	{ 1, 1, M_MTIME, K_STORED, REL_SEC,   0, U },
+	{ 1, 1, M_MTIME, K_STORED, REL_OLD,   0, U },
 };
+
+#undef U
+#undef S
 
 static struct config cfg;
 
@@ -100,8 +132,7 @@ describe(const struct pcase *c, int local, char *out, size_t len)
 	    local ? "local" : "not local",
 	    c->remote ? " + remote" : ", not remote",
 	    c->samesize ? "same size" : "size differs",
-	    c->mtime ? "--mtime" : "no --mtime",
-	    c->known ? "rmtime known" : "rmtime unknown",
+	    modename[c->mode], knownname[c->known],
 	    relname[c->rel], c->dir ? "dir marker" : "file");
 }
 
@@ -122,12 +153,16 @@ check_case(const struct pcase *c, int local)
 	e->lmtime_nsec = LNSEC;
 	if (c->remote) {
 		e->rsize = c->samesize ? e->lsize : e->lsize + 1;
-		/* Unknown mtimes hold equal values: "unknown" must decide. */
-		e->rmtime_known = (unsigned)c->known;
-		e->rmtime_sec = LSEC + (c->rel == REL_SEC);
-		e->rmtime_nsec = LNSEC + (c->rel == REL_NSEC);
+		/* Unknown mtimes hold the values too: "unknown" must decide. */
+		e->rmtime_known = c->known == K_STORED;
+		e->rlastmod = c->known == K_LISTED;
+		e->rmtime_sec = LSEC + (c->rel == REL_SEC) - (c->rel == REL_OLD);
+		/* LastModified has whole seconds. */
+		e->rmtime_nsec = c->known == K_LISTED ? 0 :
+		    LNSEC + (c->rel == REL_NSEC);
 	}
-	cfg.mtime = c->mtime;
+	cfg.mtime = c->mode == M_MTIME;
+	cfg.size_only = c->mode == M_SIZE;
 	plan_build(&tbl, &cfg, &plan);
 	if (!local)
 		ok(plan.n == 0 && plan.nupload == 0 && plan.nskip == 0,
@@ -144,8 +179,9 @@ check_case(const struct pcase *c, int local)
 }
 
 /*
- * Every combination of remote, size, --mtime, rmtime_known, mtime
- * relation and dir, for a local entry and for a remote-only one.
+ * Every combination of remote, size, mode, what is known of the
+ * object's mtime, mtime relation and dir, for a local entry and for a
+ * remote-only one.
  */
 static void
 test_cases(void)
@@ -158,17 +194,19 @@ test_cases(void)
 		for (i = 0; i < sizeof(same_size) / sizeof(same_size[0]); i++)
 			check_case(&same_size[i], local);
 		memset(&c, 0, sizeof(c));
-		c.act = ACT_UPLOAD;
 		for (c.remote = 0; c.remote <= 1; c.remote++)
 		for (c.samesize = 0; c.samesize <= 1; c.samesize++)
-		for (c.mtime = 0; c.mtime <= 1; c.mtime++)
-		for (c.known = 0; c.known <= 1; c.known++)
-		for (c.rel = REL_EQUAL; c.rel <= REL_SEC; c.rel++)
+		for (c.mode = M_SIZE; c.mode <= M_MTIME; c.mode++)
+		for (c.known = K_NONE; c.known <= K_STORED; c.known++)
+		for (c.rel = REL_EQUAL; c.rel <= REL_OLD; c.rel++)
 		for (c.dir = 0; c.dir <= 1; c.dir++) {
-			/* The same-size rows are in the table above. */
-			if (c.remote && c.samesize)
+			/* The same-size files are in the table above. */
+			if (c.remote && c.samesize && !c.dir)
 				continue;
-			c.why = c.remote ? REASON_SIZE : REASON_NEW;
+			/* A marker of the same size is there: skipped. */
+			c.act = c.remote && c.samesize ? ACT_SKIP : ACT_UPLOAD;
+			c.why = !c.remote ? REASON_NEW : c.samesize ?
+			    REASON_SAME : REASON_SIZE;
 			check_case(&c, local);
 		}
 	}
@@ -176,13 +214,14 @@ test_cases(void)
 
 /* How the stored mtime looks to --mtime in the --checksum cases. */
 enum MT {
-	MT_OFF,			/* no --mtime */
+	MT_OFF,			/* no --mtime, stored mtime equal */
+	MT_OFF_DIFF,		/* no --mtime, stored mtime differs */
 	MT_EQUAL,		/* --mtime, stored mtime equal */
 	MT_DIFF			/* --mtime, stored mtime differs */
 };
 
-static const char *const mtname[] = { "no --mtime", "--mtime equal",
-    "--mtime differs" };
+static const char *const mtname[] = { "no --mtime", "no --mtime, differs",
+    "--mtime equal", "--mtime differs" };
 static const char *const csumname[] = { "CSUM_NONE", "CSUM_SAME",
     "CSUM_DIFF", "CSUM_UNKNOWN" };
 
@@ -205,7 +244,11 @@ static const struct ccase csum_cases[] = {
 	{ 0, MT_EQUAL, CSUM_UNKNOWN, ACT_SKIP,   REASON_SAME },
 	{ 0, MT_DIFF,  CSUM_SAME,    ACT_UPLOAD, REASON_MTIME },
 	{ 0, MT_DIFF,  CSUM_DIFF,    ACT_UPLOAD, REASON_MTIME },
-	/* --checksum alone */
+	/* the default compares mtimes */
+	{ 0, MT_OFF_DIFF, CSUM_SAME, ACT_UPLOAD, REASON_MTIME },
+	/* --checksum alone: the content decides instead of the mtime */
+	{ 1, MT_OFF_DIFF, CSUM_SAME, ACT_SKIP,   REASON_SAME },
+	{ 1, MT_OFF_DIFF, CSUM_DIFF, ACT_UPLOAD, REASON_CHECKSUM },
 	{ 1, MT_OFF,   CSUM_NONE,    ACT_SKIP,   REASON_SAME },
 	{ 1, MT_OFF,   CSUM_SAME,    ACT_SKIP,   REASON_SAME },
 	{ 1, MT_OFF,   CSUM_DIFF,    ACT_UPLOAD, REASON_CHECKSUM },
@@ -243,10 +286,10 @@ csum_plan(const char *key, int dir, int samesize, int checksum, enum MT mt,
 	e->lmtime_sec = e->rmtime_sec = LSEC;
 	e->lmtime_nsec = e->rmtime_nsec = LNSEC;
 	e->rmtime_known = 1;
-	if (mt == MT_DIFF)
+	if (mt == MT_DIFF || mt == MT_OFF_DIFF)
 		e->rmtime_sec++;
 	e->csum = (unsigned)csum;
-	cfg.mtime = mt != MT_OFF;
+	cfg.mtime = mt == MT_EQUAL || mt == MT_DIFF;
 	cfg.checksum = checksum;
 	plan_build(&tbl, &cfg, &plan);
 	*act = plan.n == 1 ? plan.v[0].act : (enum ACT)-1;
@@ -342,7 +385,7 @@ test_order(void)
 	table_free(&tbl);
 }
 
-/* nupload, nskip and upload_bytes, with and without --mtime. */
+/* nupload, nskip and upload_bytes, with --size-only and --mtime. */
 static void
 test_counts(void)
 {
@@ -368,7 +411,9 @@ test_counts(void)
 	e->rsize = 1000;
 
 	cfg.mtime = 0;
+	cfg.size_only = 1;
 	plan_build(&tbl, &cfg, &plan);
+	cfg.size_only = 0;
 	ok(plan.n == 4, "counts: 4 actions, got %zu", plan.n);
 	ok(plan.nupload == 2, "counts: 2 uploads, got %zu", plan.nupload);
 	ok(plan.nskip == 2, "counts: 2 skips, got %zu", plan.nskip);
@@ -734,6 +779,66 @@ test_crypt_sizes(void)
 		    crypt_cases[i].what);
 }
 
+/*
+ * The restore direction compares mtimes the same way, from the other
+ * side: a file edited to the same size is restored again.
+ */
+static void
+test_restore_mtime(void)
+{
+	static const struct {
+		enum MODE	 mode;
+		enum KNOWN	 known;
+		int64_t		 delta;	/* object's mtime minus the file's */
+		enum ACT	 act;
+		const char	*what;
+	} rc[] = {
+		{ M_DEFAULT, K_STORED, 0, ACT_SKIP,
+		    "stored mtime equal: skip" },
+		{ M_DEFAULT, K_STORED, -5, ACT_DOWNLOAD,
+		    "file edited since (same size): download" },
+		{ M_DEFAULT, K_STORED, 5, ACT_DOWNLOAD,
+		    "file older than the stored mtime: download" },
+		{ M_DEFAULT, K_LISTED, 0, ACT_SKIP,
+		    "LastModified equal (as a restore set it): skip" },
+		{ M_DEFAULT, K_LISTED, -5, ACT_DOWNLOAD,
+		    "file newer than LastModified: download" },
+		{ M_DEFAULT, K_LISTED, 5, ACT_SKIP,
+		    "file older than LastModified: skip" },
+		{ M_MTIME, K_NONE, 0, ACT_SKIP,
+		    "--mtime, nothing known: skip (no upload to make)" },
+		{ M_SIZE, K_STORED, -5, ACT_SKIP,
+		    "--size-only, file edited since: skip" },
+	};
+	struct config c = cfg;
+	struct table tbl;
+	struct plan plan;
+	struct entry *e;
+	size_t i;
+
+	c.restore = 1;
+	for (i = 0; i < sizeof(rc) / sizeof(rc[0]); i++) {
+		memset(&tbl, 0, sizeof(tbl));
+		e = add(&tbl, "f", 1, 1);
+		e->lsize = e->rsize = 7;
+		e->lmtime_sec = LSEC;
+		e->lmtime_nsec = rc[i].known == K_LISTED ? 0 : LNSEC;
+		e->rmtime_sec = LSEC + rc[i].delta;
+		e->rmtime_nsec = rc[i].known == K_LISTED ? 0 : LNSEC;
+		e->rmtime_known = rc[i].known == K_STORED;
+		e->rlastmod = rc[i].known == K_LISTED;
+		c.mtime = rc[i].mode == M_MTIME;
+		c.size_only = rc[i].mode == M_SIZE;
+		plan_restore(&tbl, &c, &plan);
+		ok(plan.n == 1 && plan.v[0].act == rc[i].act &&
+		    plan.v[0].why == (rc[i].act == ACT_SKIP ? REASON_SAME :
+		    REASON_MTIME), "restore, %s, %s: %s", modename[rc[i].mode],
+		    knownname[rc[i].known], rc[i].what);
+		plan_free(&plan);
+		table_free(&tbl);
+	}
+}
+
 int
 main(void)
 {
@@ -741,6 +846,7 @@ main(void)
 	test_crypt_sizes();
 	test_cases();
 	test_checksum();
+	test_restore_mtime();
 	test_reason();
 	test_policies();
 	test_order();
