@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <uthash.h>
@@ -114,6 +115,8 @@ struct config;
  * Reports usage errors itself.  Returns an OPT_RESULT.
  */
 int	 options_parse(struct config *, int, char *[]);
+/* Whether argv (before any "--") holds --json: known before parsing. */
+int	 options_wants_json(int, char *[]);
 
 /* --jobs takes 1 to this. */
 #define OPTIONS_JOBS_MAX	256
@@ -1306,7 +1309,17 @@ struct report {
 	char		*last_error;	/* the last report_error message */
 };
 
+/* The exit statuses (README, p3backup(1)). */
+enum {
+	EXIT_SYNC = 0,		/* all in sync */
+	EXIT_PARTIAL = 1,	/* some files failed, the rest done */
+	EXIT_USAGE = 2,		/* usage or configuration error */
+	EXIT_FATAL = 3		/* fatal error during the run */
+};
+
 void	 report_init(struct report *, const struct config *);
+/* Where human lines go: stdout, or stderr under --json. */
+FILE	*report_stream(const struct config *);
 /*
  * One line on stdout for an action ("upload", "would upload", "skip")
  * with -v or in a dry run; "why" may be NULL.
@@ -1336,8 +1349,24 @@ void	 report_record(struct report *, const struct entry *,
  */
 int	 report_open(struct report *);
 void	 report_close(struct report *);
-/* The one-line summary, or the JSON object with --json. */
+/*
+ * The one-line summary on stdout (a dry run's says "would"); nothing
+ * with --json or -q.
+ */
 void	 report_summary(struct report *, const char *bucket);
+/*
+ * --json: from now on keep the last line written to stderr (which still
+ * goes to fd 2), for report_json's "error".
+ */
+void	 report_keep_errors(void);
+/*
+ * --json, at the very end: one JSON object on stdout with every count
+ * of "r" (zero when the run never started), "bucket" (null when not
+ * known), elapsed_seconds, dry_run, exit_code "rc" and "error": for
+ * exit statuses 2 and 3 the last line of stderr, else null.
+ */
+void	 report_json(const struct report *, const char *bucket, int dry_run,
+	    int rc);
 
 /* ------------------------------------------------------------------ */
 /* crypt.c: the encrypted object format (doc/encryption.md), pure */

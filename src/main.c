@@ -27,13 +27,6 @@
 
 #include "extern.h"
 
-enum {
-	EXIT_SYNC = 0,
-	EXIT_PARTIAL = 1,
-	EXIT_USAGE = 2,
-	EXIT_FATAL = 3
-};
-
 struct scanjob {
 	const char		*root;
 	const struct config	*cfg;
@@ -191,7 +184,8 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 		}
 	}
 	if (dry_run) {
-		printf("would create bucket %s\n", bucket);
+		fprintf(report_stream(s3->cfg), "would create bucket %s\n",
+		    bucket);
 		return 0;
 	}
 	if (!generated) {
@@ -302,8 +296,9 @@ main(int argc, char *argv[])
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
-	char *bucket;
+	char *bucket = NULL;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
+	int json;
 	int lockfd = -1, missing = 0;
 	struct crypt_key *key = NULL;
 	struct sigaction sa;
@@ -327,14 +322,20 @@ main(int argc, char *argv[])
 	/* libxml2 2.9 wants this once, before any thread starts. */
 	xmlInitParser();
 
+	/* --json: even a usage error ends in a JSON object with the error. */
+	if ((json = options_wants_json(argc, argv)))
+		report_keep_errors();
+
 	/* options/config: all checks that need no network come first. */
 	switch (options_parse(&cfg, argc, argv)) {
 	case OPT_EXIT:
+		json = 0;
 		rc = EXIT_SYNC;
 		goto out;
 	case OPT_USAGE:
 		goto out;
 	default:
+		json = cfg.json;
 		break;
 	}
 	sj.root = cfg.directory != NULL ? cfg.directory : ".";
@@ -425,6 +426,18 @@ main(int argc, char *argv[])
 	for (i = 0; i < plan.n; i++)
 		plan_note(&rep, &plan.v[i], cfg.dry_run);
 	if (cfg.dry_run) {
+		/* What the run would do, counted as if done. */
+		if (cfg.restore) {
+			rep.downloaded = plan.nupload;
+			rep.downloaded_bytes = plan.upload_bytes;
+		} else {
+			rep.uploaded = plan.nupload;
+			rep.uploaded_bytes = plan.upload_bytes;
+			if (cfg.delete_mode == DELETE_TAG)
+				rep.tagged = plan.ndelete;
+			else
+				rep.deleted = plan.ndelete;
+		}
 		rc = rep.failed > 0 ? EXIT_PARTIAL : EXIT_SYNC;
 		report_summary(&rep, bucket);
 		goto out;
@@ -479,6 +492,8 @@ out:
 	if (started)
 		pthread_join(sj.tid, NULL);
 	report_close(&rep);
+	if (json)
+		report_json(&rep, bucket, cfg.dry_run, rc);
 	if (lockfd != -1)
 		close(lockfd);
 	plan_free(&plan);

@@ -177,7 +177,8 @@ options_help(void)
 "      --timeout SECONDS    give up on a stalled request (default 60)\n"
 "\n"
 "Output:\n"
-"      --json               one JSON summary object on stdout at the end\n"
+"      --json               one JSON object on stdout at the end, nothing\n"
+"                           else there (also on errors)\n"
 "      --report FILE        one JSON line per file: action and outcome\n"
 "  -q, --quiet              print only errors (not with -v)\n"
 "  -v, --verbose            list every action (-vv: every request)\n"
@@ -313,6 +314,17 @@ options_job(struct config *cfg, int argc, char *argv[])
 	free(cfg->job_path);
 	cfg->job_path = xstrdup(path);
 	return job_load(cfg, path);
+}
+
+int
+options_wants_json(int argc, char *argv[])
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return 1;
+	return 0;
 }
 
 static void

@@ -69,6 +69,12 @@ report_bytes(uint64_t n, char out[32])
 		snprintf(out, 32, "%.1f %s", v, unit[i]);
 }
 
+FILE *
+report_stream(const struct config *cfg)
+{
+	return cfg->json ? stderr : stdout;
+}
+
 void
 report_action(struct report *r, const char *verb, const char *why,
     const char *key)
@@ -81,9 +87,9 @@ report_action(struct report *r, const char *verb, const char *why,
 	report_clear(r);
 	safe = printable(key);
 	if (why != NULL)
-		printf("%s (%s) %s\n", verb, why, safe);
+		fprintf(report_stream(r->cfg), "%s (%s) %s\n", verb, why, safe);
 	else
-		printf("%s %s\n", verb, safe);
+		fprintf(report_stream(r->cfg), "%s %s\n", verb, safe);
 	free(safe);
 }
 
@@ -297,65 +303,39 @@ out:
 }
 
 /*
- * The end of the run: with --json, one JSON object on stdout with
- * every field DESIGN.md promises (counts as integers, elapsed_seconds
- * a real) and "deferred"; otherwise, unless -q, one line of text that
- * names deletions, tags and deferred uploads only when there were any.
+ * The end of the run, unless --json or -q: one line of text that names
+ * deletions, tags, deferred uploads and what was left out only when
+ * there were any.  A dry run says what it would do.
  */
 void
 report_summary(struct report *r, const char *bucket)
 {
-	json_t *obj = NULL;
+	const char *would;
 	char bytes[32];
 	double secs;
 
 	report_clear(r);
+	if (r->cfg->json || log_level < 0)
+		return;
 	secs = (double)(now_ms() - r->start_ms) / 1000.0;
-	if (r->cfg->json) {
-		obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		    " s:I, s:I, s:I, s:f}",
-		    "bucket", bucket,
-		    "scanned", (json_int_t)r->scanned,
-		    "uploaded", (json_int_t)r->uploaded,
-		    "uploaded_bytes", (json_int_t)r->uploaded_bytes,
-		    "skipped", (json_int_t)r->skipped,
-		    "deleted", (json_int_t)r->deleted,
-		    "tagged", (json_int_t)r->tagged,
-		    "downloaded", (json_int_t)r->downloaded,
-		    "downloaded_bytes", (json_int_t)r->downloaded_bytes,
-		    "pending", (json_int_t)r->pending,
-		    "failed", (json_int_t)r->failed,
-		    "deferred", (json_int_t)r->deferred,
-		    "elapsed_seconds", secs);
-		if (obj == NULL) {
-			/* Bucket names are checked ASCII: not reached. */
-			warnx("%s: cannot encode the JSON summary", bucket);
-			goto out;
-		}
-		/* Milliseconds, without binary noise like 1.2339999999. */
-		if (json_dumpf(obj, stdout,
-		    JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
-			putchar('\n');
-		fflush(stdout);
-		goto out;
-	}
-	if (log_level < 0)
-		goto out;
+	would = r->cfg->dry_run ? "would" : "";
+	printf("%s%s: scanned %zu, ", r->cfg->dry_run ? "dry run: " : "",
+	    bucket, r->scanned);
 	if (r->cfg->restore) {
 		report_bytes(r->downloaded_bytes, bytes);
-		printf("%s%s: scanned %zu, downloaded %zu (%s), skipped %zu",
-		    r->cfg->dry_run ? "dry run: " : "", bucket, r->scanned,
-		    r->downloaded, bytes, r->skipped);
+		printf("%s %zu (%s)", *would ? "would download" : "downloaded",
+		    r->downloaded, bytes);
 	} else {
 		report_bytes(r->uploaded_bytes, bytes);
-		printf("%s%s: scanned %zu, uploaded %zu (%s), skipped %zu",
-		    r->cfg->dry_run ? "dry run: " : "", bucket, r->scanned,
-		    r->uploaded, bytes, r->skipped);
+		printf("%s %zu (%s)", *would ? "would upload" : "uploaded",
+		    r->uploaded, bytes);
 	}
+	printf(", skipped %zu", r->skipped);
 	if (r->deleted > 0)
-		printf(", deleted %zu", r->deleted);
+		printf(", %s %zu", *would ? "would delete" : "deleted",
+		    r->deleted);
 	if (r->tagged > 0)
-		printf(", tagged %zu", r->tagged);
+		printf(", %s %zu", *would ? "would tag" : "tagged", r->tagged);
 	if (r->deferred > 0)
 		printf(", deferred %zu (--max-uploads)", r->deferred);
 	if (r->pending > 0)
@@ -363,6 +343,117 @@ report_summary(struct report *r, const char *bucket)
 	if (r->left_out > 0)
 		printf(", left out %zu (symlinks, special files)", r->left_out);
 	printf(", failed %zu in %.1fs\n", r->failed, secs);
-out:
+}
+
+/*
+ * --json: stderr still goes to fd 2, and its last line is kept for the
+ * "error" of the JSON object: usage and fatal errors are printed with
+ * warnx like every other message, from wherever they happen.
+ */
+static char	report_cur[512];	/* the line being written */
+static size_t	report_curlen;
+static char	report_last[512];	/* the last whole line */
+
+static ssize_t
+report_tee(void *cookie, const char *buf, size_t n)
+{
+	size_t i, done = 0;
+	ssize_t w;
+
+	(void)cookie;
+	while (done < n) {
+		if ((w = write(STDERR_FILENO, buf + done, n - done)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		done += (size_t)w;
+	}
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			memcpy(report_last, report_cur, report_curlen);
+			report_last[report_curlen] = '\0';
+			report_curlen = 0;
+		} else if (report_curlen < sizeof(report_cur) - 1)
+			report_cur[report_curlen++] = buf[i];
+	}
+	return (ssize_t)n;
+}
+
+void
+report_keep_errors(void)
+{
+	cookie_io_functions_t io = { NULL, report_tee, NULL, NULL };
+	FILE *fp;
+
+	if ((fp = fopencookie(NULL, "w", io)) == NULL)
+		return;		/* the JSON then says no more than the code */
+	setvbuf(fp, NULL, _IONBF, 0);
+	stderr = fp;
+}
+
+/* The last line on stderr without warnx's "p3backup: ", or NULL. */
+static const char *
+report_last_error(void)
+{
+	const char *p = report_last;
+	size_t n = strlen(program_invocation_short_name);
+
+	if (strncmp(p, program_invocation_short_name, n) == 0 &&
+	    strncmp(p + n, ": ", 2) == 0)
+		p += n + 2;
+	return *p != '\0' ? p : NULL;
+}
+
+void
+report_json(const struct report *r, const char *bucket, int dry_run,
+    int rc)
+{
+	const char *msg = NULL;
+	json_t *obj;
+	double secs;
+	size_t i;
+	int ascii = 0;
+
+	if (rc == EXIT_USAGE || rc == EXIT_FATAL)
+		msg = report_last_error();
+	secs = r->start_ms > 0 ? (double)(now_ms() - r->start_ms) / 1000.0 : 0;
+again:
+	obj = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:f, s:b, s:i, s:s?}",
+	    "bucket", bucket,
+	    "scanned", (json_int_t)r->scanned,
+	    "uploaded", (json_int_t)r->uploaded,
+	    "uploaded_bytes", (json_int_t)r->uploaded_bytes,
+	    "skipped", (json_int_t)r->skipped,
+	    "deleted", (json_int_t)r->deleted,
+	    "tagged", (json_int_t)r->tagged,
+	    "downloaded", (json_int_t)r->downloaded,
+	    "downloaded_bytes", (json_int_t)r->downloaded_bytes,
+	    "pending", (json_int_t)r->pending,
+	    "failed", (json_int_t)r->failed,
+	    "deferred", (json_int_t)r->deferred,
+	    "left_out", (json_int_t)r->left_out,
+	    "elapsed_seconds", secs,
+	    "dry_run", dry_run,
+	    "exit_code", rc,
+	    "error", msg);
+	if (obj == NULL && msg != NULL && !ascii) {
+		/* A name in the message need not be UTF-8: "?" for non-ASCII. */
+		for (i = 0; report_last[i] != '\0'; i++)
+			if ((unsigned char)report_last[i] >= 0x80)
+				report_last[i] = '?';
+		ascii = 1;
+		goto again;
+	}
+	if (obj == NULL) {
+		/* Bucket names are checked ASCII; a message may not be UTF-8. */
+		warnx("cannot encode the JSON summary");
+		return;
+	}
+	/* Milliseconds, without binary noise like 1.2339999999. */
+	if (json_dumpf(obj, stdout, JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
+		putchar('\n');
+	fflush(stdout);
 	json_decref(obj);
 }

@@ -181,6 +181,40 @@ assert all(isinstance(o[k],(int,float)) for k in need if k!="bucket")
 assert o["uploaded"]==1 and o["failed"]==0, o'
 ok $? "--json prints one object with every field ($out)"
 
+# --json is the only thing on stdout, whatever else is asked: -v and -n
+# lines go to stderr; a dry run counts what it would do.
+echo "json1" > "$src/json1.txt"
+echo "json22" > "$src/json2.txt"
+mark_requests
+p3 --json -v -n "$b" "$src" >"$T/out" 2>"$T/err"; st=$?
+is "$st" 0 "--json -v -n exits 0"
+python3 - "$T/out" <<'PY'
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["dry_run"] is True and o["uploaded"] == 2 and o["uploaded_bytes"] == 13, o
+assert o["exit_code"] == 0 and o["error"] is None, o
+PY
+ok $? "stdout is one JSON object: dry_run true, uploaded 2 (planned), 13 bytes"
+contains "$(cat "$T/err")" "would upload (new) json1.txt" "the plan went to stderr"
+is "$(count_requests PUT)" 0 "the dry run sent no PUT"
+p3 --json -n >"$T/out" 2>"$T/err"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["bucket"].startswith("p3backup-"), o' "$T/out"
+ok $? "a dry run to a generated bucket: stdout is JSON alone"
+contains "$(cat "$T/err")" "would create bucket p3backup-" "would create bucket went to stderr"
+rm "$src/json1.txt" "$src/json2.txt"
+
+# --json and errors: usage (2) and fatal (3) still end in one object
+# on stdout that holds the error; stderr has it too.
+p3 --jobs 0 --json "$b" "$src" >"$T/out" 2>"$T/err"; st=$?
+is "$st" 2 "--json with a usage error: exit 2"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["exit_code"]==2 and "--jobs" in o["error"] and o["bucket"] is None, o' "$T/out"
+ok $? "the JSON names the usage error ($(cat "$T/out"))"
+contains "$(cat "$T/err")" "--jobs" "stderr has it too"
+p3 --json --endpoint-url http://127.0.0.1:1 --retries 0 "$b" "$src" >"$T/out" 2>/dev/null; st=$?
+is "$st" 3 "--json with an unreachable endpoint: exit 3"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["exit_code"]==3 and "cannot connect to http://127.0.0.1:1" in o["error"], o' "$T/out"
+ok $? "the JSON holds the fatal error ($(cat "$T/out"))"
+
 # --prefix: keys (and the index) go under P/; other keys are untouched.
 mark_requests
 out=$(p3 --prefix "/my prefix/sub/" "$b" "$src" 2>&1); st=$?

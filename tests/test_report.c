@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -439,11 +440,13 @@ test_errors(void)
 
 
 /*
- * Run report_summary(r, bucket) with stdout on a temporary file and
- * copy what it printed into buf.
+ * Run report_summary(r, bucket), or with "rc" >= 0 report_json(r,
+ * bucket, dry_run, rc), with stdout on a temporary file and copy what
+ * it printed into buf.
  */
 static void
-summary_to(struct report *r, const char *bucket, char *buf, size_t size)
+stdout_to(struct report *r, const char *bucket, int dry_run, int rc,
+    char *buf, size_t size)
 {
 	FILE *tmp;
 	size_t n;
@@ -455,7 +458,10 @@ summary_to(struct report *r, const char *bucket, char *buf, size_t size)
 	if ((saved = dup(STDOUT_FILENO)) == -1 ||
 	    dup2(fileno(tmp), STDOUT_FILENO) == -1)
 		bail("dup", "stdout");
-	report_summary(r, bucket);
+	if (rc >= 0)
+		report_json(r, bucket, dry_run, rc);
+	else
+		report_summary(r, bucket);
 	fflush(stdout);
 	if (dup2(saved, STDOUT_FILENO) == -1)
 		bail("dup2", "stdout");
@@ -464,6 +470,12 @@ summary_to(struct report *r, const char *bucket, char *buf, size_t size)
 	n = fread(buf, 1, size - 1, tmp);
 	buf[n] = '\0';
 	fclose(tmp);
+}
+
+static void
+summary_to(struct report *r, const char *bucket, char *buf, size_t size)
+{
+	stdout_to(r, bucket, 0, -1, buf, size);
 }
 
 static void
@@ -480,7 +492,7 @@ set_counts(struct report *r)
 	r->deferred = 4;
 }
 
-/* "s" is "D.F}\n": digits, a dot, one to three digits, the end. */
+/* "s" is "D.F,": digits, a dot, one to three digits, the next field. */
 static int
 is_millis(const char *s)
 {
@@ -490,7 +502,7 @@ is_millis(const char *s)
 	if (n == 0 || s[n] != '.')
 		return 0;
 	f = strspn(s + n + 1, "0123456789");
-	return f >= 1 && f <= 3 && strcmp(s + n + 1 + f, "}\n") == 0;
+	return f >= 1 && f <= 3 && s[n + 1 + f] == ',';
 }
 
 /* --json: one line, one object, every DESIGN.md field and "deferred". */
@@ -507,7 +519,7 @@ test_summary_json(void)
 	json_error_t jerr;
 	json_t *o, *v;
 	char out[4096];
-	const char *p;
+	const char *p, *tail;
 	size_t i;
 
 	mkconfig(&cfg, NULL, NULL);
@@ -516,13 +528,17 @@ test_summary_json(void)
 	set_counts(&r);
 	/* Started 1.234 s ago, give or take the clock's tick. */
 	r.start_ms -= 1234;
-	summary_to(&r, "p3backup-11-01-19-173930", out, sizeof(out));
+	stdout_to(&r, "p3backup-11-01-19-173930", 0, 1, out, sizeof(out));
 	ok(strlen(out) > 0 && strchr(out, '\n') == out + strlen(out) - 1,
 	    "--json: one line (%.*s)", (int)strcspn(out, "\n"), out);
 	o = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
 	ok(json_is_object(o), "--json: parses as one object%s%s",
 	    o == NULL ? ": " : "", o == NULL ? jerr.text : "");
-	ok(json_object_size(o) == 13, "--json: thirteen fields");
+	ok(json_object_size(o) == 17, "--json: seventeen fields");
+	is_field_int(o, "exit_code", 1, "--json");
+	ok(json_is_false(json_object_get(o, "dry_run")), "--json: dry_run false");
+	ok(json_is_null(json_object_get(o, "error")),
+	    "--json: exit 1: error null");
 	is_field_str(o, "bucket", "p3backup-11-01-19-173930", "--json");
 	for (i = 0; i < sizeof(count) / sizeof(count[0]); i++)
 		is_field_int(o, count[i], want[i], "--json");
@@ -537,9 +553,76 @@ test_summary_json(void)
 	    "\"scanned\":12,\"uploaded\":2,\"uploaded_bytes\":5000000000,"
 	    "\"skipped\":7,\"deleted\":3,\"tagged\":0,\"downloaded\":0,"
 	    "\"downloaded_bytes\":0,\"pending\":0,\"failed\":1,\"deferred\":4,"
-	    "\"elapsed_seconds\":"),
+	    "\"left_out\":0,\"elapsed_seconds\":"),
 	    "--json: compact, in DESIGN.md's order (%.*s)",
 	    (int)strcspn(out, "\n"), out);
+	tail = ",\"dry_run\":false,\"exit_code\":1,\"error\":null}\n";
+	ok(strlen(out) > strlen(tail) &&
+	    strcmp(out + strlen(out) - strlen(tail), tail) == 0,
+	    "--json: dry_run, exit_code and error last");
+}
+
+/*
+ * --json errors: the last line on stderr for exit statuses 2 and 3,
+ * without "p3backup: "; not UTF-8 made ASCII; a run that never
+ * started (usage error) has zero counts, no bucket and no time.
+ */
+static void
+test_json_errors(void)
+{
+	struct config cfg;
+	struct report r;
+	char out[4096];
+	json_t *o;
+	int saved, devnull;
+
+	mkconfig(&cfg, NULL, NULL);
+	cfg.json = 1;
+	/* What the tee writes to fd 2 is not ours to see here. */
+	fflush(stderr);
+	if ((saved = dup(STDERR_FILENO)) == -1 ||
+	    (devnull = open("/dev/null", O_WRONLY)) == -1 ||
+	    dup2(devnull, STDERR_FILENO) == -1)
+		bail("dup", "stderr");
+	close(devnull);
+	report_keep_errors();
+	memset(&r, 0, sizeof(r));
+	warnx("--jobs 0: must be 1 to 64");
+	stdout_to(&r, NULL, 0, 2, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	is_field_str(o, "error", "--jobs 0: must be 1 to 64", "usage error");
+	is_field_int(o, "exit_code", 2, "usage error");
+	ok(json_is_null(json_object_get(o, "bucket")), "usage error: bucket null");
+	is_field_int(o, "scanned", 0, "usage error");
+	json_decref(o);
+
+	report_init(&r, &cfg);
+	r.uploaded = 3;
+	warnx("bucket b: Access Denied (HTTP 403)");
+	stdout_to(&r, "b", 0, 3, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	is_field_str(o, "error", "bucket b: Access Denied (HTTP 403)",
+	    "fatal error");
+	is_field_int(o, "uploaded", 3, "fatal error: the counts so far");
+	json_decref(o);
+
+	warnx("bad\xff.txt: cannot be read");
+	stdout_to(&r, "b", 1, 3, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	is_field_str(o, "error", "bad?.txt: cannot be read",
+	    "a message that is not UTF-8");
+	ok(json_is_true(json_object_get(o, "dry_run")), "dry_run true");
+	json_decref(o);
+
+	warnx("a.txt: Permission denied");
+	stdout_to(&r, "b", 0, 1, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	ok(json_is_null(json_object_get(o, "error")),
+	    "exit 1: error null (per-file errors are in --report)");
+	json_decref(o);
+	if (dup2(saved, STDERR_FILENO) == -1)
+		bail("dup2", "stderr");
+	close(saved);
 }
 
 /* The text line names deletions, tags and deferrals only when any. */
@@ -568,7 +651,7 @@ test_summary_text(void)
 	r.skipped = 1;
 	cfg.dry_run = 1;
 	summary_to(&r, "bkt", out, sizeof(out));
-	ok(starts_with(out, "dry run: bkt: scanned 1, uploaded 0 (0 B), "
+	ok(starts_with(out, "dry run: bkt: scanned 1, would upload 0 (0 B), "
 	    "skipped 1, failed 0 in "),
 	    "text: no zero deleted/tagged/deferred (%.*s)",
 	    (int)strcspn(out, "\n"), out);
@@ -597,6 +680,7 @@ main(void)
 	test_errors();
 	test_summary_json();
 	test_summary_text();
+	test_json_errors();
 	ok(tap_rmtree(tmpdir) == 0, "temporary tree removed");
 	return tap_done();
 }
