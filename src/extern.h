@@ -1291,11 +1291,11 @@ struct report {
 	uint64_t	 start_ms;
 	uint64_t	 last_draw_ms;
 	int		 progress;	/* draw the progress line */
-	int		 drawn;		/* a progress line is on screen */
 	size_t		 scanned;
 	size_t		 to_upload;
 	size_t		 uploaded;
-	uint64_t	 uploaded_bytes;
+	uint64_t	 uploaded_bytes;	/* of the files uploaded */
+	uint64_t	 sent_bytes;	/* all sent, parts too: progress */
 	size_t		 skipped;
 	size_t		 deleted;
 	size_t		 tagged;
@@ -1355,10 +1355,14 @@ void	 report_close(struct report *);
  */
 void	 report_summary(struct report *, const char *bucket);
 /*
- * --json: from now on keep the last line written to stderr (which still
- * goes to fd 2), for report_json's "error".
+ * Take over stderr (for --json, and under a progress line): what is
+ * written there still goes to fd 2, but a progress line is cleared
+ * before each message, and the last line is kept for report_json's
+ * "error".  Once; harmless when repeated.
  */
-void	 report_keep_errors(void);
+void	 report_take_stderr(void);
+/* For a signal handler: clear the progress line, write "msg" to fd 2. */
+void	 report_signal_note(const char *msg, size_t n);
 /*
  * --json, at the very end: one JSON object on stdout with every count
  * of "r" (zero when the run never started), "bucket" (null when not

@@ -51,7 +51,7 @@ on_signal(int sig)
 	if (stop_requested)
 		_exit(EXIT_FATAL);
 	stop_requested = 1;
-	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	report_signal_note(msg, sizeof(msg) - 1);
 }
 
 /*
@@ -324,7 +324,7 @@ main(int argc, char *argv[])
 
 	/* --json: even a usage error ends in a JSON object with the error. */
 	if ((json = options_wants_json(argc, argv)))
-		report_keep_errors();
+		report_take_stderr();
 
 	/* options/config: all checks that need no network come first. */
 	switch (options_parse(&cfg, argc, argv)) {

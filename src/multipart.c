@@ -539,7 +539,7 @@ mp_part_done(struct s3_call *c, void *arg)
 			if (other)
 				mp_keep_etag(mp, part->n, c->etag);
 			mp->j.done[part->n] = 1;
-			mp->up->rep->uploaded_bytes += c->body_len;
+			mp->up->rep->sent_bytes += c->body_len;
 			if (journal_save(&mp->j) == -1)
 				mp->failed = 1;
 		}
@@ -734,6 +734,8 @@ mp_completed(struct mpfile *mp, const char *etag, const struct s3_call *head)
 		entry_set_md5(e, whole);
 		e->rtagged = 0;
 		mp->up->rep->uploaded++;
+		/* Counted once the object is whole, not part by part. */
+		mp->up->rep->uploaded_bytes += size;
 		report_action(mp->up->rep, "upload", NULL, e->key);
 		report_record(mp->up->rep, e, "upload", "ok", NULL);
 	}

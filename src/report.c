@@ -10,6 +10,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,16 +40,105 @@ report_init(struct report *r, const struct config *cfg)
 		    !cfg->json;
 	else
 		r->progress = cfg->progress;
+	/* Messages must take the progress line off the screen first. */
+	if (r->progress)
+		report_take_stderr();
+}
+
+/*
+ * stderr, taken over (report_take_stderr) when there is a progress line
+ * to keep apart from messages, or --json's "error" to keep: every
+ * warnx, from any file or thread, goes through report_tee, which still
+ * writes it to fd 2.  The progress line is drawn on the real stderr.
+ */
+static FILE			*report_real;	/* NULL until taken over */
+static volatile sig_atomic_t	 report_drawn;	/* a progress line is up */
+static int			 report_bol = 1; /* at a line's start */
+static char	report_cur[512];	/* the line being written */
+static size_t	report_curlen;
+static char	report_last[512];	/* the last whole line */
+
+#define REPORT_CLEAR	"\r\033[K"	/* back to column 0, erase the line */
+
+/* write(2) all of it; async-signal-safe. */
+static void
+report_write(const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(STDERR_FILENO, buf, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* The progress line off the screen, if up; async-signal-safe. */
+static void
+report_erase(void)
+{
+	if (report_drawn) {
+		report_write(REPORT_CLEAR, sizeof(REPORT_CLEAR) - 1);
+		report_drawn = 0;
+	}
+}
+
+static ssize_t
+report_tee(void *cookie, const char *buf, size_t n)
+{
+	size_t i;
+
+	(void)cookie;
+	/* A message starts: the progress line goes first. */
+	if (n > 0 && report_bol)
+		report_erase();
+	report_write(buf, n);
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			memcpy(report_last, report_cur, report_curlen);
+			report_last[report_curlen] = '\0';
+			report_curlen = 0;
+		} else if (report_curlen < sizeof(report_cur) - 1)
+			report_cur[report_curlen++] = buf[i];
+	}
+	if (n > 0)
+		report_bol = buf[n - 1] == '\n';
+	return (ssize_t)n;
+}
+
+void
+report_take_stderr(void)
+{
+	cookie_io_functions_t io = { NULL, report_tee, NULL, NULL };
+	FILE *fp;
+
+	if (report_real != NULL)
+		return;
+	fflush(stderr);
+	if ((fp = fopencookie(NULL, "w", io)) == NULL)
+		return;		/* messages as they are, "error" null */
+	setvbuf(fp, NULL, _IONBF, 0);
+	report_real = stderr;
+	stderr = fp;
+}
+
+void
+report_signal_note(const char *msg, size_t n)
+{
+	report_erase();
+	report_write(msg, n);
 }
 
 /* Take the progress line off the screen before printing anything else. */
 static void
 report_clear(struct report *r)
 {
-	if (r->drawn) {
-		fputs("\r\033[K", stderr);
-		r->drawn = 0;
-	}
+	(void)r;
+	report_erase();
 }
 
 /* "12.3 MiB" style sizes for people. */
@@ -129,13 +219,14 @@ report_progress(struct report *r, int force)
 	ms = now - r->start_ms;
 	/* The plan's transfers: uploads, or downloads in a restore. */
 	n = r->cfg->restore ? r->downloaded : r->uploaded;
-	bytes = r->cfg->restore ? r->downloaded_bytes : r->uploaded_bytes;
+	bytes = r->cfg->restore ? r->downloaded_bytes : r->sent_bytes;
 	report_bytes(bytes, done);
 	report_bytes(ms > 0 ? bytes * 1000 / ms : 0, rate);
-	fprintf(stderr, "\r\033[K%zu/%zu files  %s  %s/s  %zu failed",
+	fprintf(report_real != NULL ? report_real : stderr,
+	    REPORT_CLEAR "%zu/%zu files  %s  %s/s  %zu failed",
 	    n, r->to_upload, done, rate, r->failed);
-	fflush(stderr);
-	r->drawn = 1;
+	fflush(report_real != NULL ? report_real : stderr);
+	report_drawn = 1;
 }
 
 /*
@@ -343,53 +434,6 @@ report_summary(struct report *r, const char *bucket)
 	if (r->left_out > 0)
 		printf(", left out %zu (symlinks, special files)", r->left_out);
 	printf(", failed %zu in %.1fs\n", r->failed, secs);
-}
-
-/*
- * --json: stderr still goes to fd 2, and its last line is kept for the
- * "error" of the JSON object: usage and fatal errors are printed with
- * warnx like every other message, from wherever they happen.
- */
-static char	report_cur[512];	/* the line being written */
-static size_t	report_curlen;
-static char	report_last[512];	/* the last whole line */
-
-static ssize_t
-report_tee(void *cookie, const char *buf, size_t n)
-{
-	size_t i, done = 0;
-	ssize_t w;
-
-	(void)cookie;
-	while (done < n) {
-		if ((w = write(STDERR_FILENO, buf + done, n - done)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		done += (size_t)w;
-	}
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			memcpy(report_last, report_cur, report_curlen);
-			report_last[report_curlen] = '\0';
-			report_curlen = 0;
-		} else if (report_curlen < sizeof(report_cur) - 1)
-			report_cur[report_curlen++] = buf[i];
-	}
-	return (ssize_t)n;
-}
-
-void
-report_keep_errors(void)
-{
-	cookie_io_functions_t io = { NULL, report_tee, NULL, NULL };
-	FILE *fp;
-
-	if ((fp = fopencookie(NULL, "w", io)) == NULL)
-		return;		/* the JSON then says no more than the code */
-	setvbuf(fp, NULL, _IONBF, 0);
-	stderr = fp;
 }
 
 /* The last line on stderr without warnx's "p3backup: ", or NULL. */

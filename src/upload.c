@@ -417,6 +417,7 @@ upload_done(struct s3_call *c, void *arg)
 	e->rtagged = 0;		/* a new object carries no tags */
 	up->rep->uploaded++;
 	up->rep->uploaded_bytes += (uint64_t)e->rsize;
+	up->rep->sent_bytes += (uint64_t)e->rsize;
 	report_action(up->rep, "upload", NULL, e->key);
 	report_record(up->rep, e, "upload", "ok", NULL);
 	report_progress(up->rep, 0);

@@ -120,11 +120,11 @@ cmp -s "$src/huge.bin" "$T/huge.back"; ok $? "the resumed object is complete and
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1
 [ $? -ne 0 ]; ok $? "the journal is gone"
 
-# interrupt SIG BUCKET: a backup of $src to BUCKET, sent SIG once 4
-# parts are in; its exit status in $st, its output in $T/int.out.
+# interrupt SIG BUCKET [PROGRESS]: a backup of $src to BUCKET, sent SIG
+# once 4 parts are in; its exit status in $st, its output in $T/int.out.
 interrupt() {
 	mark_requests
-	"$P3BACKUP" --no-progress -j 2 --multipart-threshold 16M \
+	"$P3BACKUP" "${3:---no-progress}" -j 2 --multipart-threshold 16M \
 	    --part-size 5M "$2" "$src" >"$T/int.out" 2>&1 &
 	pid=$!
 	wait_requests 4 30 PUT 'partNumber='
@@ -134,9 +134,23 @@ interrupt() {
 # SIGINT: the requests under way finish, the journal stays, exit 3;
 # the next run goes on from there.
 b4=$(new_bucket sigint)
-interrupt INT "$b4"
+interrupt INT "$b4" --progress
 is "$st" 3 "SIGINT: exit 3"
 contains "$(cat "$T/int.out")" "interrupted" "SIGINT: says it was interrupted"
+# With a progress line up, every message starts on a clean line.
+python3 - "$T/int.out" <<'PY'
+import re, sys
+d = open(sys.argv[1], "rb").read()
+assert b" failed" in d, "no progress line was drawn"
+bad = [m.start() for m in re.finditer(rb"p3backup: ", d)
+       if not (m.start() == 0 or d[:m.start()].endswith((b"\n", b"\r\x1b[K")))]
+assert not bad, d[max(0, bad[0] - 60):bad[0] + 40]
+PY
+ok $? "SIGINT: the progress line is cleared before each message"
+# Parts of files that did not complete are not counted as uploaded
+# bytes (small.txt, 11 bytes, may have gone up).
+grep -Eq "uploaded [01] \((0|11) B\)" "$T/int.out"
+ok $? "SIGINT: the summary counts no bytes of unfinished files ($(grep -o 'uploaded [^,]*' "$T/int.out"))"
 ls "$HOME/.local/state/p3backup/"*.journal >/dev/null 2>&1; ok $? "SIGINT: the journal is kept"
 out=$("$P3BACKUP" --no-progress -v --multipart-threshold 16M --part-size 5M \
     "$b4" "$src" 2>&1); st=$?

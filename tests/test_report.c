@@ -585,7 +585,7 @@ test_json_errors(void)
 	    dup2(devnull, STDERR_FILENO) == -1)
 		bail("dup", "stderr");
 	close(devnull);
-	report_keep_errors();
+	report_take_stderr();
 	memset(&r, 0, sizeof(r));
 	warnx("--jobs 0: must be 1 to 64");
 	stdout_to(&r, NULL, 0, 2, out, sizeof(out));
