@@ -76,6 +76,7 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->bucket);
 	free(cfg->directory);
+	free(cfg->directory_from);
 	free(cfg->profile);
 	free(cfg->region);
 	free(cfg->endpoint);

@@ -152,6 +152,7 @@ struct config {
 	/* positional arguments */
 	char	*bucket;	/* NULL: generate p3backup-MM-DD-YY-HHMMSS */
 	char	*directory;	/* NULL: "." */
+	char	*directory_from; /* "FILE:LINE" of a job's, else NULL */
 
 	/* from the command line; NULL/-1 when not given */
 	char	*profile;	/* --profile (explicit) */
@@ -256,10 +257,26 @@ int	 filter_file(const struct filter *, const char *path);
 int	 filter_prune_dir(const struct filter *, const char *path);
 /* 1 when there is at least one --include. */
 int	 filter_has_includes(const struct filter *);
+/*
+ * The scan met the directory "path" (not pruned): an include that
+ * would match it as a file notes it, for filter_hints.
+ */
+void	 filter_seen_dir(const struct filter *, const char *path);
+/*
+ * After a backup's scan: one note per include that kept no file but
+ * named a directory ("--include proj" where proj/ was meant).
+ */
+void	 filter_hints(const struct filter *);
 
 /* ------------------------------------------------------------------ */
 /* job.c: job files (--config) and their lock */
 
+/*
+ * A hint for a value that seems to end in an inline comment ("x # y"),
+ * which INI job files do not have: "" or a parenthesized sentence with
+ * a leading space.
+ */
+const char *job_comment_hint(const char *value);
 /*
  * Read the job file "path" (INI, section [job]) into "cfg": bucket,
  * directory, prefix, include, exclude, exclude_from, storage_class,
@@ -1292,6 +1309,7 @@ struct report {
 	uint64_t	 last_draw_ms;
 	int		 progress;	/* draw the progress line */
 	size_t		 scanned;
+	size_t		 objects;	/* a restore: objects it checked */
 	size_t		 to_upload;
 	size_t		 uploaded;
 	uint64_t	 uploaded_bytes;	/* of the files uploaded */
@@ -1565,9 +1583,10 @@ void	 journal_free(struct journal *);
 /* The journal directory for this user; caller frees. */
 char	*journal_dir(void);
 /*
- * mkdir -p "dir" (modified during the call, restored) with mode 0700.
- * Returns 0, or -1 (reported).
+ * journal_dir(), created (0700) when missing and checked writable;
+ * caller frees.  NULL after one line naming the directory, what it is
+ * for and how to move it (XDG_STATE_HOME).
  */
-int	 journal_mkdirs(char *dir);
+char	*journal_ready(void);
 
 #endif /* !P3BACKUP_EXTERN_H */

@@ -58,10 +58,21 @@ struct pat {
 	int		 subtree;	/* ends in '/' then '*' or '**' */
 };
 
+/*
+ * What an include met during a scan, for filter_hints.  Kept apart from
+ * the patterns: matching is logically const, this is bookkeeping.
+ */
+struct pat_use {
+	char		*text;		/* the pattern as given */
+	size_t		 files;		/* files it kept */
+	char		*dir;		/* the first directory it names */
+};
+
 struct filter {
 	struct pat	*pats;
 	size_t		 npats;
 	size_t		 nincl;
+	struct pat_use	*use;		/* one per pattern */
 };
 
 /*
@@ -318,6 +329,9 @@ filter_add_at(struct filter *f, int include, const char *pattern,
 		    (p.tok[p.ntok - 1].type == TOK_STAR ||
 		    p.tok[p.ntok - 1].type == TOK_STARSTAR);
 		f->pats = xrealloc(f->pats, (f->npats + 1) * sizeof(*f->pats));
+		f->use = xrealloc(f->use, (f->npats + 1) * sizeof(*f->use));
+		memset(&f->use[f->npats], 0, sizeof(*f->use));
+		f->use[f->npats].text = xstrdup(pattern);
 		f->pats[f->npats++] = p;
 		f->nincl += include != 0;
 		memset(&p, 0, sizeof(p));
@@ -355,8 +369,11 @@ filter_free(struct filter *f)
 	for (i = 0; i < f->npats; i++) {
 		free(f->pats[i].tok);
 		free(f->pats[i].cls);
+		free(f->use[i].text);
+		free(f->use[i].dir);
 	}
 	free(f->pats);
+	free(f->use);
 	free(f);
 }
 
@@ -448,8 +465,53 @@ filter_file(const struct filter *f, const char *path)
 			keep = p->dironly ? name > 0 &&
 			    pat_dir(p, path, name - 1) :
 			    pat_file(p, path, len, name);
+		if (keep)
+			f->use[i].files++;
 	}
 	return keep;
+}
+
+void
+filter_seen_dir(const struct filter *f, const char *path)
+{
+	const char *slash;
+	size_t i, len, name;
+
+	if (f == NULL || f->nincl == 0)
+		return;
+	len = strlen(path);
+	slash = strrchr(path, '/');
+	name = slash == NULL ? 0 : (size_t)(slash - path) + 1;
+	for (i = 0; i < f->npats; i++)
+		if (f->pats[i].include && f->use[i].dir == NULL &&
+		    pat_file(&f->pats[i], path, len, name))
+			f->use[i].dir = xstrdup(path);
+}
+
+void
+filter_hints(const struct filter *f)
+{
+	char *pat, *dir;
+	size_t i, n;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->npats; i++) {
+		if (!f->pats[i].include || f->use[i].files > 0 ||
+		    f->use[i].dir == NULL)
+			continue;
+		pat = printable(f->use[i].text);
+		dir = printable(f->use[i].dir);
+		/* A trailing "/" keeps what is under the directory. */
+		n = strlen(pat);
+		while (n > 0 && pat[n - 1] == '/')
+			n--;
+		warnx("--include %s matched the directory %s but no file: for "
+		    "what is under it write --include '%.*s/' (or '%.*s/**')",
+		    pat, dir, (int)n, pat, (int)n, pat);
+		free(pat);
+		free(dir);
+	}
 }
 
 /*

@@ -118,6 +118,18 @@ job_set(char **slot, char *value)
 	*slot = value;
 }
 
+const char *
+job_comment_hint(const char *value)
+{
+	const char *p;
+
+	for (p = value; (p = strpbrk(p, "#;")) != NULL; p++)
+		if (p > value && (p[-1] == ' ' || p[-1] == '\t'))
+			return " (a comment goes on a line of its own: \"#\" or "
+			    "\";\" after a value is part of it)";
+	return "";
+}
+
 /*
  * The ini_fn of a job file: one "name = value" into the config.
  * Returns 0, or -1 after reporting "FILE:LINE: ...".
@@ -128,6 +140,7 @@ job_setting(void *arg, const char *section, const char *name,
 {
 	struct job *job = arg;
 	struct config *cfg = job->cfg;
+	const char *why;
 	char *what, *path = NULL;
 	size_t i;
 	int rc = -1;
@@ -152,11 +165,20 @@ job_setting(void *arg, const char *section, const char *name,
 		goto out;
 	}
 
-	if (strcmp(name, "bucket") == 0)
+	if (strcmp(name, "bucket") == 0) {
+		if (strcmp(value, "default") != 0 &&
+		    (why = bucket_check(value)) != NULL) {
+			warnx("%s: \"%s\": %s%s", what, value, why,
+			    job_comment_hint(value));
+			goto out;
+		}
 		job_set(&cfg->bucket, strcmp(value, "default") == 0 ? NULL :
 		    xstrdup(value));
-	else if (strcmp(name, "directory") == 0)
+	} else if (strcmp(name, "directory") == 0) {
 		job_set(&cfg->directory, job_path(job, value));
+		job_set(&cfg->directory_from, xasprintf("%s:%zu", job->path,
+		    ini_lineno()));
+	}
 	else if (strcmp(name, "prefix") == 0)
 		options_prefix(cfg, value);
 	else if (strcmp(name, "include") == 0 ||
@@ -285,12 +307,7 @@ job_lock(const struct config *cfg)
 		warn("%s", cfg->job_path);
 		goto out;
 	}
-	if ((dir = journal_dir()) == NULL) {
-		warnx("job %s: no XDG_STATE_HOME, HOME or home directory for "
-		    "the lock", cfg->job_path);
-		goto out;
-	}
-	if (journal_mkdirs(dir) == -1)
+	if ((dir = journal_ready()) == NULL)
 		goto out;
 	sigv4_sha256_hex(real, strlen(real), hash);
 	lock = xasprintf("%s/lock-%s", dir, hash);

@@ -80,9 +80,9 @@ journal_dir(void)
 
 /*
  * mkdir -p "dir" (modified during the call, restored) with mode 0700.
- * Returns 0, or -1 (reported).
+ * Returns 0, or -1 with errno set.
  */
-int
+static int
 journal_mkdirs(char *dir)
 {
 	struct stat st;
@@ -95,15 +95,35 @@ journal_mkdirs(char *dir)
 		c = *p;
 		*p = '\0';
 		if (stat(dir, &st) == -1 && mkdir(dir, 0700) == -1 &&
-		    errno != EEXIST) {
-			warn("state directory %s", dir);
+		    errno != EEXIST)
 			rc = -1;
-		}
 		*p = c;
 		if (c == '\0' || rc == -1)
 			break;
 	}
 	return rc;
+}
+
+char *
+journal_ready(void)
+{
+	char *dir;
+
+	if ((dir = journal_dir()) == NULL) {
+		warnx("no state directory for resume journals and job locks "
+		    "(no XDG_STATE_HOME, HOME or home directory): set "
+		    "XDG_STATE_HOME to a writable directory");
+		return NULL;
+	}
+	if (journal_mkdirs(dir) == -1 || access(dir, W_OK) == -1) {
+		warnx("state directory %s: %s (it holds the resume journals "
+		    "of large uploads and job locks): make it writable or set "
+		    "XDG_STATE_HOME to a writable directory", dir,
+		    strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
 }
 
 /*
@@ -409,11 +429,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	j->md5s = xcalloc(j->nparts, 16);
 	j->done = xcalloc(j->nparts, 1);
 	j->sealed = xcalloc(j->nparts, 1);
-	if ((dir = journal_dir()) == NULL) {
-		warnx("journal: no XDG_STATE_HOME, HOME or home directory");
-		goto out;
-	}
-	if (journal_mkdirs(dir) == -1)
+	if ((dir = journal_ready()) == NULL)
 		goto out;
 	buf_append(&ident, endpoint, strlen(endpoint) + 1);
 	buf_append(&ident, bucket, strlen(bucket) + 1);

@@ -97,26 +97,38 @@ scan_thread(void *arg)
  * DIRECTORY must exist and be a directory before anything is sent.  A
  * restore may name one that is missing: then its nearest existing
  * ancestor must be a directory, so that make_directory can create it
- * once the bucket is known to exist.  Sets *missing.
+ * once the bucket is known to exist; and what it writes into must be
+ * writable.  Messages name the job file's line the directory came
+ * from.  Sets *missing.
  */
 static int
-check_directory(const char *dir, int restore, int *missing)
+check_directory(const struct config *cfg, const char *dir, int *missing)
 {
 	struct stat st;
-	char *path, *slash;
+	char *path = NULL, *slash, *from;
+	const char *hint = "", *parent;
 	int rc = -1;
 
 	*missing = 0;
+	from = cfg->directory_from != NULL ? xasprintf("%s: directory ",
+	    cfg->directory_from) : xstrdup("");
+	if (cfg->directory_from != NULL)
+		hint = job_comment_hint(dir);
 	if (stat(dir, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		warnx("%s: not a directory", dir);
-		return -1;
+		if (!S_ISDIR(st.st_mode))
+			warnx("%s%s: not a directory%s", from, dir, hint);
+		else if (cfg->restore && access(dir, W_OK) == -1)
+			warn("%s%s: cannot be written", from, dir);
+		else
+			rc = 0;
+		goto out;
 	}
-	if (!restore || (errno != ENOENT && errno != ENOTDIR)) {
-		warnx("%s: %s", dir, errno == ENOENT ? "no such directory" :
-		    strerror(errno));
-		return -1;
+	if (!cfg->restore || (errno != ENOENT && errno != ENOTDIR)) {
+		if (errno == ENOENT)
+			warnx("%s%s: no such directory%s", from, dir, hint);
+		else
+			warn("%s%s", from, dir);
+		goto out;
 	}
 	path = xstrdup(dir);
 	while ((slash = strrchr(path, '/')) != NULL) {
@@ -124,15 +136,21 @@ check_directory(const char *dir, int restore, int *missing)
 		if (*path == '\0' || stat(path, &st) == 0)
 			break;
 	}
+	parent = slash == NULL ? "." : *path == '\0' ? "/" : path;
 	if (slash == NULL && stat(".", &st) == -1)
-		warn("%s: cannot be created", dir);
-	else if (*path != '\0' && !S_ISDIR(st.st_mode))
-		warnx("%s: cannot be created: %s is not a directory", dir, path);
+		warn("%s%s: cannot be created", from, dir);
+	else if (!S_ISDIR(st.st_mode))
+		warnx("%s%s: cannot be created: %s is not a directory", from,
+		    dir, parent);
+	else if (access(parent, W_OK) == -1)
+		warn("%s%s: cannot be created: %s", from, dir, parent);
 	else {
 		*missing = 1;
 		rc = 0;
 	}
+out:
 	free(path);
+	free(from);
 	return rc;
 }
 
@@ -296,7 +314,7 @@ main(int argc, char *argv[])
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
-	char *bucket = NULL;
+	char *bucket = NULL, *state, *slash;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
 	int json;
 	int lockfd = -1, missing = 0;
@@ -339,7 +357,7 @@ main(int argc, char *argv[])
 		break;
 	}
 	sj.root = cfg.directory != NULL ? cfg.directory : ".";
-	if (check_directory(sj.root, cfg.restore, &missing) == -1)
+	if (check_directory(&cfg, sj.root, &missing) == -1)
 		goto out;
 	generated = cfg.bucket == NULL;
 	if (generated) {
@@ -348,7 +366,13 @@ main(int argc, char *argv[])
 	} else
 		bucket = cfg.bucket;
 	if ((why = bucket_check(bucket)) != NULL) {
-		warnx("bucket name \"%s\": %s", bucket, why);
+		if ((slash = strchr(bucket, '/')) != NULL)
+			warnx("bucket name \"%s\": %s (for a prefix inside the "
+			    "bucket write s3://%s, or %.*s --prefix %s)", bucket,
+			    why, bucket, (int)(slash - bucket), bucket,
+			    slash + 1);
+		else
+			warnx("bucket name \"%s\": %s", bucket, why);
 		goto out;
 	}
 	if (load_key(&cfg, &key) == -1)
@@ -385,6 +409,8 @@ main(int argc, char *argv[])
 	if (sj.rc == -1)
 		goto out;
 	table_merge(&sj.tbl, &remote);
+	if (!cfg.restore && log_level >= 0)
+		filter_hints(cfg.filter);
 	rep.scanned = sj.stats.files + sj.stats.dirs;
 	rep.failed = sj.stats.failed;
 	rep.left_out = sj.stats.skipped;
@@ -413,6 +439,7 @@ main(int argc, char *argv[])
 	else
 		plan_build(&sj.tbl, &cfg, &plan);
 	rep.to_upload = plan.nupload;
+	rep.objects = cfg.restore ? plan.n : 0;
 	rep.skipped = plan.nskip;
 	rep.deferred = plan.ndefer;
 	if (plan.refused > 0) {
@@ -463,6 +490,18 @@ main(int argc, char *argv[])
 		report_summary(&rep, bucket);
 		rc = rep.failed > 0 || dl.pending > 0 ? EXIT_PARTIAL : EXIT_SYNC;
 		goto out;
+	}
+
+	/*
+	 * The state directory, before anything is sent: unwritable, every
+	 * file would upload but the large ones, which need their journal.
+	 */
+	if (plan.nupload > 0) {
+		if ((state = journal_ready()) == NULL) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		free(state);
 	}
 
 	/* upload */

@@ -335,6 +335,31 @@ options_set(char **slot, const char *arg)
 }
 
 /*
+ * BUCKET as the AWS CLI writes it, "s3://BUCKET[/PREFIX]": the bucket,
+ * and the prefix unless --prefix was given too.  Returns 0, or -1
+ * after a usage error.
+ */
+static int
+options_s3_url(struct config *cfg, const char *url, int prefix_given)
+{
+	const char *b = url + 5, *slash;
+
+	slash = strchr(b, '/');
+	free(cfg->bucket);
+	cfg->bucket = slash != NULL ? xstrndup(b, (size_t)(slash - b)) :
+	    xstrdup(b);
+	if (slash == NULL || slash[strspn(slash, "/")] == '\0')
+		return 0;
+	if (prefix_given) {
+		warnx("%s: names a prefix, and so does --prefix: give one of "
+		    "them", url);
+		return -1;
+	}
+	options_prefix(cfg, slash + 1);
+	return 0;
+}
+
+/*
  * Set cfg->prefix from "arg": keys go under "P/", so P is kept without
  * slashes at its ends, and NULL when nothing is left.
  */
@@ -378,6 +403,7 @@ int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
 	int ch, idx, quiet = 0, verbose = 0, size_only = 0, compare = 0;
+	int prefix_given = 0;
 
 	if (options_job(cfg, argc, argv) == -1)
 		return OPT_USAGE;
@@ -400,6 +426,7 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			break;
 		case OPT_PREFIX:
 			options_prefix(cfg, optarg);
+			prefix_given = 1;
 			break;
 		case 'n':
 			cfg->dry_run = 1;
@@ -592,10 +619,17 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		    "[BUCKET [DIRECTORY]])", argv[2]);
 		return OPT_USAGE;
 	}
-	if (argc >= 1 && strcmp(argv[0], "default") != 0)
+	if (argc >= 1 && strncmp(argv[0], "s3://", 5) == 0) {
+		if (options_s3_url(cfg, argv[0], prefix_given) == -1)
+			return OPT_USAGE;
+	} else if (argc >= 1 && strcmp(argv[0], "default") != 0)
 		options_set(&cfg->bucket, argv[0]);
 	if (argc == 2)
+	{
 		options_set(&cfg->directory, argv[1]);
+		free(cfg->directory_from);
+		cfg->directory_from = NULL;
+	}
 	if (options_crypt_check(cfg) == -1)
 		return OPT_USAGE;
 	if (cfg->prefix != NULL && strstr(cfg->prefix, "//") != NULL) {

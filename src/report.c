@@ -410,8 +410,13 @@ report_summary(struct report *r, const char *bucket)
 		return;
 	secs = (double)(now_ms() - r->start_ms) / 1000.0;
 	would = r->cfg->dry_run ? "would" : "";
-	printf("%s%s: scanned %zu, ", r->cfg->dry_run ? "dry run: " : "",
-	    bucket, r->scanned);
+	/* A restore checks the objects; the target's scan says little. */
+	printf("%s%s: ", r->cfg->dry_run ? "dry run: " : "", bucket);
+	if (r->cfg->restore)
+		printf("checked %zu object%s, ", r->objects,
+		    r->objects == 1 ? "" : "s");
+	else
+		printf("scanned %zu, ", r->scanned);
 	if (r->cfg->restore) {
 		report_bytes(r->downloaded_bytes, bytes);
 		printf("%s %zu (%s)", *would ? "would download" : "downloaded",

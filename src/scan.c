@@ -36,6 +36,7 @@ struct walk {
 	size_t			 maxkey;	/* 1024 less "prefix/" */
 	const char		*toolong;	/* message for longer keys */
 	int			 follow;
+	int			 restore;	/* walking a restore's target */
 	const struct filter	*filter;	/* cfg->filter, may be NULL */
 	int			 markers;	/* record empty directories */
 	size_t			 filtered;	/* entries the filter left out */
@@ -167,10 +168,16 @@ report(struct walk *w, size_t *counter, int errnum, const char *cause)
 	buf_free(&msg);
 }
 
-/* Why an entry of file type "type" (S_IFMT bits) is skipped. */
+/*
+ * Why an entry of file type "type" (S_IFMT bits) is skipped; in a
+ * restore's target a symlink is left alone, whatever the options.
+ */
 static const char *
-skip_cause(mode_t type)
+skip_cause(mode_t type, int restore)
 {
+	if (S_ISLNK(type) && restore)
+		return "symbolic link, left as it is (a restore never writes "
+		    "through one)";
 	if (S_ISLNK(type))
 		return "symbolic link, not followed (use --follow-symlinks)";
 	if (S_ISFIFO(type))
@@ -229,6 +236,8 @@ walk_filtered(struct walk *w, mode_t type)
 	    !filter_file(w->filter, w->path.data);
 	if (out)
 		w->filtered++;
+	else if (S_ISDIR(type))
+		filter_seen_dir(w->filter, w->path.data);
 	return out;
 }
 
@@ -308,7 +317,7 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 			return 0;
 	}
 	if (!S_ISREG(type) && !S_ISDIR(type)) {
-		report(w, &w->st->skipped, 0, skip_cause(type));
+		report(w, &w->st->skipped, 0, skip_cause(type, w->restore));
 		return 0;
 	}
 	/* A restore's temporary file (a live one, or one left by a crash). */
@@ -426,6 +435,7 @@ scan_tree(const char *root, const struct config *cfg, struct table *tbl,
 	w.toolong = plen > 0 ? "object key longer than 1024 bytes with the "
 	    "prefix" : "object key longer than 1024 bytes";
 	w.follow = cfg->follow_symlinks;
+	w.restore = cfg->restore;
 	w.filter = cfg->filter;
 	w.markers = !filter_has_includes(cfg->filter);
 	w.tbl = tbl;

@@ -229,6 +229,19 @@ ok $? "the prefix has its own index"
 mark_requests
 p3 --prefix "my prefix/sub" "$b" "$src" >/dev/null 2>&1
 is "$(count_requests PUT)" 0 "a second --prefix run uploads nothing"
+# s3://BUCKET/PREFIX, as the AWS CLI writes it, is BUCKET --prefix PREFIX.
+mark_requests
+p3 "s3://$b/my prefix/sub/" "$src" >/dev/null 2>&1; st=$?
+is "$st" 0 "s3://BUCKET/PREFIX/ exits 0"
+is "$(count_requests PUT)" 0 "it is the same backup as --prefix: nothing to upload"
+out=$(p3 --prefix x "s3://$b/my prefix" "$src" 2>&1); st=$?
+is "$st" 2 "s3://BUCKET/PREFIX with --prefix: exit 2"
+contains "$out" "names a prefix, and so does --prefix" "the contradiction is named"
+mark_requests
+out=$(p3 "$b/my prefix" "$src" 2>&1); st=$?
+is "$st" 2 "BUCKET/PREFIX without s3://: exit 2"
+contains "$out" "write s3://$b/my prefix, or $b --prefix my prefix)" "the hint names both ways"
+is "$(wc -l < "$REQLOG")" "$REQMARK" "and no request is sent"
 
 # -q prints nothing on success; --progress draws a progress line.
 echo "q" > "$src/q.txt"
@@ -272,15 +285,42 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	chmod 755 "$T" "$odd" "$odd/sub"
 	chmod 644 "$odd/fine.txt" "$odd/sub/target.txt"
 	bu=$(new_bucket unreadable)
+	mkdir -m 777 "$T/state.nobody"
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    env HOME=/nonexistent "$(nobody_binary)" --no-progress "$bu" "$odd" 2>&1); st=$?
+	    env HOME=/nonexistent XDG_STATE_HOME="$T/state.nobody" \
+	    "$(nobody_binary)" --no-progress "$bu" "$odd" 2>&1); st=$?
 	is "$st" 1 "an unreadable file (as an unprivileged user): exit 1"
 	contains "$out" "unreadable.txt: Permission denied" "the unreadable file is named with the cause"
 	contains "$out" "failed 1" "it is counted as failed"
 	is "$(listed_keys "$bu" | tr '\n' ' ')" "fine.txt sub/target.txt " "the rest is backed up, the failed file is not"
+	# A state directory the user cannot write (a read-only home under
+	# systemd, say): every run that would upload stops before any PUT.
+	chmod 644 "$odd/unreadable.txt"
+	echo "new" > "$odd/new.txt"
+	chmod 644 "$odd/new.txt"
+	mark_requests
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    env HOME=/nonexistent "$(nobody_binary)" --no-progress "$bu" "$odd" 2>&1); st=$?
+	is "$st" 2 "an unwritable state directory: exit 2"
+	contains "$out" "state directory /nonexistent/.local/state/p3backup: Permission denied (it holds the resume journals" \
+	    "the message names the directory, the cause and what it is for"
+	contains "$out" "set XDG_STATE_HOME to a writable directory" "and how to move it"
+	is "$(count_requests PUT)" 0 "no file is uploaded, small ones neither"
 else
-	skip 4 "needs root and setpriv to drop privileges"
+	skip 8 "needs root and setpriv to drop privileges"
 fi
+# The same without privileges to drop: the state directory's parent is
+# a file.
+: > "$T/notadir"
+echo "more" > "$src/more.txt"
+mark_requests
+out=$(XDG_STATE_HOME="$T/notadir" p3 "$b" "$src" 2>&1); st=$?
+is "$st" 2 "a state directory that cannot be made: exit 2"
+contains "$out" "state directory $T/notadir/p3backup: Not a directory" "it is named with the cause"
+is "$(count_requests PUT)" 0 "and nothing is uploaded"
+out=$(XDG_STATE_HOME="$T/notadir" p3 -n "$b" "$src" 2>&1); st=$?
+is "$st" 0 "a dry run does not need it"
+rm "$src/more.txt"
 
 # Generated bucket names: bare p3backup in a directory, and "default".
 before=$(awscli s3api list-buckets --query 'Buckets[].Name' --output text | tr '\t' '\n' | sort)

@@ -140,8 +140,10 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	chmod 644 "$perm/open/fine.txt"
 	chmod 000 "$perm/secret.txt" "$perm/closed"
 	b=$(new_bucket perm)
+	mkdir -m 777 "$T/state.nobody"
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    env HOME=/nonexistent timeout 60 "$(nobody_binary)" --no-progress "$b" "$perm" 2>&1); st=$?
+	    env HOME=/nonexistent XDG_STATE_HOME="$T/state.nobody" \
+	    timeout 60 "$(nobody_binary)" --no-progress "$b" "$perm" 2>&1); st=$?
 	is "$st" 1 "permission denied (as uid 65534): exit 1"
 	contains "$out" "secret.txt: Permission denied" "the unreadable file is named with the cause"
 	contains "$out" "closed: cannot open directory: Permission denied" "the unreadable directory too"

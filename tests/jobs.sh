@@ -76,6 +76,23 @@ err=$(cd / && "$P3BACKUP" --config "$jobdir/size.conf" -n --no-progress 2>&1); s
 is "$st" 2 "size_only = yes and mtime = yes in one job: exit 2"
 contains "$err" "$jobdir/size.conf: size_only and mtime contradict" "the file and the contradiction are named"
 
+# A value with what looks like a comment after it ("#" is part of the
+# value in INI): the file and line named, with the hint.
+printf '[job]\nbucket = %s # nightly\ndirectory = src\n' "$b" > "$jobdir/cm1.conf"
+err=$("$P3BACKUP" --config "$jobdir/cm1.conf" -n --no-progress 2>&1); st=$?
+is "$st" 2 "bucket = NAME # comment: exit 2"
+contains "$err" "$jobdir/cm1.conf:2: bucket: \"$b # nightly\"" "the file, line and value named"
+contains "$err" "a comment goes on a line of its own" "with the hint"
+printf '[job]\nbucket = %s\ndirectory = src ; the tree\n' "$b" > "$jobdir/cm2.conf"
+err=$("$P3BACKUP" --config "$jobdir/cm2.conf" -n --no-progress 2>&1); st=$?
+is "$st" 2 "directory = PATH ; comment: exit 2"
+contains "$err" "$jobdir/cm2.conf:3: directory $jobdir/src ; the tree: no such directory (a comment" \
+    "the file and line of the directory named, with the hint"
+printf '[job]\nbucket = %s\ndirectory = nowhere\n' "$b" > "$jobdir/cm3.conf"
+err=$("$P3BACKUP" --config "$jobdir/cm3.conf" -n --no-progress 2>&1); st=$?
+is "$err" "p3backup: $jobdir/cm3.conf:3: directory $jobdir/nowhere: no such directory" \
+    "a missing directory of a job names the line, without the hint"
+
 # A bad job file: exit 2, the file, line and key named, nothing sent.
 bad=$jobdir/bad.conf
 printf '[job]\nbucket = %s\ncolour = blue\n' "$b" > "$bad"

@@ -24,6 +24,21 @@ out=$(p3 --include '*.jpg' --include '*.png' --exclude 'tmp/**' "$b" "$src" 2>&1
 is "$st" 0 "filtered backup exits 0"
 is "$(keys_of "$b" | tr '\n' ' ')" "2024/d.jpg 2024/tmp/f.jpg a.jpg b.png docs/j.jpg " \
     "exactly the photos outside the top tmp/ are stored"
+# --include docs, meant as the directory: a hint, and the two spellings
+# it suggests keep the files under docs/.
+out=$(p3 -n --include docs "$(new_bucket incdir)" "$src" 2>&1); st=$?
+is "$st" 0 "--include DIR without a slash: exit 0"
+contains "$out" "--include docs matched the directory docs but no file: for what is under it write --include 'docs/' (or 'docs/**')" \
+    "a hint names the directory and both spellings"
+for spelling in 'docs/' 'docs/**'; do
+	out=$(p3 -n --include "$spelling" "$(new_bucket incdir)" "$src" 2>&1)
+	contains "$out" "would upload (new) docs/j.jpg" "--include '$spelling' keeps the files under docs"
+	case $out in *"matched the directory"*) false ;; *) true ;; esac
+	ok $? "--include '$spelling': no hint"
+done
+out=$(p3 -n --include '*.jpg' "$(new_bucket incdir)" "$src" 2>&1)
+case $out in *"matched the directory"*) false ;; *) true ;; esac
+ok $? "an include that keeps files gets no hint"
 printf '*.txt\n# a comment\n\ndocs/\n' > "$T/excludes"
 b2=$(new_bucket exclfrom)
 p3 --exclude-from "$T/excludes" "$b2" "$src" >/dev/null 2>&1

@@ -78,6 +78,8 @@ is "$(stat -c %a "$dst/top.txt")" "$(printf '%o' $((0644 & ~$(umask))))" \
 printf 'TOP\n' > "$dst/top.txt"
 echo "a longer line than before" > "$dst/d1/d2/d3/deep.txt"
 rm "$dst/ünï/日本/ファイル.txt"
+out=$(restore -n "$b" "$dst" 2>&1)
+contains "$out" "dry run: $b: checked 8 objects, would download 3 (" "the summary names the objects checked (7 files, 1 empty directory)"
 out=$(restore --size-only --json "$b" "$dst" 2>"$T/err"); st=$?
 is "$st" 0 "incremental restore --size-only exits 0"
 is "$(json_field "$out" downloaded)" 2 "--size-only: the other size and the missing file"
@@ -224,6 +226,24 @@ is "$(cat "$T/afile")" "a file" "the file is untouched"
 out=$(restore "$b" "$T/afile/sub" 2>&1); st=$?
 is "$st" 2 "restore under a regular file: exit 2"
 contains "$out" "cannot be created" "it says: cannot be created"
+# A directory the user cannot write, or whose parent they cannot:
+# exit 2 before any download.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$T/ro-target"
+	chmod 755 "$T" "$T/ro-target"
+	for target in "$T/ro-target" "$T/ro-target/new"; do
+		mark_requests
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+		    env HOME=/nonexistent "$(nobody_binary)" --no-progress \
+		    --restore "$b" "$target" 2>&1); st=$?
+		is "$st" 2 "restore into an unwritable $(basename "$target"): exit 2"
+		contains "$out" "Permission denied" "it says why ($out)"
+		is "$(wc -l < "$REQLOG")" "$REQMARK" "and sends no request at all"
+	done
+	is "$(ls -A "$T/ro-target")" "" "nothing is written there"
+else
+	skip 7 "needs root and setpriv to drop privileges"
+fi
 mkdir -p "$T/dst-nobucket"
 out=$(restore "$(new_bucket nosuch)" "$T/dst-nobucket" 2>&1); st=$?
 is "$st" 3 "restore from a bucket that does not exist: exit 3"
@@ -260,6 +280,9 @@ out=$(restore "$bg" "$dst_g" 2>&1); st=$?
 is "$st" 1 "a symlink in the target tree: exit 1"
 contains "$out" "link/x.txt: path component link is a symlink" "the symlinked directory is reported"
 contains "$out" "file.txt: is a symlink: not replaced" "the symlink under a file's name is reported"
+case $out in *--follow-symlinks*) false ;; *) true ;; esac
+ok $? "no hint at --follow-symlinks, which a restore does not use"
+contains "$out" "symbolic link, left as it is" "the note says the link is left alone"
 [ ! -e "$T/outside/x.txt" ]; ok $? "nothing written through the directory symlink"
 is "$(cat "$T/outside/target")" "target" "nothing written through the file symlink"
 [ -L "$dst_g/link" ] && [ -L "$dst_g/file.txt" ]; ok $? "both symlinks are left as they were"

@@ -174,9 +174,9 @@ test_values(void)
 	config_free(&cfg);
 
 	config_init(&cfg);
-	ok(load(&cfg, "e.conf", "[job]\nprefix = a\nprefix =\nbucket = x\n"
-	    "bucket = y\n") == 0 && cfg.prefix == NULL &&
-	    strcmp(cfg.bucket, "y") == 0,
+	ok(load(&cfg, "e.conf", "[job]\nprefix = a\nprefix =\nbucket = bx1\n"
+	    "bucket = by2\n") == 0 && cfg.prefix == NULL &&
+	    strcmp(cfg.bucket, "by2") == 0,
 	    "the last line of a key wins; \"prefix =\" clears it");
 	config_free(&cfg);
 }
@@ -230,7 +230,7 @@ test_errors(void)
 		const char	*text;
 		const char	*said;	/* after "FILE:" */
 	} bad[] = {
-		{ "[job]\nbucket = b\ncolour = blue\n",
+		{ "[job]\nbucket = bkt\ncolour = blue\n",
 		    "3: unknown key colour" },
 		{ "[job]\nmtime = maybe\n",
 		    "2: mtime maybe: must be true or false" },
@@ -245,12 +245,18 @@ test_errors(void)
 		    "2: max_delete many: must be a whole number" },
 		{ "[job]\ncolour =\n", "2: unknown key colour" },
 		{ "[job]\ndirectory =\n", "2: directory: empty value" },
-		{ "bucket = b\n", "1: \"bucket\" outside any [section]" },
-		{ "[job]\nbucket = b\n[other]\nregion = x\n",
+		{ "bucket = bkt\n", "1: \"bucket\" outside any [section]" },
+		{ "[job]\nbucket = bkt\n[other]\nregion = x\n",
 		    "4: region: outside the [job] section" },
 		{ "[job]\ndelete = yes\ntag_deleted = yes\n",
 		    "3: tag_deleted: delete and tag_deleted cannot both be true" },
 		{ "[job]\nbucket b\n", "2: expected \"[section]\"" },
+		{ "[job]\n\nbucket = Photos\n", "3: bucket: \"Photos\": may "
+		    "contain only lower-case letters, digits, '.' and '-'" },
+		{ "[job]\nbucket = bkt # nightly\n", "2: bucket: \"bkt # "
+		    "nightly\": may contain only lower-case letters, digits, "
+		    "'.' and '-' (a comment goes on a line of its own: \"#\" "
+		    "or \";\" after a value is part of it)" },
 	};
 	struct config cfg;
 	char *path, *want;

@@ -656,6 +656,21 @@ test_summary_text(void)
 	    "text: no zero deleted/tagged/deferred (%.*s)",
 	    (int)strcspn(out, "\n"), out);
 
+	/* A restore names the objects it checked, not its local scan. */
+	memset(&r, 0, sizeof(r));
+	cfg.dry_run = 0;
+	cfg.restore = 1;
+	report_init(&r, &cfg);
+	r.objects = 41;
+	r.downloaded = 3;
+	r.downloaded_bytes = 12;
+	r.skipped = 38;
+	summary_to(&r, "bkt", out, sizeof(out));
+	ok(starts_with(out, "bkt: checked 41 objects, downloaded 3 (12 B), "
+	    "skipped 38, failed 0 in "), "text: a restore's line (%.*s)",
+	    (int)strcspn(out, "\n"), out);
+	cfg.restore = 0;
+
 	log_level = -1;
 	summary_to(&r, "bkt", out, sizeof(out));
 	is_str(out, "", "text: -q prints nothing");
