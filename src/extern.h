@@ -187,6 +187,7 @@ struct config {
 	char	*encrypt_key;	/* --encrypt-key PUB.pem, or NULL */
 	char	*decrypt_key;	/* --decrypt-key KEY.pem, or NULL */
 	int	 compress;	/* --compress (with --encrypt-key) */
+	int	 new_settings;	/* --new-settings: replace the recorded ones */
 	char	*sse;		/* --sse AES256, aws:kms or aws:kms:dsse */
 	char	*sse_kms_key_id; /* --sse-kms-key-id */
 	char	*sse_c_key_file; /* --sse-c-key-file FILE */
@@ -1389,6 +1390,38 @@ void	 report_signal_note(const char *msg, size_t n);
  */
 void	 report_json(const struct report *, const char *bucket, int dry_run,
 	    int rc);
+
+/* ------------------------------------------------------------------ */
+/* settings.c: the backup's defining settings, recorded in the bucket */
+
+struct settings {
+	int		 present;	/* the settings object is there */
+	int		 inferred;	/* none: from the objects themselves */
+	int		 encrypted;
+	unsigned char	 keyid[32];	/* for which key (crypt_key_id) */
+	size_t		 keyid_len;	/* 32, or CRYPT_KEYID_SHORT inferred */
+	int		 compress;
+};
+
+/*
+ * GET [PREFIX/].p3backup/settings into "st"; when there is none, what
+ * the objects of "tbl" (index and HEAD metadata merged) say.  Returns
+ * 0, or -1 (reported) when it cannot be read or is not p3backup's.
+ */
+int	 settings_load(struct s3 *, const char *bucket, const struct table *,
+	    struct settings *);
+/*
+ * Whether this run may go on: a backup whose encryption (on/off, key,
+ * compression) contradicts "st" may not without cfg->new_settings; a
+ * restore of an encrypted backup needs --decrypt-key.  0, or -1 after
+ * one line saying what is recorded and what to do (a usage error).
+ */
+int	 settings_check(const struct settings *, const struct config *,
+	    const char *bucket);
+/* Whether a backup should record its settings (none yet, or changed). */
+int	 settings_changed(const struct settings *, const struct config *);
+/* PUT this run's settings.  0, or -1 (reported). */
+int	 settings_save(struct s3 *, const char *bucket);
 
 /* ------------------------------------------------------------------ */
 /* crypt.c: the encrypted object format (doc/encryption.md), pure */

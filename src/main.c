@@ -309,6 +309,7 @@ main(int argc, char *argv[])
 	struct index ix;
 	struct plan plan;
 	struct report rep;
+	struct settings settings;
 	struct upload up;
 	struct download dl;
 	struct s3 s3;
@@ -335,6 +336,7 @@ main(int argc, char *argv[])
 	memset(&ix, 0, sizeof(ix));
 	memset(&plan, 0, sizeof(plan));
 	memset(&rep, 0, sizeof(rep));
+	memset(&settings, 0, sizeof(settings));
 	config_init(&cfg);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	/* libxml2 2.9 wants this once, before any thread starts. */
@@ -424,6 +426,14 @@ main(int argc, char *argv[])
 	    &rep.failed) == -1)
 		goto out;
 
+	/* settings: never contradict what the backup is (its encryption). */
+	if (exists && settings_load(&s3, bucket, &sj.tbl, &settings) == -1)
+		goto out;
+	if (exists && settings_check(&settings, &cfg, bucket) == -1) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+
 	/* Nothing to restore is an error, and creates nothing. */
 	if (cfg.restore && sj.tbl.nremote == 0) {
 		warnx("nothing to restore under s3://%s/%s%s", bucket,
@@ -503,6 +513,10 @@ main(int argc, char *argv[])
 		}
 		free(state);
 	}
+	/* Recorded before the first object written under them. */
+	if (settings_changed(&settings, &cfg) &&
+	    settings_save(&s3, bucket) == -1)
+		goto out;
 
 	/* upload */
 	memset(&up, 0, sizeof(up));

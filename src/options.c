@@ -43,6 +43,7 @@ enum {
 	OPT_RETRIES,
 	OPT_TIMEOUT,
 	OPT_COMPRESS,
+	OPT_NEW_SETTINGS,
 	OPT_EXCLUDE_FROM,
 	OPT_MAX_DELETE,
 	OPT_REPORT,
@@ -95,6 +96,7 @@ static const struct option longopts[] = {
 	{ "retries",		required_argument, NULL, OPT_RETRIES },
 	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
 	{ "compress",		no_argument,	   NULL, OPT_COMPRESS },
+	{ "new-settings",	no_argument,	   NULL, OPT_NEW_SETTINGS },
 	{ "sse",		required_argument, NULL, OPT_SSE },
 	{ "sse-kms-key-id",	required_argument, NULL, OPT_SSE_KMS_KEY_ID },
 	{ "sse-c-key-file",	required_argument, NULL, OPT_SSE_C_KEY_FILE },
@@ -149,6 +151,9 @@ options_help(void)
 "      --encrypt-key PUB.pem  encrypt every object for this RSA public key\n"
 "                           (AES-256-GCM; this host cannot decrypt them)\n"
 "      --compress           zstd before encrypting, when it saves space\n"
+"      --new-settings       this run's encryption settings replace the\n"
+"                           ones recorded in the bucket (a new key, or\n"
+"                           encryption on or off): else such a run stops\n"
 "      --decrypt-key KEY.pem  with --restore: the matching private key\n"
 "\n"
 "Server side:\n"
@@ -553,6 +558,9 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			break;
 		case OPT_COMPRESS:
 			cfg->compress = 1;
+			break;
+		case OPT_NEW_SETTINGS:
+			cfg->new_settings = 1;
 			break;
 		case OPT_SSE:
 			options_set(&cfg->sse, optarg);

@@ -114,6 +114,41 @@ p3 --encrypt-key "$K/one.pub" --checksum "$b" "$src" >/dev/null 2>&1
 is "$(count_requests PUT '/sub%20dir/f3\.txt	')" 1 \
     "--checksum: same size and mtime, other content: uploaded"
 
+# The backup's settings live with it: a run that forgets --encrypt-key
+# stops before any upload (also as a dry run) instead of replacing
+# sealed objects with plaintext (issue 12 #2).
+printf '%s new file\n' "$MARKER" > "$src/new.txt"
+awscli s3 cp "s3://$b/.p3backup/settings" "$T/settings.json" >/dev/null 2>&1
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["format"]==1 and len(o["encrypt_key_id"])==64 and o["compress"] is False, o' "$T/settings.json"
+ok $? "the settings object records the key id, no compression"
+for dry in "" -n; do
+	mark_requests
+	out=$(p3 $dry "$b" "$src" 2>&1); st=$?
+	is "$st" 2 "a run ${dry:+(dry) }without --encrypt-key on an encrypted backup: exit 2"
+	contains "$out" "is encrypted (key " "${dry:+dry: }it says the backup is encrypted"
+	contains "$out" "give --encrypt-key PUBLIC.pem" "${dry:+dry: }and what to do"
+	is "$(count_requests PUT)" 0 "${dry:+dry: }nothing is uploaded"
+done
+# A bucket written before the settings object: the index says what the
+# objects are.
+awscli s3 rm "s3://$b/.p3backup/settings" >/dev/null 2>&1
+out=$(p3 "$b" "$src" 2>&1); st=$?
+is "$st" 2 "without the settings object: still exit 2 (the objects are encrypted)"
+mark_requests
+out=$(p3 --encrypt-key "$K/one.pub" "$b" "$src" 2>&1); st=$?
+is "$st" 0 "with the key: exit 0" || diag "$out"
+is "$(count_requests PUT '/new\.txt	')" 1 "the new file is uploaded, sealed"
+is "$(count_requests PUT '/\.p3backup/settings	')" 1 "and the settings are recorded again"
+awscli s3 cp "s3://$b/new.txt" - 2>/dev/null | grep -q "$MARKER"
+[ $? -ne 0 ]; ok $? "the object holds no plaintext"
+# Another key is a change of settings too.
+mark_requests
+out=$(p3 --encrypt-key "$K/two.pub" "$b" "$src" 2>&1); st=$?
+is "$st" 2 "another --encrypt-key without --new-settings: exit 2"
+contains "$out" "is encrypted for key " "it names the recorded key"
+contains "$out" "--new-settings seals every object again" "and the way to change it"
+is "$(count_requests PUT)" 0 "nothing is uploaded"
+
 # Restore with the private key: the same tree, the same mtimes.
 out=$(p3 --restore --decrypt-key "$K/one.pem" "$b" "$T/back" 2>&1); st=$?
 is "$st" 0 "restore with --decrypt-key exits 0" || diag "$out"
@@ -129,10 +164,12 @@ out=$(p3 --restore --decrypt-key "$K/two.pem" "$b" "$T/wrong" 2>&1); st=$?
 is "$st" 1 "restore with another key: exit 1"
 contains "$out" "encrypted for another key" "and says so"
 [ ! -e "$T/wrong/sub dir/f2.txt" ]; ok $? "and writes no file"
+mark_requests
 out=$(p3 --restore "$b" "$T/nokey" 2>&1); st=$?
-is "$st" 1 "restore without a key: exit 1"
-contains "$out" "--decrypt-key" "and names the option"
-[ ! -e "$T/nokey/sub dir/f2.txt" ]; ok $? "and writes no file"
+is "$st" 2 "restore without a key: exit 2, before any download"
+is "$(printf '%s\n' "$out" | grep -c -- "--decrypt-key")" 1 "said once, naming the option ($out)"
+is "$(count_requests GET '/sub%20dir/')" 0 "no object is downloaded"
+[ ! -e "$T/nokey" ]; ok $? "and nothing is made"
 out=$(p3 --restore --decrypt-key "$K/one.pub" "$b" "$T/pub" 2>&1); st=$?
 is "$st" 2 "a public key given as --decrypt-key: exit 2"
 
@@ -215,16 +252,41 @@ out=$(p3 --restore --decrypt-key "$K/one.pem" "$b2" "$T/backz" 2>&1); st=$?
 is "$st" 0 "restore of compressed objects exits 0" || diag "$out"
 diff -r "$src" "$T/backz" >/dev/null 2>&1; ok $? "diff -r: equal after compression"
 
-# A new key: everything sealed for the old one is sealed again, so the
-# old private key can be retired.  (Keys of one size: sizes agree.)
+# Compression is part of the settings.
 mark_requests
-out=$(p3 --encrypt-key "$K/two.pub" --json "$b2" "$src" 2>&1); st=$?
+out=$(p3 --encrypt-key "$K/one.pub" "$b2" "$src" 2>&1); st=$?
+is "$st" 2 "a compressed backup without --compress: exit 2"
+contains "$out" "is compressed: give --compress, or --new-settings" "and says so"
+is "$(count_requests PUT)" 0 "nothing is uploaded"
+
+# A new key, with --new-settings: everything sealed for the old one is
+# sealed again, so the old private key can be retired.  (Keys of one
+# size: sizes agree.)
+mark_requests
+out=$(p3 --encrypt-key "$K/two.pub" --new-settings --json "$b2" "$src" 2>&1); st=$?
 is "$st" 0 "backup with another key exits 0" || diag "$out"
 n=$(find "$src" -type f | wc -l)
 contains "$out" "\"uploaded\":$n," "every file ($n) is sealed again for the new key"
 out=$(p3 --restore --decrypt-key "$K/two.pem" "$b2" "$T/backtwo" 2>&1); st=$?
 is "$st" 0 "and the new private key restores all of it" || diag "$out"
 diff -r "$src" "$T/backtwo" >/dev/null 2>&1; ok $? "diff -r: equal with the new key"
+
+# A plain backup is not encrypted behind its back either.
+bp=$(new_bucket crypt-plain)
+mkdir -p "$T/plain"
+printf '%s plain\n' "$MARKER" > "$T/plain/p.txt"
+p3 "$bp" "$T/plain" >/dev/null 2>&1
+echo "more" > "$T/plain/q.txt"
+mark_requests
+out=$(p3 --encrypt-key "$K/one.pub" "$bp" "$T/plain" 2>&1); st=$?
+is "$st" 2 "--encrypt-key on a plain backup: exit 2"
+contains "$out" "is not encrypted: --new-settings encrypts it from now on" "and says how"
+is "$(count_requests PUT)" 0 "nothing is uploaded"
+out=$(p3 --encrypt-key "$K/one.pub" --new-settings --json "$bp" "$T/plain" 2>&1); st=$?
+is "$st" 0 "with --new-settings: exit 0" || diag "$out"
+contains "$out" '"uploaded":2,' "both files are uploaded, sealed"
+awscli s3 cp "s3://$bp/p.txt" - 2>/dev/null | grep -q "$MARKER"
+[ $? -ne 0 ]; ok $? "the plaintext object is replaced by a sealed one"
 
 # A job file can hold the key (relative to the job file) and --compress.
 mkdir -p "$T/job"
