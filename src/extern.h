@@ -1025,6 +1025,8 @@ void	 plan_restore(const struct table *, const struct config *,
 void	 plan_free(struct plan *);
 /* "new", "size", "mtime" or "same". */
 const char *plan_reason(enum REASON);
+/* The action for "key" (relative, as in the table), or NULL. */
+const struct action *plan_find(const struct plan *, const char *key);
 
 /* ------------------------------------------------------------------ */
 /* index.c: stored mtimes without a request per file */
@@ -1083,6 +1085,7 @@ struct upload {
 	int			 fatal;		/* stop: nothing can succeed */
 	struct mpfile		*mp;		/* multipart file being fed */
 	const struct crypt_key	*key;		/* --encrypt-key, or NULL */
+	const char		*realroot;	/* DIRECTORY's real path */
 };
 
 /*
@@ -1093,6 +1096,16 @@ struct upload {
  * after retries) stopped the run (reported).
  */
 int	 upload_run(struct upload *);
+/*
+ * After a whole upload stage: remove the resume journals of this
+ * endpoint, bucket, DIRECTORY and prefix whose file is no longer to be
+ * uploaded in parts (deleted, excluded, shrunk), and abort their
+ * uploads, whose parts would otherwise cost.  Best effort: failures are
+ * noted with -v only.
+ */
+void	 multipart_sweep(struct upload *);
+/* The endpoint as journals name it ("aws:REGION" on AWS); caller frees. */
+char	*multipart_endpoint(const struct upload *);
 /*
  * The metadata of an object encrypted for "key": x-amz-meta-p3-crypt,
  * -p3-size (plaintext bytes), -p3-key (its key id, CRYPT_KEYID_SHORT
@@ -1585,6 +1598,7 @@ struct journal {
 	size_t		 crypt_len;
 	char		*lock;		/* its lock file, flock(2)ed... */
 	int		 lockfd;	/* ...through this fd when lock is set */
+	char		*root;		/* DIRECTORY's real path, or NULL */
 };
 
 /* journal_open: another run holds the journal's lock. */
@@ -1621,5 +1635,17 @@ char	*journal_dir(void);
  * for and how to move it (XDG_STATE_HOME).
  */
 char	*journal_ready(void);
+/*
+ * Journals of uploads that are gone: every journal of "endpoint",
+ * "bucket" and "root" (DIRECTORY's real path) whose object key starts
+ * with "keyprefix" and for which gone(arg, KEY without it) holds is
+ * removed (unless another run holds its lock), after which
+ * abort_fn(arg, KEY, UPLOADID) lets the caller abort its upload.
+ * Journals written before they recorded their root are left alone.
+ */
+void	 journal_sweep(const char *endpoint, const char *bucket,
+	    const char *root, const char *keyprefix,
+	    int (*gone)(void *, const char *),
+	    void (*abort_fn)(void *, const char *, const char *), void *arg);
 
 #endif /* !P3BACKUP_EXTERN_H */

@@ -18,6 +18,8 @@
  *	mtime SEC.NSEC		(NSEC nine digits)
  *	part_size BYTES
  *	nparts N		(ceil(size / part_size))
+ *	root DIRECTORY		(optional: the backed-up directory's real
+ *				 path, for journal_sweep)
  *	crypt HEX		(--encrypt-key only: the data key and the
  *				 object's header, doc/encryption.md)
  *	PARTNUMBER MD5HEX	(one per stored part, increasing)
@@ -308,6 +310,9 @@ journal_parse(const struct journal *j, struct buf *text, struct journal *old)
 	    n != old->size / old->part_size + (old->size % old->part_size != 0))
 		goto out;
 	old->nparts = (uint32_t)n;
+	/* Whose run it was matters to journal_sweep alone. */
+	if (strncmp(p, "root ", 5) == 0)
+		(void)journal_line(&p, "root");
 	old->md5s = xcalloc(old->nparts, 16);
 	old->done = xcalloc(old->nparts, 1);
 	old->sealed = xcalloc(old->nparts, 1);
@@ -499,13 +504,21 @@ journal_format(const struct journal *j, struct buf *text)
 	id = sigv4_uri_encode(j->upload_id, strlen(j->upload_id), 0);
 	/* One allocation: the text may hold a data key (no stale copies). */
 	buf_reserve(text, 4 * (strlen(ep) + strlen(bucket) + strlen(key) +
-	    strlen(id)) + 2 * j->crypt_len + (size_t)j->nparts * 48 + 512);
+	    strlen(id)) + (j->root != NULL ? 3 * strlen(j->root) : 0) +
+	    2 * j->crypt_len + (size_t)j->nparts * 48 + 512);
 	line = xasprintf(JOURNAL_MAGIC "\nendpoint %s\nbucket %s\nkey %s\n"
 	    "upload_id %s\nsize %" PRIu64 "\nmtime %" PRId64 ".%09" PRId32
 	    "\npart_size %" PRIu64 "\nnparts %" PRIu32 "\n", ep, bucket, key,
 	    id, j->size, j->mtime_sec, j->mtime_nsec, j->part_size, j->nparts);
 	buf_append(text, line, strlen(line));
 	free(line);
+	if (j->root != NULL) {
+		line = sigv4_uri_encode(j->root, strlen(j->root), 0);
+		buf_append(text, "root ", 5);
+		buf_append(text, line, strlen(line));
+		buf_append(text, "\n", 1);
+		free(line);
+	}
 	if (j->crypt != NULL) {
 		line = xmalloc(2 * j->crypt_len + 1);
 		hex_encode(j->crypt, j->crypt_len, line);
@@ -617,6 +630,7 @@ journal_free(struct journal *j)
 	}
 	free(j->lock);
 	free(j->path);
+	free(j->root);
 	free(j->endpoint);
 	free(j->bucket);
 	free(j->key);
@@ -628,4 +642,100 @@ journal_free(struct journal *j)
 		mbedtls_platform_zeroize(j->crypt, j->crypt_len);
 	free(j->crypt);
 	memset(j, 0, sizeof(*j));
+}
+
+/*
+ * The identity lines of a journal's "text" (modified): endpoint, bucket,
+ * key, upload id and root, decoded into "out" (caller frees).  0, or -1
+ * when it is no journal of ours.
+ */
+static int
+journal_ident(struct buf *text, struct journal *out)
+{
+	static const char *const name[] = { "endpoint", "bucket", "key",
+	    "upload_id" };
+	char **slot[] = { &out->endpoint, &out->bucket, &out->key,
+	    &out->upload_id };
+	struct buf d = { NULL, 0, 0 };
+	char *p = text->data, *v;
+	size_t i;
+	int rc = -1;
+
+	if (strlen(text->data) != text->len ||
+	    (v = journal_line(&p, NULL)) == NULL || strcmp(v, JOURNAL_MAGIC) != 0)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((v = journal_line(&p, name[i])) == NULL)
+			goto out;
+		buf_reset(&d);
+		if (url_decode(&d, v, strlen(v), 0) == -1)
+			goto out;
+		*slot[i] = xstrdup(d.data);
+	}
+	/* size, mtime, part_size, nparts, then the optional root. */
+	for (i = 0; i < 4; i++)
+		if (journal_line(&p, NULL) == NULL)
+			goto out;
+	if (strncmp(p, "root ", 5) == 0) {
+		v = journal_line(&p, "root");
+		buf_reset(&d);
+		if (v == NULL || url_decode(&d, v, strlen(v), 0) == -1)
+			goto out;
+		out->root = xstrdup(d.data);
+	}
+	rc = 0;
+out:
+	buf_free(&d);
+	return rc;
+}
+
+void
+journal_sweep(const char *endpoint, const char *bucket, const char *root,
+    const char *keyprefix, int (*gone)(void *, const char *),
+    void (*abort_fn)(void *, const char *, const char *), void *arg)
+{
+	struct buf text = { NULL, 0, 0 };
+	struct journal j;
+	struct dirent *de;
+	char *dir, *path, *lock;
+	size_t plen = strlen(keyprefix);
+	int fd;
+	DIR *d;
+
+	if ((dir = journal_dir()) == NULL || (d = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 64 + 8 ||
+		    strcmp(de->d_name + 64, ".journal") != 0)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		lock = xasprintf("%s/%.64s.lock", dir, de->d_name);
+		memset(&j, 0, sizeof(j));
+		/* Under its lock: a run using it is never swept from under. */
+		if ((fd = journal_lock(lock)) >= 0 &&
+		    journal_read(path, &text) == 1 &&
+		    journal_ident(&text, &j) == 0 && j.root != NULL &&
+		    strcmp(j.endpoint, endpoint) == 0 &&
+		    strcmp(j.bucket, bucket) == 0 && strcmp(j.root, root) == 0 &&
+		    strncmp(j.key, keyprefix, plen) == 0 &&
+		    gone(arg, j.key + plen)) {
+			if (unlink(path) == 0) {
+				abort_fn(arg, j.key, j.upload_id);
+				journal_clean_tmp(path);
+			}
+			(void)unlink(lock);
+		}
+		if (fd >= 0)
+			close(fd);
+		if (text.data != NULL)
+			mbedtls_platform_zeroize(text.data, text.len);
+		buf_free(&text);
+		journal_free(&j);
+		free(path);
+		free(lock);
+	}
+	closedir(d);
+	free(dir);
 }

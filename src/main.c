@@ -315,7 +315,7 @@ main(int argc, char *argv[])
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
-	char *bucket = NULL, *state, *slash;
+	char *bucket = NULL, *state, *slash, *realroot = NULL;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
 	int json;
 	int lockfd = -1, missing = 0;
@@ -527,10 +527,12 @@ main(int argc, char *argv[])
 	up.plan = &plan;
 	up.rep = &rep;
 	up.key = key;
+	up.realroot = realroot = realpath(sj.root, NULL);
 	if (upload_run(&up) == -1 || stop_requested) {
 		stopped(&rep, bucket, "uploaded");
 		goto out;
 	}
+	multipart_sweep(&up);
 	/* delete or tag what is gone, once the new files are safe. */
 	if (plan.ndelete > 0 && delete_run(&s3, bucket, &plan, &rep) == -1) {
 		report_summary(&rep, bucket);
@@ -556,6 +558,7 @@ out:
 	if (s3_ready)
 		s3_free(&s3);
 	crypt_key_free(key);
+	free(realroot);
 	config_free(&cfg);
 	curl_global_cleanup();
 	xmlCleanupParser();

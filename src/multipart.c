@@ -86,8 +86,8 @@ mp_part_size(const struct upload *up, uint64_t size)
 }
 
 /* The identity of the endpoint for the journal. */
-static char *
-mp_endpoint(const struct upload *up)
+char *
+multipart_endpoint(const struct upload *up)
 {
 	if (up->cfg->endpoint != NULL)
 		return xstrdup(up->cfg->endpoint);
@@ -262,7 +262,7 @@ multipart_forget(struct upload *up, struct entry *e)
 	free(dir);
 	if (!r)
 		return;
-	endpoint = mp_endpoint(up);
+	endpoint = multipart_endpoint(up);
 	okey = list_object_key(up->cfg, e->key);
 	r = journal_open(&j, endpoint, up->bucket, okey, (uint64_t)e->lsize,
 	    e->lmtime_sec, e->lmtime_nsec, mp_part_size(up, (uint64_t)e->lsize),
@@ -458,10 +458,12 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	mbedtls_md5_init(&mp->whole);
 	mbedtls_md5_starts_ret(&mp->whole);
 	psize = mp_part_size(up, (uint64_t)st->st_size);
-	endpoint = mp_endpoint(up);
+	endpoint = multipart_endpoint(up);
 	r = journal_open(&mp->j, endpoint, up->bucket, mp->okey, st->st_size,
 	    st->st_mtim.tv_sec, st->st_mtim.tv_nsec, psize, &stale);
 	free(endpoint);
+	if (r >= 0 && up->realroot != NULL)
+		mp->j.root = xstrdup(up->realroot);
 	if (r == JOURNAL_BUSY)
 		report_error(up->rep, e->key, "another p3backup run is "
 		    "uploading it (its resume journal is locked); not uploaded "

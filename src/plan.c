@@ -295,6 +295,27 @@ plan_restore(const struct table *tbl, const struct config *cfg,
 	qsort(plan->v, plan->n, sizeof(*plan->v), plan_cmp);
 }
 
+/* bsearch: "key" against an action's key, in plan_cmp's order. */
+static int
+plan_keycmp(const void *key, const void *pa)
+{
+	const struct entry *e = ((const struct action *)pa)->e;
+	size_t la = strlen(key), lb = ENTRY_KEYLEN(e);
+	int c;
+
+	if ((c = memcmp(key, e->key, la < lb ? la : lb)) != 0)
+		return c;
+	return (la > lb) - (la < lb);
+}
+
+const struct action *
+plan_find(const struct plan *plan, const char *key)
+{
+	if (plan->n == 0)
+		return NULL;
+	return bsearch(key, plan->v, plan->n, sizeof(*plan->v), plan_keycmp);
+}
+
 /* Free the actions of "plan" (not the entries); accepts a zeroed plan. */
 void
 plan_free(struct plan *plan)

@@ -190,13 +190,18 @@ is "$(ls "$HOME/.local/state/p3backup/" | grep -c '\.lock$')" "$locks" \
     "its lock file is gone with its journal"
 
 # A journal whose file changed is not used: the upload starts again.
+# kill_after N BUCKET DIR: a backup of DIR to BUCKET, one 5 MiB part
+# at a time, killed -9 once N parts are in.
+kill_after() {
+	"$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M \
+	    --part-size 5M "$2" "$3" >/dev/null 2>&1 &
+	pid=$!
+	mark_requests
+	wait_requests "$1" 30 PUT 'partNumber='
+	kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+}
 b3=$(new_bucket stale)
-"$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M --part-size 5M \
-    "$b3" "$src" >/dev/null 2>&1 &
-pid=$!
-mark_requests
-wait_requests 3 30 PUT 'partNumber='
-kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+kill_after 3 "$b3" "$src"
 printf 'X' | dd of="$src/huge.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
 out=$("$P3BACKUP" --no-progress -v --multipart-threshold 16M --part-size 5M \
     "$b3" "$src" 2>&1); st=$?
@@ -204,5 +209,30 @@ is "$st" 0 "after the file changed, the re-run exits 0"
 contains "$out" "changed since an interrupted upload" "the stale journal is reported"
 aws --endpoint-url "$S3_DIRECT" s3 cp "s3://$b3/huge.bin" "$T/huge3.back" >/dev/null 2>&1
 cmp -s "$src/huge.bin" "$T/huge3.back"; ok $? "the object is the changed file"
+
+# Journals of uploads that are gone: killed half-way, then the file is
+# deleted.  A run of another directory to the same bucket leaves the
+# journal alone; the next run of this directory removes it and aborts
+# the upload, whose parts would otherwise stay.
+sw=$T/sweep
+mkdir -p "$sw" "$T/other-dir"
+head -c $((40 * 1024 * 1024)) /dev/urandom > "$sw/gone.bin"
+echo "keep" > "$sw/keep.txt"
+echo "other" > "$T/other-dir/o.txt"
+b7=$(new_bucket sweep)
+journals() { ls "$HOME/.local/state/p3backup/" | grep -c '\.journal$'; }
+before=$(journals)
+kill_after 2 "$b7" "$sw"
+is "$(journals)" $((before + 1)) "a killed upload leaves its journal"
+grep -q "^root " "$HOME/.local/state/p3backup/"*.journal; ok $? "the journal names its directory"
+rm "$sw/gone.bin"
+p3 --multipart-threshold 16M "$b7" "$T/other-dir" >/dev/null 2>&1
+is "$(journals)" $((before + 1)) "a run of another directory leaves it alone"
+mark_requests
+out=$(p3 -v --multipart-threshold 16M "$b7" "$sw" 2>&1); st=$?
+is "$st" 0 "the run after the file was deleted exits 0"
+is "$(journals)" "$before" "its journal is removed"
+contains "$out" "gone.bin: removed the resume journal of a file no longer uploaded in parts" "-v says so"
+is "$(count_requests DELETE 'uploadId=')" 1 "and its upload is aborted"
 
 finish
