@@ -613,6 +613,14 @@ int	 s3_head_bucket(struct s3 *, const char *bucket);
  */
 int	 s3_create_bucket(struct s3 *, const char *bucket, int must_be_new);
 /*
+ * Claim a bucket this run created for a generated name: PUT
+ * .p3backup/claim with If-None-Match: *, which only one writer wins
+ * (CreateBucket answers 200 to every run that races for a name).
+ * Returns 0 when claimed, 1 when another run claimed it, -1 after
+ * reporting.  A server that ignores the condition lets every run win.
+ */
+int	 s3_claim_bucket(struct s3 *, const char *bucket);
+/*
  * ListObjectsV2 over every page under "prefix" (NULL: all), calling
  * "fn" per object.  Returns 0, or -1 (reported).
  */

@@ -216,6 +216,8 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 	 * A generated name is always a new bucket: another run of the same
 	 * second may have made it (on AWS us-east-1 CreateBucket answers
 	 * 200 for a bucket of ours, so HEAD first), then take the next.
+	 * Two runs racing through HEAD and CreateBucket both get 200: the
+	 * conditional claim object decides between them.
 	 */
 	memcpy(base, bucket, BUCKET_DEFAULT_LEN);
 	for (n = 1; n <= 99; n++) {
@@ -224,7 +226,8 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 			return -1;
 		if (r == 0)
 			continue;
-		if ((r = s3_create_bucket(s3, bucket, 1)) == -1)
+		if ((r = s3_create_bucket(s3, bucket, 1)) == -1 ||
+		    (r == 0 && (r = s3_claim_bucket(s3, bucket)) == -1))
 			return -1;
 		if (r == 0) {
 			logmsg(1, "created bucket %s", bucket);

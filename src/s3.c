@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/md5.h>
 
 #include "extern.h"
 
@@ -687,6 +689,45 @@ s3_create_bucket(struct s3 *s3, const char *bucket, int must_be_new)
 	warnx("create bucket %s: %s", bucket, msg);
 out:
 	free(msg);
+	free(body);
+	s3_call_free(c);
+	return rc;
+}
+
+int
+s3_claim_bucket(struct s3 *s3, const char *bucket)
+{
+	struct s3_call *c;
+	unsigned char md5[16], b64[32];
+	char *body, *msg;
+	size_t olen;
+	int rc = -1;
+
+	body = xasprintf("p3backup %s, pid %ld, %lld\n", PACKAGE_VERSION,
+	    (long)getpid(), (long long)time(NULL));
+	mbedtls_md5_ret((const unsigned char *)body, strlen(body), md5);
+	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, 16);
+	c = s3_call_new("PUT", bucket, RESERVED_PREFIX "claim");
+	c->body = body;
+	c->body_len = strlen(body);
+	s3_call_header(c, "Content-MD5", (const char *)b64);
+	/* Written once: the second writer gets 412. */
+	s3_call_header(c, "If-None-Match", "*");
+	if (s3_exec(s3, c) == 0)
+		rc = 0;
+	else if (c->status == 412)
+		rc = 1;
+	else if (c->status == 501) {
+		/* No conditional writes here: as if the condition held. */
+		logmsg(1, "bucket %s: the server cannot claim it (HTTP 501)",
+		    bucket);
+		rc = 0;
+	}
+	else {
+		msg = s3_call_errstr(c);
+		warnx("bucket %s: cannot claim it: %s", bucket, msg);
+		free(msg);
+	}
 	free(body);
 	s3_call_free(c);
 	return rc;
