@@ -16,8 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <mbedtls/base64.h>
-#include <mbedtls/md5.h>
 
 #include "extern.h"
 
@@ -91,17 +89,6 @@ delete_xml_escape(struct buf *b, const char *s)
 		run = strchr(special, *s++) - special;
 		buf_append(b, ref[run], strlen(ref[run]));
 	}
-}
-
-/* The Content-MD5 value of "len" bytes of "body" into out[32]. */
-static void
-delete_md5(const char *body, size_t len, char out[32])
-{
-	unsigned char md5[16];
-	size_t olen;
-
-	mbedtls_md5_ret((const unsigned char *)body, len, md5);
-	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
 }
 
 /* A new request for "act" with room for "cap" objects. */
@@ -282,7 +269,7 @@ delete_submit_batch(struct delrun *dr)
 		return 0;
 	}
 	buf_append(&dc->body, "</Delete>", 9);
-	delete_md5(dc->body.data, dc->body.len, md5);
+	content_md5(dc->body.data, dc->body.len, md5);
 	logmsg(1, "delete: %zu object(s) in one request", n);
 	c = s3_call_new("POST", dr->bucket, NULL);
 	s3_call_query(c, "delete", "");
@@ -376,7 +363,7 @@ delete_run(struct s3 *s3, const char *bucket, struct plan *plan,
 	    "<Tag><Key>Deleted</Key><Value>True</Value></Tag>"
 	    "<Tag><Key>DeletedAt</Key><Value>%s</Value></Tag>"
 	    "</TagSet></Tagging>", S3_XMLNS, when);
-	delete_md5(dr.tagging, strlen(dr.tagging), dr.tagging_md5);
+	content_md5(dr.tagging, strlen(dr.tagging), dr.tagging_md5);
 
 	xfer_set_feed(s3->xfer, delete_feed, &dr);
 	if (xfer_run(s3->xfer) == -1)

@@ -96,6 +96,8 @@ int	 file_open(const char *path, int follow);
  * the fd, or -1 with errno set.
  */
 int	 scratch_open(const char *what);
+/* The Content-MD5 value (base64 MD5) of "len" bytes of "body" into out. */
+void	 content_md5(const void *body, size_t len, char out[32]);
 
 /* Milliseconds from a monotonic clock. */
 uint64_t now_ms(void);

@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/md5.h>
 
 #include "extern.h"
 
@@ -698,19 +696,16 @@ int
 s3_claim_bucket(struct s3 *s3, const char *bucket)
 {
 	struct s3_call *c;
-	unsigned char md5[16], b64[32];
-	char *body, *msg;
-	size_t olen;
+	char *body, *msg, b64[32];
 	int rc = -1;
 
 	body = xasprintf("p3backup %s, pid %ld, %lld\n", PACKAGE_VERSION,
 	    (long)getpid(), (long long)time(NULL));
-	mbedtls_md5_ret((const unsigned char *)body, strlen(body), md5);
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, 16);
+	content_md5(body, strlen(body), b64);
 	c = s3_call_new("PUT", bucket, RESERVED_PREFIX "claim");
 	c->body = body;
 	c->body_len = strlen(body);
-	s3_call_header(c, "Content-MD5", (const char *)b64);
+	s3_call_header(c, "Content-MD5", b64);
 	/* Written once: the second writer gets 412. */
 	s3_call_header(c, "If-None-Match", "*");
 	if (s3_exec(s3, c) == 0)

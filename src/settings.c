@@ -15,8 +15,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/md5.h>
 
 #include "extern.h"
 
@@ -208,11 +206,10 @@ int
 settings_save(struct s3 *s3, const char *bucket)
 {
 	const struct config *cfg = s3->cfg;
-	unsigned char md5[16], b64[32];
-	char hex[2 * KEYID_LEN + 1], *text = NULL, *key = NULL, *msg;
+	char hex[2 * KEYID_LEN + 1], *text = NULL, *key = NULL, *msg, b64[32];
 	struct s3_call *c = NULL;
 	json_t *o;
-	size_t olen, len;
+	size_t len;
 	int fd = -1, rc = -1;
 
 	if (cfg->encrypt_key != NULL)
@@ -229,10 +226,9 @@ settings_save(struct s3 *s3, const char *bucket)
 		warn("settings: temporary file");
 		goto out;
 	}
-	mbedtls_md5_ret((const unsigned char *)text, len, md5);
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, 16);
+	content_md5(text, len, b64);
 	key = list_object_key(cfg, SETTINGS_NAME);
-	c = s3_put_new(bucket, key, fd, len, (char *)b64, NULL,
+	c = s3_put_new(bucket, key, fd, len, b64, NULL,
 	    "application/json");
 	if (s3_exec(s3, c) == -1) {
 		msg = s3_call_errstr(c);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
+#include <mbedtls/md5.h>
 #include <mbedtls/platform_util.h>
 
 #include "extern.h"
@@ -291,4 +293,14 @@ scratch_open(const char *what)
 	}
 	free(path);
 	return fd;
+}
+
+void
+content_md5(const void *body, size_t len, char out[32])
+{
+	unsigned char md5[16];
+	size_t olen;
+
+	mbedtls_md5_ret((const unsigned char *)body, len, md5);
+	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
 }

@@ -343,10 +343,12 @@ is "$(comm -13 <(echo "$before") <(echo "$after") | grep -c '^p3backup-')" 2 \
 
 # A generated name is always a new bucket: when it is taken (another
 # run of the same second), the next one, NAME-2.
-t=$(date +%s)
+# From the next second on: the runs above named buckets after this one.
+t=$(($(date +%s) + 1))
 for i in 0 1 2 3 4 5; do
 	"$S3TOOL" mb "$(date -d "@$((t + i))" +p3backup-%m-%d-%y-%H%M%S)" >/dev/null 2>&1
 done
+while [ "$(date +%s)" -lt "$t" ]; do sleep 0.1; done
 out=$(cd "$T/dir with spaces" && p3 2>&1); st=$?
 is "$st" 0 "bare p3backup when its name is taken: exit 0"
 name3=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
