@@ -298,6 +298,34 @@ options_filter(struct config *cfg)
 	return cfg->filter;
 }
 
+/* getopt_long's short options, for both passes over argv. */
+#define OPTIONS_SHORT	":nj:qvhV"
+
+/*
+ * The options needed before the others, read the way getopt_long will
+ * read them (so "--conf" is --config, as getopt accepts unambiguous
+ * prefixes): the last --config's FILE into *config, and whether --json
+ * is given into *json.  Resets getopt for the real pass.
+ */
+static void
+options_prescan(int argc, char *argv[], const char **config, int *json)
+{
+	int ch, idx;
+
+	*config = NULL;
+	*json = 0;
+	opterr = 0;
+	optind = 0;		/* GNU: start afresh */
+	while ((ch = getopt_long(argc, argv, OPTIONS_SHORT, longopts,
+	    &idx)) != -1) {
+		if (ch == OPT_CONFIG)
+			*config = optarg;
+		else if (ch == OPT_JSON)
+			*json = 1;
+	}
+	optind = 0;
+}
+
 /*
  * --config FILE is read before everything else on the command line, so
  * that any option given there overrides the job file.
@@ -305,15 +333,10 @@ options_filter(struct config *cfg)
 static int
 options_job(struct config *cfg, int argc, char *argv[])
 {
-	const char *path = NULL;
-	int i;
+	const char *path;
+	int json;
 
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-	}
+	options_prescan(argc, argv, &path, &json);
 	if (path == NULL)
 		return 0;
 	free(cfg->job_path);
@@ -324,12 +347,11 @@ options_job(struct config *cfg, int argc, char *argv[])
 int
 options_wants_json(int argc, char *argv[])
 {
-	int i;
+	const char *path;
+	int json;
 
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			return 1;
-	return 0;
+	options_prescan(argc, argv, &path, &json);
+	return json;
 }
 
 static void
@@ -413,8 +435,9 @@ options_parse(struct config *cfg, int argc, char *argv[])
 	if (options_job(cfg, argc, argv) == -1)
 		return OPT_USAGE;
 	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":nj:qvhV", longopts, &idx)) != -1) {
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, OPTIONS_SHORT, longopts,
+	    &idx)) != -1) {
 		switch (ch) {
 		case OPT_ENDPOINT:
 			options_set(&cfg->opt_endpoint, optarg);

@@ -58,6 +58,14 @@ out=$(cd / && "$P3BACKUP" --config "$job" --no-progress 2>&1); st=$?
 is "$st" 0 "second run of the job exits 0"
 is "$(count_requests PUT)" 0 "second run: no PUT (server side)"
 
+# getopt takes an unambiguous prefix of --config: so does the job
+# loader (it used to ignore "--conf" and back up "." to a new bucket).
+for spelling in "--conf $job" "--con=$job"; do
+	out=$(cd / && "$P3BACKUP" $spelling -n --no-progress 2>&1); st=$?
+	is "$st" 0 "p3backup ${spelling%%[ =]*} JOB -n: exit 0"
+	contains "$out" "dry run: $b: scanned" "${spelling%%[ =]*}: the job's bucket is used"
+done
+
 # The command line overrides the job file.
 out=$(cd / && "$P3BACKUP" --config "$job" --no-progress --prefix other \
     2>&1); st=$?
