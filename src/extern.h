@@ -474,6 +474,34 @@ void	 bucket_default_next(const char *base, int n,
 	    char out[BUCKET_DEFAULT_LEN]);
 
 /* ------------------------------------------------------------------ */
+/* sweep.c: journals of uploads that are gone */
+
+/*
+ * After a whole upload stage: remove the resume journals of this
+ * endpoint, bucket, DIRECTORY and prefix whose file is no longer a
+ * large regular file there (deleted, shrunk), and abort their uploads,
+ * whose parts would otherwise cost.  Best effort: an abort that fails
+ * is noted with -v; a journal that cannot be read or locked is warned
+ * about as journals are.
+ */
+struct upload;
+void	 sweep_run(struct upload *);
+
+/* ------------------------------------------------------------------ */
+/* claim.c: a generated bucket is this run's alone */
+
+struct s3;
+/*
+ * Claim a bucket this run created for a generated name: PUT
+ * .p3backup/claim with If-None-Match: * (409 is asked again; a 412 for
+ * a claim holding this run's own nonce, whose answer was lost, is
+ * ours).  Returns 0 when claimed, 1 when another run claimed it, -1
+ * after reporting.  A server without conditional writes (501), or one
+ * that ignores the header, lets every run win.
+ */
+int	 claim_bucket(struct s3 *, const char *bucket);
+
+/* ------------------------------------------------------------------ */
 /* s3.c: S3 requests: addressing, signing, response classification */
 
 #define S3_MAXQUERY	4
@@ -614,14 +642,6 @@ int	 s3_head_bucket(struct s3 *, const char *bucket);
  * BucketAlreadyExists, without a message); -1 after reporting.
  */
 int	 s3_create_bucket(struct s3 *, const char *bucket, int must_be_new);
-/*
- * Claim a bucket this run created for a generated name: PUT
- * .p3backup/claim with If-None-Match: *, which only one writer wins
- * (CreateBucket answers 200 to every run that races for a name).
- * Returns 0 when claimed, 1 when another run claimed it, -1 after
- * reporting.  A server that ignores the condition lets every run win.
- */
-int	 s3_claim_bucket(struct s3 *, const char *bucket);
 /*
  * ListObjectsV2 over every page under "prefix" (NULL: all), calling
  * "fn" per object.  Returns 0, or -1 (reported).
@@ -1081,6 +1101,9 @@ int	 index_save(struct index *, struct s3 *, const char *bucket,
 	    const struct table *);
 void	 index_free(struct index *);
 
+/* What the p3-* metadata of HEAD answer "c" says of e's encryption. */
+void	 index_head_crypt(struct entry *, const struct s3_call *);
+
 /* ------------------------------------------------------------------ */
 /* upload.c: the plan's uploads through the transfer engine */
 
@@ -1106,14 +1129,7 @@ struct upload {
  * after retries) stopped the run (reported).
  */
 int	 upload_run(struct upload *);
-/*
- * After a whole upload stage: remove the resume journals of this
- * endpoint, bucket, DIRECTORY and prefix whose file is no longer to be
- * uploaded in parts (deleted, excluded, shrunk), and abort their
- * uploads, whose parts would otherwise cost.  Best effort: failures are
- * noted with -v only.
- */
-void	 multipart_sweep(struct upload *);
+
 /* The endpoint as journals name it ("aws:REGION" on AWS); caller frees. */
 char	*multipart_endpoint(const struct upload *);
 /*
@@ -1363,8 +1379,8 @@ void	 report_init(struct report *, const struct config *);
 /* Where human lines go: stdout, or stderr under --json. */
 FILE	*report_stream(const struct config *);
 /*
- * One line on stdout for an action ("upload", "would upload", "skip")
- * with -v or in a dry run; "why" may be NULL.
+ * One line for an action ("upload", "would upload", "skip") with -v
+ * or in a dry run, on report_stream's stream; "why" may be NULL.
  */
 void	 report_action(struct report *, const char *verb, const char *why,
 	    const char *key);
@@ -1403,6 +1419,11 @@ void	 report_summary(struct report *, const char *bucket);
  * "error".  Once; harmless when repeated.
  */
 void	 report_take_stderr(void);
+/*
+ * The run is stopping for what the main thread said last: keep that as
+ * report_json's "error", whatever is printed after it.
+ */
+void	 report_keep_cause(void);
 /* For a signal handler: clear the progress line, write "msg" to fd 2. */
 void	 report_signal_note(const char *msg, size_t n);
 /*
@@ -1424,14 +1445,16 @@ struct settings {
 	unsigned char	 keyid[32];	/* for which key (crypt_key_id) */
 	size_t		 keyid_len;	/* 32, or CRYPT_KEYID_SHORT inferred */
 	int		 compress;
+	int		 unsure;	/* none, and objects could not be asked */
 };
 
 /*
  * GET [PREFIX/].p3backup/settings into "st"; when there is none, what
- * the objects of "tbl" (index and HEAD metadata merged) say.  Returns
+ * the objects of "tbl" say (index and HEAD metadata merged, and up to
+ * eight HEADs more when those know of no sealed object).  Returns
  * 0, or -1 (reported) when it cannot be read or is not p3backup's.
  */
-int	 settings_load(struct s3 *, const char *bucket, const struct table *,
+int	 settings_load(struct s3 *, const char *bucket, struct table *,
 	    struct settings *);
 /*
  * Whether this run may go on: a backup whose encryption (on/off, key,
@@ -1609,6 +1632,7 @@ struct journal {
 	char		*lock;		/* its lock file, flock(2)ed... */
 	int		 lockfd;	/* ...through this fd when lock is set */
 	char		*root;		/* DIRECTORY's real path, or NULL */
+	char		*prefix;	/* --prefix ("" for none) with root */
 };
 
 /* journal_open: another run holds the journal's lock. */
@@ -1647,14 +1671,14 @@ char	*journal_dir(void);
 char	*journal_ready(void);
 /*
  * Journals of uploads that are gone: every journal of "endpoint",
- * "bucket" and "root" (DIRECTORY's real path) whose object key starts
- * with "keyprefix" and for which gone(arg, KEY without it) holds is
+ * "bucket", "root" (DIRECTORY's real path) and "prefix" (--prefix, ""
+ * for none) for which gone(arg, KEY without "PREFIX/") holds is
  * removed (unless another run holds its lock), after which
  * abort_fn(arg, KEY, UPLOADID) lets the caller abort its upload.
  * Journals written before they recorded their root are left alone.
  */
 void	 journal_sweep(const char *endpoint, const char *bucket,
-	    const char *root, const char *keyprefix,
+	    const char *root, const char *prefix,
 	    int (*gone)(void *, const char *),
 	    void (*abort_fn)(void *, const char *, const char *), void *arg);
 

@@ -372,8 +372,7 @@ struct headrun {
 	int			 fatal;
 };
 
-/* What the p3-* metadata of a HEAD says of e's encryption. */
-static void
+void
 index_head_crypt(struct entry *e, const struct s3_call *c)
 {
 	struct rmeta *rx;

@@ -19,7 +19,9 @@
  *	part_size BYTES
  *	nparts N		(ceil(size / part_size))
  *	root DIRECTORY		(optional: the backed-up directory's real
- *				 path, for journal_sweep)
+ *				 path, for journal_sweep...)
+ *	prefix PREFIX		(...and the run's --prefix, maybe empty;
+ *				 present when root is)
  *	crypt HEX		(--encrypt-key only: the data key and the
  *				 object's header, doc/encryption.md)
  *	PARTNUMBER MD5HEX	(one per stored part, increasing)
@@ -313,6 +315,8 @@ journal_parse(const struct journal *j, struct buf *text, struct journal *old)
 	/* Whose run it was matters to journal_sweep alone. */
 	if (strncmp(p, "root ", 5) == 0)
 		(void)journal_line(&p, "root");
+	if (strncmp(p, "prefix ", 7) == 0)
+		(void)journal_line(&p, "prefix");
 	old->md5s = xcalloc(old->nparts, 16);
 	old->done = xcalloc(old->nparts, 1);
 	old->sealed = xcalloc(old->nparts, 1);
@@ -505,6 +509,7 @@ journal_format(const struct journal *j, struct buf *text)
 	/* One allocation: the text may hold a data key (no stale copies). */
 	buf_reserve(text, 4 * (strlen(ep) + strlen(bucket) + strlen(key) +
 	    strlen(id)) + (j->root != NULL ? 3 * strlen(j->root) : 0) +
+	    (j->prefix != NULL ? 3 * strlen(j->prefix) : 0) +
 	    2 * j->crypt_len + (size_t)j->nparts * 48 + 512);
 	line = xasprintf(JOURNAL_MAGIC "\nendpoint %s\nbucket %s\nkey %s\n"
 	    "upload_id %s\nsize %" PRIu64 "\nmtime %" PRId64 ".%09" PRId32
@@ -515,6 +520,11 @@ journal_format(const struct journal *j, struct buf *text)
 	if (j->root != NULL) {
 		line = sigv4_uri_encode(j->root, strlen(j->root), 0);
 		buf_append(text, "root ", 5);
+		buf_append(text, line, strlen(line));
+		free(line);
+		line = sigv4_uri_encode(j->prefix != NULL ? j->prefix : "",
+		    j->prefix != NULL ? strlen(j->prefix) : 0, 0);
+		buf_append(text, "\nprefix ", 8);
 		buf_append(text, line, strlen(line));
 		buf_append(text, "\n", 1);
 		free(line);
@@ -631,6 +641,7 @@ journal_free(struct journal *j)
 	free(j->lock);
 	free(j->path);
 	free(j->root);
+	free(j->prefix);
 	free(j->endpoint);
 	free(j->bucket);
 	free(j->key);
@@ -682,6 +693,11 @@ journal_ident(struct buf *text, struct journal *out)
 		if (v == NULL || url_decode(&d, v, strlen(v), 0) == -1)
 			goto out;
 		out->root = xstrdup(d.data);
+		v = journal_line(&p, "prefix");
+		buf_reset(&d);
+		if (v == NULL || url_decode(&d, v, strlen(v), 0) == -1)
+			goto out;
+		out->prefix = xstrdup(d.data);
 	}
 	rc = 0;
 out:
@@ -691,14 +707,15 @@ out:
 
 void
 journal_sweep(const char *endpoint, const char *bucket, const char *root,
-    const char *keyprefix, int (*gone)(void *, const char *),
+    const char *prefix, int (*gone)(void *, const char *),
     void (*abort_fn)(void *, const char *, const char *), void *arg)
 {
 	struct buf text = { NULL, 0, 0 };
 	struct journal j;
 	struct dirent *de;
 	char *dir, *path, *lock;
-	size_t plen = strlen(keyprefix);
+	/* The key's "PREFIX/", when there is a prefix. */
+	size_t plen = *prefix != '\0' ? strlen(prefix) + 1 : 0;
 	int fd;
 	DIR *d;
 
@@ -719,7 +736,7 @@ journal_sweep(const char *endpoint, const char *bucket, const char *root,
 		    journal_ident(&text, &j) == 0 && j.root != NULL &&
 		    strcmp(j.endpoint, endpoint) == 0 &&
 		    strcmp(j.bucket, bucket) == 0 && strcmp(j.root, root) == 0 &&
-		    strncmp(j.key, keyprefix, plen) == 0 &&
+		    strcmp(j.prefix, prefix) == 0 && strlen(j.key) > plen &&
 		    gone(arg, j.key + plen)) {
 			if (unlink(path) == 0) {
 				abort_fn(arg, j.key, j.upload_id);

@@ -137,7 +137,10 @@ check_directory(const struct config *cfg, const char *dir, int *missing)
 			break;
 	}
 	parent = slash == NULL ? "." : *path == '\0' ? "/" : path;
-	if (slash == NULL && stat(".", &st) == -1)
+	/* The loop stopped at "/" without asking it. */
+	if (slash != NULL && *path == '\0' && stat("/", &st) == -1)
+		warn("%s%s: cannot be created", from, dir);
+	else if (slash == NULL && stat(".", &st) == -1)
 		warn("%s%s: cannot be created", from, dir);
 	else if (!S_ISDIR(st.st_mode))
 		warnx("%s%s: cannot be created: %s is not a directory", from,
@@ -227,7 +230,7 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 		if (r == 0)
 			continue;
 		if ((r = s3_create_bucket(s3, bucket, 1)) == -1 ||
-		    (r == 0 && (r = s3_claim_bucket(s3, bucket)) == -1))
+		    (r == 0 && (r = claim_bucket(s3, bucket)) == -1))
 			return -1;
 		if (r == 0) {
 			logmsg(1, "created bucket %s", bucket);
@@ -245,8 +248,10 @@ stopped(struct report *rep, const char *bucket, const char *what)
 	report_summary(rep, bucket);
 	if (stop_requested)
 		warnx("interrupted: the next run goes on from here");
-	else
+	else {
+		report_keep_cause();
 		warnx("stopped: nothing more can be %s (see above)", what);
+	}
 }
 
 /*
@@ -318,7 +323,7 @@ main(int argc, char *argv[])
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
-	char *bucket = NULL, *state, *slash, *realroot = NULL;
+	char *bucket = NULL, *state, *slash, *head, *realroot = NULL;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
 	int json;
 	int lockfd = -1, missing = 0;
@@ -371,13 +376,19 @@ main(int argc, char *argv[])
 	} else
 		bucket = cfg.bucket;
 	if ((why = bucket_check(bucket)) != NULL) {
-		if ((slash = strchr(bucket, '/')) != NULL)
+		slash = strchr(bucket, '/');
+		head = slash != NULL ? xstrndup(bucket,
+		    (size_t)(slash - bucket)) : NULL;
+		if (bucket[0] == '/' || bucket[0] == '.')
+			warnx("bucket name \"%s\": %s (BUCKET comes first: "
+			    "p3backup [OPTION]... BUCKET DIRECTORY)", bucket, why);
+		else if (head != NULL && bucket_check(head) == NULL)
 			warnx("bucket name \"%s\": %s (for a prefix inside the "
-			    "bucket write s3://%s, or %.*s --prefix %s)", bucket,
-			    why, bucket, (int)(slash - bucket), bucket,
-			    slash + 1);
+			    "bucket write s3://%s, or %s --prefix %s)", bucket,
+			    why, bucket, head, slash + 1);
 		else
 			warnx("bucket name \"%s\": %s", bucket, why);
+		free(head);
 		goto out;
 	}
 	if (load_key(&cfg, &key) == -1)
@@ -385,6 +396,15 @@ main(int argc, char *argv[])
 	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
 		goto out;
 	s3_ready = 1;
+	/*
+	 * The state directory, before anything is done: unwritable, every
+	 * file would upload but the large ones, which need their journal.
+	 */
+	if (!cfg.restore && !cfg.dry_run) {
+		if ((state = journal_ready()) == NULL)
+			goto out;
+		free(state);
+	}
 	/* A job runs once at a time; its lock is held until exit. */
 	if (cfg.job_path != NULL && (lockfd = job_lock(&cfg)) == -1)
 		goto out;
@@ -505,17 +525,6 @@ main(int argc, char *argv[])
 		goto out;
 	}
 
-	/*
-	 * The state directory, before anything is sent: unwritable, every
-	 * file would upload but the large ones, which need their journal.
-	 */
-	if (plan.nupload > 0) {
-		if ((state = journal_ready()) == NULL) {
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		free(state);
-	}
 	/* Recorded before the first object written under them. */
 	if (settings_changed(&settings, &cfg) &&
 	    settings_save(&s3, bucket) == -1)
@@ -535,7 +544,7 @@ main(int argc, char *argv[])
 		stopped(&rep, bucket, "uploaded");
 		goto out;
 	}
-	multipart_sweep(&up);
+	sweep_run(&up);
 	/* delete or tag what is gone, once the new files are safe. */
 	if (plan.ndelete > 0 && delete_run(&s3, bucket, &plan, &rep) == -1) {
 		report_summary(&rep, bucket);

@@ -462,8 +462,11 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	r = journal_open(&mp->j, endpoint, up->bucket, mp->okey, st->st_size,
 	    st->st_mtim.tv_sec, st->st_mtim.tv_nsec, psize, &stale);
 	free(endpoint);
-	if (r >= 0 && up->realroot != NULL)
+	if (r >= 0 && up->realroot != NULL) {
 		mp->j.root = xstrdup(up->realroot);
+		mp->j.prefix = xstrdup(up->cfg->prefix != NULL ?
+		    up->cfg->prefix : "");
+	}
 	if (r == JOURNAL_BUSY)
 		report_error(up->rep, e->key, "another p3backup run is "
 		    "uploading it (its resume journal is locked); not uploaded "

@@ -372,6 +372,15 @@ options_s3_url(struct config *cfg, const char *url, int prefix_given)
 	const char *b = url + 5, *slash;
 
 	slash = strchr(b, '/');
+	if (slash == b || *b == '\0') {
+		warnx("%s: no bucket name (s3://BUCKET[/PREFIX])", url);
+		return -1;
+	}
+	if (slash != NULL && slash[1] == '/') {
+		warnx("%s: empty path segment (\"//\"): no restore could "
+		    "write such keys", url);
+		return -1;
+	}
 	free(cfg->bucket);
 	cfg->bucket = slash != NULL ? xstrndup(b, (size_t)(slash - b)) :
 	    xstrdup(b);
@@ -429,7 +438,8 @@ options_crypt_check(const struct config *cfg)
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
-	int ch, idx, quiet = 0, verbose = 0, size_only = 0, compare = 0;
+	int ch, idx, quiet = 0, verbose = 0, size_only = 0, mtime = 0;
+	int checksum = 0;
 	int prefix_given = 0;
 
 	if (options_job(cfg, argc, argv) == -1)
@@ -460,7 +470,7 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->dry_run = 1;
 			break;
 		case OPT_MTIME:
-			cfg->mtime = compare = 1;
+			mtime = 1;
 			break;
 		case OPT_SIZE_ONLY:
 			size_only = 1;
@@ -502,7 +512,7 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			cfg->follow_symlinks = 1;
 			break;
 		case OPT_CHECKSUM:
-			cfg->checksum = compare = 1;
+			checksum = 1;
 			break;
 		case OPT_MP_THRESHOLD:
 			if (options_size("--multipart-threshold", optarg, 1,
@@ -627,14 +637,14 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		    "errors)");
 		return OPT_USAGE;
 	}
-	/* The command line overrides the job file's way to compare. */
-	if (size_only && !compare)
-		cfg->mtime = cfg->checksum = 0;
-	if (compare && !size_only)
-		cfg->size_only = 0;
-	cfg->size_only |= size_only;
+	/* The command line's way to compare replaces the job file's. */
+	if (size_only || mtime || checksum) {
+		cfg->size_only = size_only;
+		cfg->mtime = mtime;
+		cfg->checksum = checksum;
+	}
 	if (cfg->size_only && (cfg->mtime || cfg->checksum)) {
-		if (size_only || compare)
+		if (size_only || mtime || checksum)
 			warnx("--size-only and %s contradict each other: "
 			    "choose one", cfg->mtime ? "--mtime" : "--checksum");
 		else

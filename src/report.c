@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "extern.h"
 
@@ -56,7 +57,10 @@ static volatile sig_atomic_t	 report_drawn;	/* a progress line is up */
 static int			 report_bol = 1; /* at a line's start */
 static char	report_cur[512];	/* the line being written */
 static size_t	report_curlen;
-static char	report_last[512];	/* the last whole line */
+static char	report_last[512];	/* the main thread's last line */
+static char	report_other[512];	/* another thread's last line */
+static char	report_cause[512];	/* report_keep_cause's */
+static pthread_t report_main;		/* the thread that took stderr */
 
 #define REPORT_CLEAR	"\r\033[K"	/* back to column 0, erase the line */
 
@@ -90,6 +94,7 @@ report_erase(void)
 static ssize_t
 report_tee(void *cookie, const char *buf, size_t n)
 {
+	char *line;
 	size_t i;
 
 	(void)cookie;
@@ -97,10 +102,16 @@ report_tee(void *cookie, const char *buf, size_t n)
 	if (n > 0 && report_bol)
 		report_erase();
 	report_write(buf, n);
+	/*
+	 * The scan thread's notes must not pass for the error that ended
+	 * the run: lines of other threads are kept apart.
+	 */
+	line = pthread_equal(pthread_self(), report_main) ? report_last :
+	    report_other;
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			memcpy(report_last, report_cur, report_curlen);
-			report_last[report_curlen] = '\0';
+			memcpy(line, report_cur, report_curlen);
+			line[report_curlen] = '\0';
 			report_curlen = 0;
 		} else if (report_curlen < sizeof(report_cur) - 1)
 			report_cur[report_curlen++] = buf[i];
@@ -122,8 +133,16 @@ report_take_stderr(void)
 	if ((fp = fopencookie(NULL, "w", io)) == NULL)
 		return;		/* messages as they are, "error" null */
 	setvbuf(fp, NULL, _IONBF, 0);
+	report_main = pthread_self();
 	report_real = stderr;
 	stderr = fp;
+}
+
+void
+report_keep_cause(void)
+{
+	if (report_cause[0] == '\0')
+		memcpy(report_cause, report_last, sizeof(report_cause));
 }
 
 void
@@ -441,11 +460,16 @@ report_summary(struct report *r, const char *bucket)
 	printf(", failed %zu in %.1fs\n", r->failed, secs);
 }
 
-/* The last line on stderr without warnx's "p3backup: ", or NULL. */
-static const char *
+/*
+ * What ended the run, without warnx's "p3backup: ": the kept cause,
+ * else the main thread's last line, else another thread's (the scan's
+ * own failure); NULL when nothing was said.
+ */
+static char *
 report_last_error(void)
 {
-	const char *p = report_last;
+	char *p = report_cause[0] != '\0' ? report_cause :
+	    report_last[0] != '\0' ? report_last : report_other;
 	size_t n = strlen(program_invocation_short_name);
 
 	if (strncmp(p, program_invocation_short_name, n) == 0 &&
@@ -454,15 +478,30 @@ report_last_error(void)
 	return *p != '\0' ? p : NULL;
 }
 
+/* A copy of "s" (NULL stays NULL) with every non-ASCII byte as '?'. */
+static char *
+report_ascii(const char *s)
+{
+	char *a;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	a = xstrdup(s);
+	for (i = 0; a[i] != '\0'; i++)
+		if ((unsigned char)a[i] >= 0x80)
+			a[i] = '?';
+	return a;
+}
+
 void
 report_json(const struct report *r, const char *bucket, int dry_run,
     int rc)
 {
 	const char *msg = NULL;
+	char *amsg = NULL, *abucket = NULL;
 	json_t *obj;
 	double secs;
-	size_t i;
-	int ascii = 0;
 
 	if (rc == EXIT_USAGE || rc == EXIT_FATAL)
 		msg = report_last_error();
@@ -487,22 +526,24 @@ again:
 	    "dry_run", dry_run,
 	    "exit_code", rc,
 	    "error", msg);
-	if (obj == NULL && msg != NULL && !ascii) {
-		/* A name in the message need not be UTF-8: "?" for non-ASCII. */
-		for (i = 0; report_last[i] != '\0'; i++)
-			if ((unsigned char)report_last[i] >= 0x80)
-				report_last[i] = '?';
-		ascii = 1;
-		goto again;
+	if (obj == NULL && amsg == NULL && abucket == NULL) {
+		/*
+		 * Not UTF-8: a file name in the message, or a bucket name a
+		 * usage error refused.  "?" for every non-ASCII byte.
+		 */
+		msg = amsg = report_ascii(msg);
+		bucket = abucket = report_ascii(bucket);
+		if (amsg != NULL || abucket != NULL)
+			goto again;
 	}
-	if (obj == NULL) {
-		/* Bucket names are checked ASCII; a message may not be UTF-8. */
+	if (obj == NULL)
 		warnx("cannot encode the JSON summary");
-		return;
-	}
 	/* Milliseconds, without binary noise like 1.2339999999. */
-	if (json_dumpf(obj, stdout, JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
+	else if (json_dumpf(obj, stdout,
+	    JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
 		putchar('\n');
 	fflush(stdout);
 	json_decref(obj);
+	free(amsg);
+	free(abucket);
 }

@@ -693,42 +693,6 @@ out:
 }
 
 int
-s3_claim_bucket(struct s3 *s3, const char *bucket)
-{
-	struct s3_call *c;
-	char *body, *msg, b64[32];
-	int rc = -1;
-
-	body = xasprintf("p3backup %s, pid %ld, %lld\n", PACKAGE_VERSION,
-	    (long)getpid(), (long long)time(NULL));
-	content_md5(body, strlen(body), b64);
-	c = s3_call_new("PUT", bucket, RESERVED_PREFIX "claim");
-	c->body = body;
-	c->body_len = strlen(body);
-	s3_call_header(c, "Content-MD5", b64);
-	/* Written once: the second writer gets 412. */
-	s3_call_header(c, "If-None-Match", "*");
-	if (s3_exec(s3, c) == 0)
-		rc = 0;
-	else if (c->status == 412)
-		rc = 1;
-	else if (c->status == 501) {
-		/* No conditional writes here: as if the condition held. */
-		logmsg(1, "bucket %s: the server cannot claim it (HTTP 501)",
-		    bucket);
-		rc = 0;
-	}
-	else {
-		msg = s3_call_errstr(c);
-		warnx("bucket %s: cannot claim it: %s", bucket, msg);
-		free(msg);
-	}
-	free(body);
-	s3_call_free(c);
-	return rc;
-}
-
-int
 s3_list(struct s3 *s3, const char *bucket, const char *prefix,
     list_entry_fn fn, void *arg)
 {

@@ -21,6 +21,7 @@
 #define SETTINGS_NAME	RESERVED_PREFIX "settings"
 #define SETTINGS_FORMAT	1
 #define KEYID_LEN	32		/* crypt_key_id's bytes */
+#define SETTINGS_PROBES	8		/* HEADs when nothing is known */
 
 /* "s3://BUCKET/[PREFIX/]" for messages; caller frees. */
 static char *
@@ -70,31 +71,61 @@ out:
 	return rc;
 }
 
+/* Whether "e" is an object known to be sealed, and by which key. */
+static int
+settings_sealed(const struct entry *e, struct settings *st)
+{
+	if (!e->remote || e->rcrypt != RCRYPT_YES || e->rx == NULL ||
+	    !e->rx->keyid_known)
+		return 0;
+	st->inferred = 1;
+	st->encrypted = 1;
+	memcpy(st->keyid, e->rx->keyid, CRYPT_KEYID_SHORT);
+	st->keyid_len = CRYPT_KEYID_SHORT;
+	return 1;
+}
+
 /*
  * No settings object: what the objects say.  Any object known to be
  * encrypted (from the index or a HEAD) makes the backup encrypted, for
- * the key that sealed it.
+ * the key that sealed it.  When the index knows none, up to
+ * SETTINGS_PROBES objects of unknown kind are asked with HEAD (a
+ * bucket whose index is missing, as after a killed first run); when
+ * those cannot be asked, nothing is recorded from the guess.
  */
 static void
-settings_infer(const struct table *tbl, struct settings *st)
+settings_infer(struct s3 *s3, const char *bucket, const struct table *tbl,
+    struct settings *st)
 {
-	const struct entry *e;
-	size_t i;
+	struct s3_call *c;
+	struct entry *e;
+	size_t i, asked = 0;
+	char *key;
 
+	TABLE_FOREACH(tbl, i, e)
+		if (settings_sealed(e, st))
+			return;
 	TABLE_FOREACH(tbl, i, e) {
-		if (!e->remote || e->rcrypt != RCRYPT_YES || e->rx == NULL ||
-		    !e->rx->keyid_known)
+		if (asked == SETTINGS_PROBES)
+			break;
+		if (!e->remote || e->dir || e->rcrypt != RCRYPT_UNKNOWN)
 			continue;
-		st->inferred = 1;
-		st->encrypted = 1;
-		memcpy(st->keyid, e->rx->keyid, CRYPT_KEYID_SHORT);
-		st->keyid_len = CRYPT_KEYID_SHORT;
-		return;
+		asked++;
+		key = list_object_key(s3->cfg, e->key);
+		c = s3_call_new("HEAD", bucket, key);
+		free(key);
+		if (s3_exec(s3, c) == 0)
+			index_head_crypt(e, c);
+		else
+			st->unsure = 1;
+		s3_call_free(c);
+		if (settings_sealed(e, st))
+			return;
 	}
 }
 
 int
-settings_load(struct s3 *s3, const char *bucket, const struct table *tbl,
+settings_load(struct s3 *s3, const char *bucket, struct table *tbl,
     struct settings *st)
 {
 	struct s3_call *c;
@@ -106,16 +137,17 @@ settings_load(struct s3 *s3, const char *bucket, const struct table *tbl,
 	c = s3_call_new("GET", bucket, key);
 	if (s3_exec(s3, c) == -1) {
 		if (c->status == 404) {
-			settings_infer(tbl, st);
+			settings_infer(s3, bucket, tbl, st);
 			rc = 0;
-		} else if (sse_c_hint(s3->cfg, c) != NULL) {
-			/*
-			 * Written with SSE-C: a restore without the key says so
-			 * per file (a backup stopped at the index already).
-			 */
+		} else if (sse_c_hint(s3->cfg, c) != NULL && s3->cfg->restore) {
+			/* Written with SSE-C: the restore says so per file. */
 			logmsg(1, "%s: %s", key, sse_c_hint(s3->cfg, c));
 			rc = 0;
-		} else {
+		} else if (sse_c_hint(s3->cfg, c) != NULL)
+			warnx("%s: %s (HTTP %ld): a backup without the key would "
+			    "store files unencrypted; nothing uploaded", key,
+			    sse_c_hint(s3->cfg, c), c->status);
+		else {
 			msg = s3_call_errstr(c);
 			warnx("%s: %s", key, msg);
 			free(msg);
@@ -197,6 +229,9 @@ settings_changed(const struct settings *st, const struct config *cfg)
 {
 	int enc = cfg->encrypt_key != NULL;
 
+	/* Never record what a guess could not establish. */
+	if (st->unsure && !st->present && !st->inferred)
+		return 0;
 	return !st->present || st->encrypted != enc || (enc &&
 	    (st->keyid_len != KEYID_LEN || !settings_same_key(st, cfg) ||
 	    st->compress != cfg->compress));

@@ -1,28 +1,43 @@
 /*
  * The resume journals of uploads that are gone: after an upload stage,
  * a journal of this endpoint, bucket, DIRECTORY and prefix whose file
- * this run no longer uploads in parts (deleted, excluded, shrunk below
- * the threshold) can never be resumed.  It is removed and its upload
+ * is no longer a large regular file there (deleted, shrunk below the
+ * threshold) can never be resumed.  It is removed and its upload
  * aborted, whose stored parts the server would otherwise keep (and
  * bill) until a lifecycle rule clears them.
  */
 #include "config.h"
+
+#include <sys/stat.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "extern.h"
 
-/* Whether the file of "key" (relative) is no longer a multipart upload. */
+/*
+ * Whether the file of "key" (relative) is no longer a multipart upload.
+ * What the plan does not hold is looked at on disk: a file the scan
+ * could not read, or that the filters leave out now, keeps its journal.
+ */
 static int
 sweep_gone(void *arg, const char *key)
 {
 	const struct upload *up = arg;
 	const struct action *a;
+	struct stat st;
+	char *path;
+	int gone;
 
 	a = plan_find(up->plan, key);
-	return a == NULL || !a->e->local || a->e->dir ||
-	    (uint64_t)a->e->lsize < up->cfg->multipart_threshold;
+	if (a != NULL && a->e->local)
+		return a->e->dir ||
+		    (uint64_t)a->e->lsize < up->cfg->multipart_threshold;
+	path = xasprintf("%s/%s", up->realroot, key);
+	gone = lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < up->cfg->multipart_threshold;
+	free(path);
+	return gone;
 }
 
 /* Abort the upload of a swept journal: one request, its answer noted. */
@@ -50,17 +65,15 @@ sweep_abort(void *arg, const char *key, const char *upload_id)
 }
 
 void
-multipart_sweep(struct upload *up)
+sweep_run(struct upload *up)
 {
-	char *endpoint, *prefix;
+	char *endpoint;
 
 	if (up->realroot == NULL)
 		return;
 	endpoint = multipart_endpoint(up);
-	prefix = up->cfg->prefix != NULL ? xasprintf("%s/", up->cfg->prefix) :
-	    xstrdup("");
-	journal_sweep(endpoint, up->bucket, up->realroot, prefix, sweep_gone,
+	journal_sweep(endpoint, up->bucket, up->realroot,
+	    up->cfg->prefix != NULL ? up->cfg->prefix : "", sweep_gone,
 	    sweep_abort, up);
-	free(prefix);
 	free(endpoint);
 }

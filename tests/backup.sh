@@ -356,6 +356,19 @@ name3=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
 is "$(awscli s3 ls "s3://${name3%-2}" | wc -l)" 0 "the bucket of that name is left untouched"
 is "$(awscli s3 ls "s3://$name3/f.txt" | awk '{print $4}')" "f.txt" "the new one holds the file"
 
+# The claim's answers as AWS gives them (through the proxy): 412, another
+# run won: the next name; 409, a write raced ours: asked again.
+extra_proxy claim --claim-answers 412,409
+out=$(cd "$T/dir with spaces" && "$P3BACKUP" --no-progress \
+    --endpoint-url "$HP_URL" 2>&1); st=$?
+is "$st" 0 "a claim answered 412: exit 0"
+name4=$(printf '%s\n' "$out" | sed -n 's/^bucket: //p')
+[[ "$name4" =~ ^p3backup-[0-9-]{15}-[0-9]+$ ]]; ok $? "it moves on to a next name ($name4)"
+is "$(grep -c 'PUT	/[^	]*/\.p3backup/claim	' "$HP_LOG")" 3 \
+    "the claim was sent three times: 412, 409, then 200"
+is "$(awscli s3 ls "s3://$name4/f.txt" | awk '{print $4}')" "f.txt" "the claimed bucket holds the file"
+extra_proxy_stop
+
 # Two runs racing for one name: both get 200 from CreateBucket (a
 # bucket of ours), but only one wins the claim (a PUT with
 # If-None-Match: *), and the other takes the next name.  Each round

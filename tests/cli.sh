@@ -21,6 +21,21 @@ err=$("$P3BACKUP" --no-such-option 2>&1 >/dev/null); st=$?
 is "$st" 2 "unknown option: exit 2"
 contains "$err" "--no-such-option: unknown option" "unknown option is named"
 
+# BUCKET arguments that are not bucket names: each says why, exit 2.
+while IFS='|' read -r arg want; do
+	err=$("$P3BACKUP" -n "$arg" "$T" 2>&1); st=$?
+	is "$st" 2 "BUCKET \"$arg\": exit 2"
+	contains "$err" "$want" "BUCKET \"$arg\": the message says what to do"
+done <<'EOF'
+/srv/data|(BUCKET comes first: p3backup [OPTION]... BUCKET DIRECTORY)
+s3://|s3://: no bucket name (s3://BUCKET[/PREFIX])
+s3:///x|s3:///x: no bucket name
+s3://bkt//x|s3://bkt//x: empty path segment
+EOF
+err=$("$P3BACKUP" -n "Bad/x" "$T" 2>&1)
+case $err in *"s3://"*) false ;; *) true ;; esac
+ok $? "no s3:// hint when the part before / is no bucket name either"
+
 err=$("$P3BACKUP" --jobs 0 b "$T" 2>&1); st=$?
 is "$st" 2 "--jobs 0: exit 2"
 contains "$err" "--jobs 0: must be a whole number from 1 to 256" "--jobs range named"

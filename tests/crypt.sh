@@ -134,6 +134,14 @@ done
 awscli s3 rm "s3://$b/.p3backup/settings" >/dev/null 2>&1
 out=$(p3 "$b" "$src" 2>&1); st=$?
 is "$st" 2 "without the settings object: still exit 2 (the objects are encrypted)"
+# Nor the index (a first run killed before writing it): a HEAD asks.
+awscli s3 cp "s3://$b/.p3backup/index" "$T/index.saved" >/dev/null 2>&1
+awscli s3 rm "s3://$b/.p3backup/index" >/dev/null 2>&1
+mark_requests
+out=$(p3 "$b" "$src" 2>&1); st=$?
+is "$st" 2 "without settings and index: still exit 2 (a HEAD shows a sealed object)"
+is "$(count_requests PUT)" 0 "nothing is uploaded, no settings recorded"
+awscli s3 cp "$T/index.saved" "s3://$b/.p3backup/index" >/dev/null 2>&1
 mark_requests
 out=$(p3 --encrypt-key "$K/one.pub" "$b" "$src" 2>&1); st=$?
 is "$st" 0 "with the key: exit 0" || diag "$out"

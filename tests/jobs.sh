@@ -79,6 +79,11 @@ sed 's/^mtime = yes$/size_only = yes/' "$job" > "$jobdir/size.conf"
 out=$(cd / && "$P3BACKUP" --config "$jobdir/size.conf" --mtime -n \
     --no-progress 2>&1); st=$?
 is "$st" 0 "size_only = yes in the job, --mtime on the command line: exit 0"
+# ...and a job's checksum does not survive a --size-only given there.
+sed 's/^mtime = yes$/checksum = yes/' "$job" > "$jobdir/sum.conf"
+out=$(cd / && "$P3BACKUP" --config "$jobdir/sum.conf" --size-only -n \
+    --no-progress 2>&1); st=$?
+is "$st" 0 "checksum = yes in the job, --size-only on the command line: exit 0 ($out)"
 printf 'mtime = yes\n' >> "$jobdir/size.conf"
 err=$(cd / && "$P3BACKUP" --config "$jobdir/size.conf" -n --no-progress 2>&1); st=$?
 is "$st" 2 "size_only = yes and mtime = yes in one job: exit 2"

@@ -225,6 +225,10 @@ before=$(journals)
 kill_after 2 "$b7" "$sw"
 is "$(journals)" $((before + 1)) "a killed upload leaves its journal"
 grep -q "^root " "$HOME/.local/state/p3backup/"*.journal; ok $? "the journal names its directory"
+p3 --multipart-threshold 16M --exclude gone.bin "$b7" "$sw" >/dev/null 2>&1
+is "$(journals)" $((before + 1)) "a run that leaves the file out (it is still there) keeps it"
+p3 --multipart-threshold 16M --prefix other "$b7" "$sw" >/dev/null 2>&1
+is "$(journals)" $((before + 1)) "a run of the same directory under another prefix leaves it alone"
 rm "$sw/gone.bin"
 p3 --multipart-threshold 16M "$b7" "$T/other-dir" >/dev/null 2>&1
 is "$(journals)" $((before + 1)) "a run of another directory leaves it alone"

@@ -226,6 +226,12 @@ is "$(cat "$T/afile")" "a file" "the file is untouched"
 out=$(restore "$b" "$T/afile/sub" 2>&1); st=$?
 is "$st" 2 "restore under a regular file: exit 2"
 contains "$out" "cannot be created" "it says: cannot be created"
+# A new directory right under "/" (the walk up to the existing parent
+# ends at the root itself).
+top="/p3b-test-$$"
+out=$(restore -n "$b" "$top/sub" 2>&1); st=$?
+is "$st" 0 "a dry restore into a new directory under / exits 0 ($out)"
+[ ! -e "$top" ]; ok $? "and makes nothing"
 # A directory the user cannot write, or whose parent they cannot:
 # exit 2 before any download.
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then

@@ -277,6 +277,15 @@ def hostile_answer(cfg, method, target, headers):
                     "algorithm" for k, v in headers)):
         return (400, "InvalidRequest", "The encryption parameters are not "
                 "applicable to this object.")
+    if (cfg.claim_answers and method == "PUT" and
+            urllib.parse.urlsplit(target).path.endswith("/.p3backup/claim")):
+        status = cfg.claim_answers.pop(0)
+        if status == 412:
+            return (412, "PreconditionFailed", "At least one of the "
+                    "pre-conditions you specified did not hold")
+        return (409, "ConditionalRequestConflict", "A conflicting "
+                "operation occurred. If using PutObject you can retry "
+                "the request.")
     if (cfg.error_200 and method == "POST" and "uploadId=" in target
             and cfg.error_200 in target):
         return (200, "InternalError", "We encountered an internal error. "
@@ -728,10 +737,15 @@ def main():
                    default=[], metavar="NAME",
                    help="append NAME=VALUE to a request's log line when "
                    "it has that header (repeatable)")
+    p.add_argument("--claim-answers", metavar="CODES", default="",
+                   help="answer the next PUTs of .p3backup/claim with these "
+                   "statuses (412 or 409, comma-separated), as AWS does "
+                   "when another writer won or raced")
     p.add_argument("--kms", action="store_true",
                    help="answer like a bucket with SSE-KMS default "
                    "encryption: ETags are no MD5")
     cfg = p.parse_args()
+    cfg.claim_answers = [int(x) for x in cfg.claim_answers.split(",") if x]
     for pair in cfg.verify_sigv4:
         ak, sep, secret = pair.partition(":")
         if not sep or not ak:

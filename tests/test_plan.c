@@ -385,6 +385,38 @@ test_order(void)
 	table_free(&tbl);
 }
 
+/* plan_find: every key of the plan found, in the plan's byte order. */
+static void
+test_find(void)
+{
+	static const char *const keys[] = { "a", "a/b", "a/b/c", "a-b", "ab",
+	    "\xc3\xa9t\xc3\xa9", "\xff", "b", "a/" };
+	static const char *const absent[] = { "", "a/b/", "aa", "\xfe", "c" };
+	struct table tbl = { 0 };
+	struct plan plan;
+	const struct action *a;
+	struct entry *e;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		e = add(&tbl, keys[i], 1, 0);
+		e->dir = keys[i][strlen(keys[i]) - 1] == '/';
+	}
+	cfg.mtime = 0;
+	plan_build(&tbl, &cfg, &plan);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		a = plan_find(&plan, keys[i]);
+		ok(a != NULL && strcmp(a->e->key, keys[i]) == 0,
+		    "plan_find: key %zu found", i);
+	}
+	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		ok(plan_find(&plan, absent[i]) == NULL,
+		    "plan_find: absent key %zu not found", i);
+	plan_free(&plan);
+	ok(plan_find(&plan, "a") == NULL, "plan_find: an empty plan");
+	table_free(&tbl);
+}
+
 /* nupload, nskip and upload_bytes, with --size-only and --mtime. */
 static void
 test_counts(void)
@@ -850,6 +882,7 @@ main(void)
 	test_reason();
 	test_policies();
 	test_order();
+	test_find();
 	test_counts();
 	test_empty();
 	test_big();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "extern.h"
 #include "tap.h"
@@ -562,6 +563,15 @@ test_summary_json(void)
 	    "--json: dry_run, exit_code and error last");
 }
 
+/* The scan thread, noting a symlink. */
+static void *
+note_thread(void *arg)
+{
+	(void)arg;
+	warnx("tree/link: symbolic link, not followed");
+	return NULL;
+}
+
 /*
  * --json errors: the last line on stderr for exit statuses 2 and 3,
  * without "p3backup: "; not UTF-8 made ASCII; a run that never
@@ -574,6 +584,7 @@ test_json_errors(void)
 	struct report r;
 	char out[4096];
 	json_t *o;
+	pthread_t tid;
 	int saved, devnull;
 
 	mkconfig(&cfg, NULL, NULL);
@@ -612,6 +623,33 @@ test_json_errors(void)
 	is_field_str(o, "error", "bad?.txt: cannot be read",
 	    "a message that is not UTF-8");
 	ok(json_is_true(json_object_get(o, "dry_run")), "dry_run true");
+	json_decref(o);
+
+	/* Another thread's note after the fatal error is not the error. */
+	warnx("cannot connect to http://127.0.0.1:1: refused");
+	if (pthread_create(&tid, NULL, note_thread, NULL) != 0 ||
+	    pthread_join(tid, NULL) != 0)
+		bail("pthread", "");
+	stdout_to(&r, "b", 0, 3, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	is_field_str(o, "error", "cannot connect to http://127.0.0.1:1: refused",
+	    "a scan note after the fatal error");
+	json_decref(o);
+
+	/* A stage that stopped: its cause, not "stopped: ...". */
+	warnx("upload: the session token has expired");
+	report_keep_cause();
+	warnx("stopped: nothing more can be uploaded (see above)");
+	stdout_to(&r, "b", 0, 3, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	is_field_str(o, "error", "upload: the session token has expired",
+	    "the kept cause");
+	json_decref(o);
+
+	/* A bucket name that is not UTF-8 (a usage error) still gives JSON. */
+	stdout_to(&r, "bad\xff", 0, 2, out, sizeof(out));
+	o = json_loads(out, 0, NULL);
+	is_field_str(o, "bucket", "bad?", "a bucket name that is not UTF-8");
 	json_decref(o);
 
 	warnx("a.txt: Permission denied");
