@@ -1364,7 +1364,14 @@ struct report {
 	size_t		 deferred;	/* left for a later run (--max-uploads) */
 	size_t		 left_out;	/* symlinks and special files (scan) */
 	void		*jsonl;		/* the --report stream (FILE *) */
-	char		*last_error;	/* the last report_error message */
+	struct report_err *errors;	/* each key's first report_error */
+};
+
+/* A key's first report_error message (uthash by key). */
+struct report_err {
+	UT_hash_handle	 hh;
+	char		*msg;
+	char		 key[];
 };
 
 /* The exit statuses (README, p3backup(1)). */
@@ -1384,9 +1391,19 @@ FILE	*report_stream(const struct config *);
  */
 void	 report_action(struct report *, const char *verb, const char *why,
 	    const char *key);
-/* "KEY: message" on stderr; does not count anything. */
+/*
+ * "KEY: message" on stderr; does not count anything.  The first message
+ * of each key is kept for its --report line (report_error_of).
+ */
 void	 report_error(struct report *, const char *key, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * Keep "msg" for key's --report line without printing it (an error
+ * already said once for the whole run).
+ */
+void	 report_keep(struct report *, const char *key, const char *msg);
+/* The first report_error message of "key", or NULL. */
+const char *report_error_of(const struct report *, const char *key);
 /* Redraw the progress line (at most 5 times a second unless "force"). */
 void	 report_progress(struct report *, int force);
 /*

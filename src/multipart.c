@@ -144,6 +144,17 @@ mp_abort(struct mpfile *mp, const char *upload_id)
 	xfer_submit(mp->up->s3->xfer, c);
 }
 
+/* Write mp's journal; a failure is this file's error. 0, or -1. */
+static int
+mp_journal_save(struct mpfile *mp)
+{
+	if (journal_save(&mp->j) == 0)
+		return 0;
+	report_error(mp->up->rep, mp->e->key, "its resume journal cannot be "
+	    "written (see above)");
+	return -1;
+}
+
 /* The end of one call: report failures that stop this file. */
 static int
 mp_call_failed(struct mpfile *mp, struct s3_call *c, const char *what)
@@ -156,7 +167,9 @@ mp_call_failed(struct mpfile *mp, struct s3_call *c, const char *what)
 	if (s3_call_fatal(c) && !mp->up->fatal) {
 		mp->up->fatal = 1;
 		report_error(mp->up->rep, mp->e->key, "%s", msg);
-	} else if (!s3_call_fatal(c))
+	} else if (s3_call_fatal(c))
+		report_keep(mp->up->rep, mp->e->key, msg);
+	else
 		report_error(mp->up->rep, mp->e->key, "%s failed: %s", what, msg);
 	free(msg);
 	mp->failed = 1;
@@ -173,7 +186,7 @@ mp_create_done(struct s3_call *c, void *arg)
 		mp->sse = 1;
 	if (!mp_call_failed(mp, c, "CreateMultipartUpload")) {
 		if (xml_parse_initiate(c->resp.data, c->resp.len,
-		    &mp->j.upload_id) == -1 || journal_save(&mp->j) == -1)
+		    &mp->j.upload_id) == -1 || mp_journal_save(mp) == -1)
 			mp->failed = 1;
 		else
 			mp->state = MP_SENDING;
@@ -471,8 +484,12 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 		report_error(up->rep, e->key, "another p3backup run is "
 		    "uploading it (its resume journal is locked); not uploaded "
 		    "by this run");
+	else if (r < 0)
+		report_error(up->rep, e->key, "its resume journal cannot be "
+		    "used (see above)");
 	if (r < 0) {
-		up->rep->failed++;
+		/* Counted and recorded in --report by mp_finish. */
+		mp->failed = 1;
 		mp->state = MP_ENDED;
 		mp->inflight = 0;
 		mp_finish(mp);
@@ -545,7 +562,7 @@ mp_part_done(struct s3_call *c, void *arg)
 				mp_keep_etag(mp, part->n, c->etag);
 			mp->j.done[part->n] = 1;
 			mp->up->rep->sent_bytes += c->body_len;
-			if (journal_save(&mp->j) == -1)
+			if (mp_journal_save(mp) == -1)
 				mp->failed = 1;
 		}
 	}
@@ -615,7 +632,7 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 	 */
 	if (mp->encrypted && !mp->j.sealed[p->n]) {
 		mp->j.sealed[p->n] = 1;
-		if (journal_save(&mp->j) == -1) {
+		if (mp_journal_save(mp) == -1) {
 			free(p->buf);
 			mp->failed = 1;
 			return -1;
@@ -873,7 +890,7 @@ mp_finish(struct mpfile *mp)
 	if (mp->failed) {
 		mp->up->rep->failed++;
 		report_record(mp->up->rep, mp->e, "upload", "failed",
-		    mp->up->rep->last_error);
+		    report_error_of(mp->up->rep, mp->e->key));
 	}
 	readahead_stop(mp->ra);
 	mbedtls_md5_free(&mp->whole);

@@ -202,6 +202,26 @@ report_action(struct report *r, const char *verb, const char *why,
 	free(safe);
 }
 
+/*
+ * Keep "msg" (owned) for the --report line of "key": its own first
+ * error, whatever other files in flight report meanwhile.
+ */
+static void
+report_store(struct report *r, const char *key, char *msg)
+{
+	struct report_err *fe;
+
+	HASH_FIND_STR(r->errors, key, fe);
+	if (fe != NULL) {
+		free(msg);
+		return;
+	}
+	fe = xmalloc(sizeof(*fe) + strlen(key) + 1);
+	memcpy(fe->key, key, strlen(key) + 1);
+	fe->msg = msg;
+	HASH_ADD_STR(r->errors, key, fe);
+}
+
 void
 report_error(struct report *r, const char *key, const char *fmt, ...)
 {
@@ -216,10 +236,23 @@ report_error(struct report *r, const char *key, const char *fmt, ...)
 	safe = printable(key);
 	warnx("%s: %s", safe, msg);
 	free(safe);
-	/* Kept for the --report line of the file this was about. */
-	free(r->last_error);
-	r->last_error = msg;
+	report_store(r, key, msg);
 	fflush(stdout);
+}
+
+void
+report_keep(struct report *r, const char *key, const char *msg)
+{
+	report_store(r, key, xstrdup(msg));
+}
+
+const char *
+report_error_of(const struct report *r, const char *key)
+{
+	struct report_err *fe;
+
+	HASH_FIND_STR(r->errors, key, fe);
+	return fe != NULL ? fe->msg : NULL;
 }
 
 void
@@ -292,9 +325,13 @@ void
 report_close(struct report *r)
 {
 	FILE *fp = r->jsonl;
+	struct report_err *fe, *tmp;
 
-	free(r->last_error);
-	r->last_error = NULL;
+	HASH_ITER(hh, r->errors, fe, tmp) {
+		HASH_DEL(r->errors, fe);
+		free(fe->msg);
+		free(fe);
+	}
 	if (fp == NULL)
 		return;
 	r->jsonl = NULL;

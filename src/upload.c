@@ -256,7 +256,7 @@ upload_fail(struct upjob *job)
 {
 	job->up->rep->failed++;
 	report_record(job->up->rep, job->e, "upload", "failed",
-	    job->up->rep->last_error);
+	    report_error_of(job->up->rep, job->e->key));
 	upload_job_free(job);
 }
 
@@ -368,7 +368,9 @@ upload_done(struct s3_call *c, void *arg)
 		if (s3_call_fatal(c) && !up->fatal) {
 			up->fatal = 1;
 			report_error(up->rep, e->key, "%s", msg);
-		} else if (!s3_call_fatal(c))
+		} else if (s3_call_fatal(c))
+			report_keep(up->rep, e->key, msg);
+		else
 			report_error(up->rep, e->key, "upload failed: %s", msg);
 		free(msg);
 		s3_call_free(c);

@@ -179,8 +179,16 @@ pid=$!
 wait_requests 2 30 PUT 'partNumber='
 mark_requests
 out=$("$P3BACKUP" --no-progress -j 1 --multipart-threshold 16M \
-    --part-size 5M "$b6" "$src" 2>&1); st=$?
+    --part-size 5M --report "$T/second.jsonl" "$b6" "$src" 2>&1); st=$?
 is "$st" 1 "a second run while the first uploads the file: exit 1"
+python3 - "$T/second.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+huge = [r for r in rows if r["key"] == "huge.bin"]
+assert len(huge) == 1, rows
+assert huge[0]["result"] == "failed" and "another p3backup run" in huge[0]["error"], huge
+PY
+ok $? "its --report has one line for the file, failed, with its own error"
 contains "$out" "another p3backup run is uploading it" "...saying why"
 is "$(count_requests POST 'uploads=')" 0 "...and starting no upload of its own"
 wait "$pid"; is "$?" 0 "the first run completes (exit 0)"

@@ -397,6 +397,40 @@ open_fails(const char *path, const char *what, const char *want1,
 	    "%s: the message says why (%s)", what, msg);
 }
 
+/*
+ * Each file's --report error is its own first one, whatever other files
+ * report meanwhile; report_keep stores without printing.
+ */
+static void
+test_own_errors(void)
+{
+	struct config cfg;
+	struct report r;
+	char msg[1024];
+	int h;
+
+	mkconfig(&cfg, NULL, NULL);
+	report_init(&r, &cfg);
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	report_error(&r, "a.bin", "part 3 failed: HTTP 500");
+	report_error(&r, "b.txt", "Permission denied");
+	report_error(&r, "a.bin", "a later message");
+	report_keep(&r, "c.txt", "the session token has expired");
+	capture_end(h, msg, sizeof(msg));
+	is_str(report_error_of(&r, "a.bin"), "part 3 failed: HTTP 500",
+	    "a file's first error is its own");
+	is_str(report_error_of(&r, "b.txt"), "Permission denied",
+	    "another file's error does not replace it");
+	is_str(report_error_of(&r, "c.txt"), "the session token has expired",
+	    "report_keep stores an error");
+	ok(strstr(msg, "c.txt") == NULL, "report_keep prints nothing (%s)",
+	    msg);
+	ok(report_error_of(&r, "d.txt") == NULL, "no error: NULL");
+	report_close(&r);
+	ok(r.errors == NULL, "report_close frees them");
+}
+
 /* report_open and report_record failing, each with one message. */
 static void
 test_errors(void)
@@ -731,6 +765,7 @@ main(void)
 	test_records();
 	test_no_prefix();
 	test_errors();
+	test_own_errors();
 	test_summary_json();
 	test_summary_text();
 	test_json_errors();
