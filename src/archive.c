@@ -45,8 +45,8 @@ archive_restore_body(int days, const char *tier)
 	char *d, *body;
 
 	d = days > 0 ? xasprintf("<Days>%d</Days>", days) : xstrdup("");
-	body = xasprintf("<RestoreRequest xmlns=\"http://s3.amazonaws.com/doc/"
-	    "2006-03-01/\">%s<GlacierJobParameters><Tier>%s</Tier>"
+	body = xasprintf("<RestoreRequest xmlns=\"" S3_XMLNS "\">%s"
+	    "<GlacierJobParameters><Tier>%s</Tier>"
 	    "</GlacierJobParameters></RestoreRequest>", d, tier);
 	free(d);
 	return body;

@@ -21,7 +21,6 @@
 
 /* S3's limit of keys per DeleteObjects request. */
 #define DELETE_BATCH	1000
-#define S3_XMLNS	"http://s3.amazonaws.com/doc/2006-03-01/"
 
 struct delrun {
 	struct s3		*s3;

@@ -504,6 +504,9 @@ int	 claim_bucket(struct s3 *, const char *bucket);
 /* ------------------------------------------------------------------ */
 /* s3.c: S3 requests: addressing, signing, response classification */
 
+/* The namespace of S3's request and answer documents. */
+#define S3_XMLNS	"http://s3.amazonaws.com/doc/2006-03-01/"
+
 #define S3_MAXQUERY	4
 #define S3_MAXHDR	12
 
@@ -1035,8 +1038,10 @@ struct plan {
  * Decide for every local entry of "tbl": upload when it is missing in
  * the bucket, its size differs, or its mtime (plan.c's
  * plan_mtime_differs); with cfg->checksum when the content differs or
- * cannot be checked; skip otherwise.  Remote-only entries get
- * no action.  No I/O.  Fills "plan" (free with plan_free).
+ * cannot be checked; skip otherwise.  Remote-only entries are deleted
+ * (--delete) or tagged (--tag-deleted) when the filters cover them,
+ * within the safety cap; uploads past --max-uploads are deferred.  No
+ * I/O.  Fills "plan" (free with plan_free).
  */
 void	 plan_build(const struct table *, const struct config *, struct plan *);
 /*

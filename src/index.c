@@ -98,12 +98,12 @@ index_flags(char *flags, struct entry *probe)
 static void
 index_apply(struct index *ix, struct table *tbl, char *line)
 {
-	char *key, *size, *etag, *mtime, *end;
+	char *key, *size, *etag, *mtime;
 	struct entry *e, probe;
 	unsigned char md5[16];
 	int64_t sec = 0;
 	int32_t nsec = 0;
-	long long n;
+	uint64_t n;
 	int known;
 
 	memset(&probe, 0, sizeof(probe));
@@ -116,9 +116,8 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	    url_decode(&ix->key, key, strlen(key), 0) == -1 ||
 	    ix->key.len == 0)
 		goto bad;
-	n = strtoll(size, &end, 10);
 	known = strcmp(mtime, "-") != 0;
-	if (*end != '\0' || n < 0 ||
+	if (decimal_parse(size, INT64_MAX, &n) == -1 ||
 	    (known && mtime_parse(mtime, &sec, &nsec) == -1) ||
 	    (line != NULL && index_flags(line, &probe) == -1))
 		goto bad;
@@ -126,8 +125,8 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 	if (!probe.retag_md5)
 		goto bad;
 	e = table_find(tbl, ix->key.data, ix->key.len);
-	if (e == NULL || !e->remote || e->rsize != n || !e->retag_md5 ||
-	    e->rparts != probe.rparts ||
+	if (e == NULL || !e->remote || e->rsize != (int64_t)n ||
+	    !e->retag_md5 || e->rparts != probe.rparts ||
 	    memcmp(e->rmd5, probe.rmd5, sizeof(e->rmd5)) != 0)
 		goto out;
 	if (known) {

@@ -839,7 +839,7 @@ mp_complete(struct mpfile *mp)
 
 	memset(&body, 0, sizeof(body));
 	n = snprintf(line, sizeof(line), "<CompleteMultipartUpload xmlns=\""
-	    "http://s3.amazonaws.com/doc/2006-03-01/\">");
+	    S3_XMLNS "\">");
 	buf_append(&body, line, (size_t)n);
 	for (i = 0; i < mp->j.nparts; i++) {
 		hex_encode(mp->j.md5s + 16 * i, 16, hex);

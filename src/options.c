@@ -1,6 +1,6 @@
 /*
- * The command line: getopt_long over the contract in DESIGN.md, into
- * the settings struct.  Options whose feature is not built yet are
+ * The command line: getopt_long over the command-line contract (README,
+ * p3backup(1)), into the settings struct.  Options whose feature is not built yet are
  * accepted by name and refused with a usage error (exit 2), so scripts
  * written against the documented contract fail loudly, not silently.
  */
@@ -255,7 +255,7 @@ options_size(const char *opt, const char *arg, uint64_t min, uint64_t max,
 
 /*
  * Whether "arg" is one of the storage classes S3 takes in
- * x-amz-storage-class (DESIGN.md); "what" names it in the message.
+ * x-amz-storage-class; "what" names it in the message.
  * Returns 0, or -1 after reporting.
  */
 int

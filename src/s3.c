@@ -663,7 +663,7 @@ s3_create_bucket(struct s3 *s3, const char *bucket, int must_be_new)
 	/* us-east-1 is the default location and must not be named. */
 	if (strcmp(s3->region, "us-east-1") != 0) {
 		body = xasprintf("<CreateBucketConfiguration xmlns=\""
-		    "http://s3.amazonaws.com/doc/2006-03-01/\">"
+		    S3_XMLNS "\">"
 		    "<LocationConstraint>%s</LocationConstraint>"
 		    "</CreateBucketConfiguration>", s3->region);
 		c->body = body;

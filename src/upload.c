@@ -480,15 +480,16 @@ upload_feed(void *arg)
 int
 upload_run(struct upload *up)
 {
+	int rc;
+
 	up->next = 0;
 	up->fatal = 0;
 	xfer_set_feed(up->s3->xfer, upload_feed, up);
-	if (xfer_run(up->s3->xfer) == -1) {
-		/* Join the read-ahead thread before the engine goes away. */
-		multipart_stop(up);
-		return -1;
-	}
+	rc = xfer_run(up->s3->xfer);
+	/* Join the read-ahead thread before the engine goes away. */
 	multipart_stop(up);
+	if (rc == -1)
+		return -1;
 	report_progress(up->rep, 1);
 	return up->fatal ? -1 : 0;
 }
