@@ -509,7 +509,7 @@ checksum_run(const char *root, const struct config *cfg,
 	pthread_mutex_destroy(&p.lock);
 }
 
-int
+void
 checksum_table(const char *root, const struct config *cfg,
     struct table *tbl, size_t *failed)
 {
@@ -537,7 +537,6 @@ checksum_table(const char *root, const struct config *cfg,
 	}
 	checksum_run(root, cfg, v, n, failed);
 	free(v);
-	return 0;
 }
 
 int

@@ -972,10 +972,10 @@ int	 checksum_file(int fd, uint64_t size, const struct entry *e,
  * size (not a directory marker), reading the files under "root" with a
  * few threads.  With a key (cfg->crypt_hkey), encrypted objects are
  * compared by their keyed checksum instead, where it is known (else
- * CSUM_UNKNOWN), whatever the sizes.  A file that cannot be read is reported and counted in
- * *failed, and left CSUM_NONE.  Returns 0.
+ * CSUM_UNKNOWN), whatever the sizes.  A file that cannot be read is
+ * reported, counted in *failed, and left CSUM_NONE.
  */
-int	 checksum_table(const char *root, const struct config *,
+void	 checksum_table(const char *root, const struct config *,
 	    struct table *, size_t *failed);
 /*
  * Whether e's --checksum verdict came from its ETag alone and said
@@ -1634,6 +1634,13 @@ int	 decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
  * named after the endpoint, bucket and key, and valid only for the
  * file's size and mtime recorded in it.
  */
+/* What is known of one part of a multipart upload. */
+enum PART_STATE {
+	PART_MISSING = 0,	/* not stored (as far as known) */
+	PART_STORED = 1,	/* stored: the journal says so */
+	PART_CONFIRMED = 2	/* stored, and ListParts showed it */
+};
+
 struct journal {
 	char		*path;		/* the journal file */
 	char		*endpoint;	/* identity: where... */
@@ -1646,7 +1653,7 @@ struct journal {
 	uint64_t	 part_size;
 	uint32_t	 nparts;
 	unsigned char	*md5s;		/* nparts * 16 bytes */
-	unsigned char	*done;		/* nparts flags: part stored */
+	unsigned char	*done;		/* nparts enum PART_STATE */
 	unsigned char	*sealed;	/* nparts flags: MD5 recorded before
 					   the part was sent (encrypted) */
 	unsigned char	*crypt;		/* data key and header, or NULL */

@@ -229,7 +229,7 @@ journal_parse_parts(char *p, struct journal *old)
 		if (sent != NULL)
 			old->sealed[num - 1] = 1;
 		else
-			old->done[num - 1] = 1;
+			old->done[num - 1] = PART_STORED;
 		last = num;
 	}
 	return NULL;

@@ -68,7 +68,7 @@ check_content(struct s3 *s3, const char *bucket, struct scanjob *sj,
 	size_t n = 0;
 	int rc = -1;
 
-	(void)checksum_table(sj->root, s3->cfg, &sj->tbl, failed);
+	checksum_table(sj->root, s3->cfg, &sj->tbl, failed);
 	if (index_head_doubtful(s3, bucket, &sj->tbl, &v, &n) == -1)
 		goto out;
 	checksum_again(sj->root, s3->cfg, v, n, failed);

@@ -228,14 +228,14 @@ mp_list_part(void *arg, const struct list_part *lp)
 		return 0;
 	hex_encode(mp->j.md5s + 16 * i, 16, hex);
 	if (strcasecmp(hex, lp->etag) == 0)
-		mp->j.done[i] = 2;	/* confirmed */
+		mp->j.done[i] = PART_CONFIRMED;
 	else if (mp->sse && lp->etag[0] != '\0') {
 		/*
 		 * SSE-KMS and SSE-C part ETags are no MD5.  The part was
 		 * journaled only after the server took it with our
 		 * Content-MD5: that it is there is the confirmation.
 		 */
-		mp->j.done[i] = 2;
+		mp->j.done[i] = PART_CONFIRMED;
 		mp_keep_etag(mp, i, lp->etag);
 	}
 	return 0;
@@ -314,7 +314,7 @@ mp_start_over(struct mpfile *mp, int abort)
 	if (abort)
 		mp_abort(mp, mp->j.upload_id);
 	for (i = 0; i < mp->j.nparts; i++)
-		mp->j.done[i] = 0;
+		mp->j.done[i] = PART_MISSING;
 	free(mp->j.upload_id);
 	mp->j.upload_id = NULL;
 	journal_remove(&mp->j);
@@ -333,7 +333,8 @@ mp_listparts_done(struct s3_call *c, void *arg)
 	    mp_list_part, mp, &truncated, &marker) == 0) {
 		/* Only what the server confirmed counts as stored. */
 		for (i = 0; i < mp->j.nparts; i++)
-			mp->j.done[i] = mp->j.done[i] == 2;
+			mp->j.done[i] = mp->j.done[i] == PART_CONFIRMED ?
+			    PART_STORED : PART_MISSING;
 		if (truncated)
 			logmsg(1, "%s: more than 1000 parts; the rest are sent "
 			    "again", mp->e->key);
@@ -360,7 +361,8 @@ mp_listparts_done(struct s3_call *c, void *arg)
 		logmsg(1, "%s: cannot list stored parts (HTTP %ld); trusting "
 		    "the journal", mp->e->key, c->status);
 	for (i = 0; i < mp->j.nparts; i++)
-		mp->j.done[i] = mp->j.done[i] != 0;
+		mp->j.done[i] = mp->j.done[i] != PART_MISSING ? PART_STORED :
+		    PART_MISSING;
 	mp->state = MP_SENDING;
 	s3_call_free(c);
 	mp_finish(mp);
@@ -560,7 +562,7 @@ mp_part_done(struct s3_call *c, void *arg)
 			/* SSE: the server checked our Content-MD5 instead. */
 			if (other)
 				mp_keep_etag(mp, part->n, c->etag);
-			mp->j.done[part->n] = 1;
+			mp->j.done[part->n] = PART_STORED;
 			mp->up->rep->sent_bytes += c->body_len;
 			if (mp_journal_save(mp) == -1)
 				mp->failed = 1;
@@ -619,7 +621,7 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 		if (mp->encrypted)
 			return mp_reseal_refused(mp, p);
 		/* A journal's part that is not this content is sent again. */
-		mp->j.done[p->n] = 0;
+		mp->j.done[p->n] = PART_MISSING;
 	}
 	memcpy(mp->j.md5s + 16 * p->n, p->md5, 16);
 	if (mp->j.done[p->n]) {
