@@ -730,14 +730,20 @@ journal_sweep(const char *endpoint, const char *bucket, const char *root,
 		path = xasprintf("%s/%s", dir, de->d_name);
 		lock = xasprintf("%s/%.64s.lock", dir, de->d_name);
 		memset(&j, 0, sizeof(j));
-		/* Under its lock: a run using it is never swept from under. */
-		if ((fd = journal_lock(lock)) >= 0 &&
-		    journal_read(path, &text) == 1 &&
+		/*
+		 * Journals are replaced by rename, so one is read whole
+		 * without its lock; only a journal to sweep is locked (a run
+		 * using it is never swept from under), and other runs'
+		 * journals get no lock file of ours.
+		 */
+		fd = -1;
+		if (journal_read(path, &text) == 1 &&
 		    journal_ident(&text, &j) == 0 && j.root != NULL &&
 		    strcmp(j.endpoint, endpoint) == 0 &&
 		    strcmp(j.bucket, bucket) == 0 && strcmp(j.root, root) == 0 &&
 		    strcmp(j.prefix, prefix) == 0 && strlen(j.key) > plen &&
-		    gone(arg, j.key + plen)) {
+		    gone(arg, j.key + plen) &&
+		    (fd = journal_lock(lock)) >= 0) {
 			if (unlink(path) == 0) {
 				abort_fn(arg, j.key, j.upload_id);
 				journal_clean_tmp(path);
