@@ -35,7 +35,7 @@ claim_bucket(struct s3 *s3, const char *bucket)
 {
 	struct s3_call *c = NULL;
 	unsigned char nonce[8];
-	char *body, *msg, b64[32], hex[17];
+	char *body, *msg, hex[17];
 	int rc = -1, tries;
 
 	/* Unique to this run, so that a 412 after a lost answer is ours. */
@@ -44,14 +44,11 @@ claim_bucket(struct s3 *s3, const char *bucket)
 	hex_encode(nonce, sizeof(nonce), hex);
 	body = xasprintf("p3backup %s, pid %ld, %lld, %s\n", PACKAGE_VERSION,
 	    (long)getpid(), (long long)time(NULL), hex);
-	content_md5(body, strlen(body), b64);
 	/* AWS answers a write racing another with 409: ask again. */
 	for (tries = 0; tries < 4; tries++) {
 		s3_call_free(c);
 		c = s3_call_new("PUT", bucket, RESERVED_PREFIX "claim");
-		c->body = body;
-		c->body_len = strlen(body);
-		s3_call_header(c, "Content-MD5", b64);
+		s3_call_body(c, body, strlen(body), "text/plain");
 		/* Written once: the second writer gets 412. */
 		s3_call_header(c, "If-None-Match", "*");
 		if (s3_exec(s3, c) == 0 || c->status != 409)

@@ -237,7 +237,7 @@ delete_submit_batch(struct delrun *dr)
 	struct delcall *dc;
 	struct action *a;
 	struct s3_call *c;
-	char md5[32], *key;
+	char *key;
 	size_t n;
 
 	dc = delete_call_new(dr, ACT_DELETE, DELETE_BATCH);
@@ -268,14 +268,10 @@ delete_submit_batch(struct delrun *dr)
 		return 0;
 	}
 	buf_append(&dc->body, "</Delete>", 9);
-	content_md5(dc->body.data, dc->body.len, md5);
 	logmsg(1, "delete: %zu object(s) in one request", n);
 	c = s3_call_new("POST", dr->bucket, NULL);
 	s3_call_query(c, "delete", "");
-	s3_call_header(c, "content-md5", md5);
-	s3_call_header(c, "content-type", "application/xml");
-	c->body = dc->body.data;
-	c->body_len = dc->body.len;
+	s3_call_body(c, dc->body.data, dc->body.len, "application/xml");
 	c->done = delete_done;
 	c->arg = dc;
 	xfer_submit(dr->s3->xfer, c);

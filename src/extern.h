@@ -117,8 +117,6 @@ struct config;
  * Reports usage errors itself.  Returns an OPT_RESULT.
  */
 int	 options_parse(struct config *, int, char *[]);
-/* Whether argv (before any "--") holds --json: known before parsing. */
-int	 options_wants_json(int, char *[]);
 
 /* --jobs takes 1 to this. */
 #define OPTIONS_JOBS_MAX	256
@@ -609,6 +607,12 @@ struct s3_call *s3_call_new(const char *method, const char *bucket,
 	    const char *key);
 void	 s3_call_query(struct s3_call *, const char *name, const char *value);
 void	 s3_call_header(struct s3_call *, const char *name, const char *value);
+/*
+ * Send "len" bytes of "body" (not owned; it must outlive the call) with
+ * their Content-MD5 and content type "ctype".
+ */
+void	 s3_call_body(struct s3_call *, const char *body, size_t len,
+	    const char *ctype);
 /* Forget the response of a previous attempt. */
 void	 s3_call_reset(struct s3_call *);
 void	 s3_call_free(struct s3_call *);

@@ -137,10 +137,8 @@ check_directory(const struct config *cfg, const char *dir, int *missing)
 			break;
 	}
 	parent = slash == NULL ? "." : *path == '\0' ? "/" : path;
-	/* The loop stopped at "/" without asking it. */
-	if (slash != NULL && *path == '\0' && stat("/", &st) == -1)
-		warn("%s%s: cannot be created", from, dir);
-	else if (slash == NULL && stat(".", &st) == -1)
+	/* The loop stopped at "." or "/" without asking it. */
+	if ((slash == NULL || *path == '\0') && stat(parent, &st) == -1)
 		warn("%s%s: cannot be created", from, dir);
 	else if (!S_ISDIR(st.st_mode))
 		warnx("%s%s: cannot be created: %s is not a directory", from,
@@ -325,7 +323,7 @@ main(int argc, char *argv[])
 	const char *why;
 	char *bucket = NULL, *state, *slash, *head, *realroot = NULL;
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
-	int json;
+	int json = 0;
 	int lockfd = -1, missing = 0;
 	struct crypt_key *key = NULL;
 	struct sigaction sa;
@@ -350,17 +348,14 @@ main(int argc, char *argv[])
 	/* libxml2 2.9 wants this once, before any thread starts. */
 	xmlInitParser();
 
-	/* --json: even a usage error ends in a JSON object with the error. */
-	if ((json = options_wants_json(argc, argv)))
-		report_take_stderr();
-
 	/* options/config: all checks that need no network come first. */
 	switch (options_parse(&cfg, argc, argv)) {
 	case OPT_EXIT:
-		json = 0;
 		rc = EXIT_SYNC;
 		goto out;
 	case OPT_USAGE:
+		/* --json (seen first) ends even this in a JSON object. */
+		json = cfg.json;
 		goto out;
 	default:
 		json = cfg.json;

@@ -1,8 +1,9 @@
 /*
  * The command line: getopt_long over the command-line contract (README,
- * p3backup(1)), into the settings struct.  Options whose feature is not built yet are
- * accepted by name and refused with a usage error (exit 2), so scripts
- * written against the documented contract fail loudly, not silently.
+ * p3backup(1)), into the settings struct.  Options whose feature is not
+ * built yet are accepted by name and refused with a usage error (exit
+ * 2), so scripts written against the documented contract fail loudly,
+ * not silently.
  */
 #include "config.h"
 
@@ -327,31 +328,24 @@ options_prescan(int argc, char *argv[], const char **config, int *json)
 }
 
 /*
- * --config FILE is read before everything else on the command line, so
- * that any option given there overrides the job file.
+ * Before everything else on the command line: --json, so that even a
+ * usage error (a bad job file's too) ends in the JSON object with its
+ * message; and --config FILE, so that any option given there overrides
+ * the job file.
  */
 static int
 options_job(struct config *cfg, int argc, char *argv[])
 {
 	const char *path;
-	int json;
 
-	options_prescan(argc, argv, &path, &json);
+	options_prescan(argc, argv, &path, &cfg->json);
+	if (cfg->json)
+		report_take_stderr();
 	if (path == NULL)
 		return 0;
 	free(cfg->job_path);
 	cfg->job_path = xstrdup(path);
 	return job_load(cfg, path);
-}
-
-int
-options_wants_json(int argc, char *argv[])
-{
-	const char *path;
-	int json;
-
-	options_prescan(argc, argv, &path, &json);
-	return json;
 }
 
 static void

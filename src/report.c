@@ -152,14 +152,6 @@ report_signal_note(const char *msg, size_t n)
 	report_write(msg, n);
 }
 
-/* Take the progress line off the screen before printing anything else. */
-static void
-report_clear(struct report *r)
-{
-	(void)r;
-	report_erase();
-}
-
 /* "12.3 MiB" style sizes for people. */
 static void
 report_bytes(uint64_t n, char out[32])
@@ -193,7 +185,7 @@ report_action(struct report *r, const char *verb, const char *why,
 	/* A dry run shows its plan unless -q; otherwise only -v does. */
 	if (log_level < 0 || (log_level < 1 && !r->cfg->dry_run))
 		return;
-	report_clear(r);
+	report_erase();
 	safe = printable(key);
 	if (why != NULL)
 		fprintf(report_stream(r->cfg), "%s (%s) %s\n", verb, why, safe);
@@ -228,7 +220,7 @@ report_error(struct report *r, const char *key, const char *fmt, ...)
 	char *safe, *msg;
 	va_list ap;
 
-	report_clear(r);
+	report_erase();
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		err(3, "vasprintf");
@@ -457,37 +449,33 @@ out:
 void
 report_summary(struct report *r, const char *bucket)
 {
-	const char *would;
 	char bytes[32];
 	double secs;
+	int dry = r->cfg->dry_run;
 
-	report_clear(r);
+	report_erase();
 	if (r->cfg->json || log_level < 0)
 		return;
 	secs = (double)(now_ms() - r->start_ms) / 1000.0;
-	would = r->cfg->dry_run ? "would" : "";
+	printf("%s%s: ", dry ? "dry run: " : "", bucket);
 	/* A restore checks the objects; the target's scan says little. */
-	printf("%s%s: ", r->cfg->dry_run ? "dry run: " : "", bucket);
-	if (r->cfg->restore)
-		printf("checked %zu object%s, ", r->objects,
-		    r->objects == 1 ? "" : "s");
-	else
-		printf("scanned %zu, ", r->scanned);
 	if (r->cfg->restore) {
 		report_bytes(r->downloaded_bytes, bytes);
-		printf("%s %zu (%s)", *would ? "would download" : "downloaded",
-		    r->downloaded, bytes);
+		printf("checked %zu object%s, %s %zu (%s)", r->objects,
+		    r->objects == 1 ? "" : "s",
+		    dry ? "would download" : "downloaded", r->downloaded,
+		    bytes);
 	} else {
 		report_bytes(r->uploaded_bytes, bytes);
-		printf("%s %zu (%s)", *would ? "would upload" : "uploaded",
-		    r->uploaded, bytes);
+		printf("scanned %zu, %s %zu (%s)", r->scanned,
+		    dry ? "would upload" : "uploaded", r->uploaded, bytes);
 	}
 	printf(", skipped %zu", r->skipped);
 	if (r->deleted > 0)
-		printf(", %s %zu", *would ? "would delete" : "deleted",
+		printf(", %s %zu", dry ? "would delete" : "deleted",
 		    r->deleted);
 	if (r->tagged > 0)
-		printf(", %s %zu", *would ? "would tag" : "tagged", r->tagged);
+		printf(", %s %zu", dry ? "would tag" : "tagged", r->tagged);
 	if (r->deferred > 0)
 		printf(", deferred %zu (--max-uploads)", r->deferred);
 	if (r->pending > 0)

@@ -736,6 +736,19 @@ out:
 	return rc;
 }
 
+void
+s3_call_body(struct s3_call *c, const char *body, size_t len,
+    const char *ctype)
+{
+	char md5[32];
+
+	c->body = body;
+	c->body_len = len;
+	content_md5(body, len, md5);
+	s3_call_header(c, "content-md5", md5);
+	s3_call_header(c, "content-type", ctype);
+}
+
 struct s3_call *
 s3_put_new(const char *bucket, const char *key, int fd, uint64_t size,
     const char *md5b64, const char *mtime, const char *ctype)

@@ -12,7 +12,6 @@
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -241,11 +240,10 @@ int
 settings_save(struct s3 *s3, const char *bucket)
 {
 	const struct config *cfg = s3->cfg;
-	char hex[2 * KEYID_LEN + 1], *text = NULL, *key = NULL, *msg, b64[32];
-	struct s3_call *c = NULL;
+	char hex[2 * KEYID_LEN + 1], *text = NULL, *key, *msg;
+	struct s3_call *c;
 	json_t *o;
-	size_t len;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	if (cfg->encrypt_key != NULL)
 		hex_encode(cfg->crypt_keyid, KEYID_LEN, hex);
@@ -255,27 +253,17 @@ settings_save(struct s3 *s3, const char *bucket)
 	    "written_by", "p3backup " PACKAGE_VERSION);
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL)
 		errx(3, "settings: cannot encode");
-	len = strlen(text);
-	if ((fd = scratch_open("settings")) == -1 ||
-	    write(fd, text, len) != (ssize_t)len) {
-		warn("settings: temporary file");
-		goto out;
-	}
-	content_md5(text, len, b64);
 	key = list_object_key(cfg, SETTINGS_NAME);
-	c = s3_put_new(bucket, key, fd, len, b64, NULL,
-	    "application/json");
+	c = s3_call_new("PUT", bucket, key);
+	s3_call_body(c, text, strlen(text), "application/json");
 	if (s3_exec(s3, c) == -1) {
 		msg = s3_call_errstr(c);
 		warnx("%s: %s", key, msg);
 		free(msg);
-		goto out;
+	} else {
+		logmsg(1, "settings: recorded in %s", key);
+		rc = 0;
 	}
-	logmsg(1, "settings: recorded in %s", key);
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
 	s3_call_free(c);
 	json_decref(o);
 	free(text);
