@@ -110,7 +110,7 @@ encode_pwrite(int fd, const unsigned char *buf, size_t len, uint64_t off)
 }
 
 static void
-sink_init(struct sink *s, size_t memmax)
+encode_sink_init(struct sink *s, size_t memmax)
 {
 	memset(s, 0, sizeof(*s));
 	s->memmax = memmax;
@@ -120,7 +120,7 @@ sink_init(struct sink *s, size_t memmax)
 }
 
 static void
-sink_free(struct sink *s)
+encode_sink_free(struct sink *s)
 {
 	mbedtls_md5_free(&s->md5);
 	free(s->mem);
@@ -132,7 +132,7 @@ sink_free(struct sink *s)
 
 /* Room for "need" bytes in memory (need <= memmax), doubling up to memmax. */
 static void
-sink_reserve(struct sink *s, size_t need)
+encode_sink_reserve(struct sink *s, size_t need)
 {
 	size_t cap;
 
@@ -149,7 +149,7 @@ sink_reserve(struct sink *s, size_t need)
 
 /* Move the object out of memory into a temporary file.  0, or -1 with *why. */
 static int
-sink_spill(struct sink *s, char **why)
+encode_sink_spill(struct sink *s, char **why)
 {
 	if ((s->fd = scratch_open("enc")) == -1 ||
 	    encode_pwrite(s->fd, s->mem, (size_t)s->len, 0) == -1) {
@@ -164,11 +164,12 @@ sink_spill(struct sink *s, char **why)
 
 /* Append "len" object bytes.  0, or -1 with *why. */
 static int
-sink_write(struct sink *s, const unsigned char *p, size_t len, char **why)
+encode_sink_write(struct sink *s, const unsigned char *p, size_t len,
+    char **why)
 {
 	mbedtls_md5_update_ret(&s->md5, p, len);
 	if (s->fd == -1 && s->len + len > s->memmax &&
-	    sink_spill(s, why) == -1)
+	    encode_sink_spill(s, why) == -1)
 		return -1;
 	if (s->fd != -1) {
 		if (encode_pwrite(s->fd, p, len, s->len) == -1) {
@@ -176,7 +177,7 @@ sink_write(struct sink *s, const unsigned char *p, size_t len, char **why)
 			return -1;
 		}
 	} else if (len > 0) {
-		sink_reserve(s, (size_t)s->len + len);
+		encode_sink_reserve(s, (size_t)s->len + len);
 		memcpy(s->mem + s->len, p, len);
 	}
 	s->len += len;
@@ -185,14 +186,14 @@ sink_write(struct sink *s, const unsigned char *p, size_t len, char **why)
 
 /* Seal the pending stream bytes as the next chunks of the object. */
 static int
-pass_seal(struct pass *p, int last, char **why)
+encode_pass_seal(struct pass *p, int last, char **why)
 {
 	size_t n;
 
 	n = crypt_seal(&p->obj, p->chunk, last, p->pend, p->npend, p->sealed);
 	p->chunk += crypt_nchunks(p->npend);
 	p->npend = 0;
-	return sink_write(&p->out, p->sealed, n, why);
+	return encode_sink_write(&p->out, p->sealed, n, why);
 }
 
 /*
@@ -201,13 +202,13 @@ pass_seal(struct pass *p, int last, char **why)
  * the final one.
  */
 static int
-pass_add(struct pass *p, const unsigned char *in, size_t len, char **why)
+encode_pass_add(struct pass *p, const unsigned char *in, size_t len, char **why)
 {
 	size_t n;
 
 	p->streamed += len;
 	while (len > 0) {
-		if (p->npend == ENC_BATCH && pass_seal(p, 0, why) == -1)
+		if (p->npend == ENC_BATCH && encode_pass_seal(p, 0, why) == -1)
 			return -1;
 		n = ENC_BATCH - p->npend < len ? ENC_BATCH - p->npend : len;
 		memcpy(p->pend + p->npend, in, n);
@@ -223,7 +224,7 @@ pass_add(struct pass *p, const unsigned char *in, size_t len, char **why)
  * the compressor, which "mode" ZSTD_e_end finishes.  0, or -1 with *why.
  */
 static int
-pass_feed(struct pass *p, const unsigned char *in, size_t len,
+encode_pass_feed(struct pass *p, const unsigned char *in, size_t len,
     ZSTD_EndDirective mode, char **why)
 {
 	ZSTD_inBuffer src = { in, len, 0 };
@@ -231,7 +232,7 @@ pass_feed(struct pass *p, const unsigned char *in, size_t len,
 	size_t left;
 
 	if (p->zc == NULL)
-		return pass_add(p, in, len, why);
+		return encode_pass_add(p, in, len, why);
 	do {
 		dst.dst = p->zbuf;
 		dst.size = ZSTD_CStreamOutSize();
@@ -242,17 +243,17 @@ pass_feed(struct pass *p, const unsigned char *in, size_t len,
 			    ZSTD_getErrorName(left));
 			return -1;
 		}
-		if (pass_add(p, p->zbuf, dst.pos, why) == -1)
+		if (encode_pass_add(p, p->zbuf, dst.pos, why) == -1)
 			return -1;
 	} while (mode == ZSTD_e_end ? left != 0 : src.pos < src.size);
 	return 0;
 }
 
 static void
-pass_free(struct pass *p)
+encode_pass_free(struct pass *p)
 {
 	crypt_obj_free(&p->obj);
-	sink_free(&p->out);
+	encode_sink_free(&p->out);
 	ZSTD_freeCCtx(p->zc);
 	free(p->zbuf);
 	free(p->pend);
@@ -266,13 +267,13 @@ pass_free(struct pass *p)
  * through memory.  0, or -1 with *why.
  */
 static int
-pass_init(struct pass *p, const struct crypt_key *pub, const char *okey,
+encode_pass_init(struct pass *p, const struct crypt_key *pub, const char *okey,
     int compress, uint64_t size, size_t memmax, char **why)
 {
 	uint64_t osize;
 
 	memset(p, 0, sizeof(*p));
-	sink_init(&p->out, memmax);
+	encode_sink_init(&p->out, memmax);
 	p->pend = xmalloc(ENC_BATCH);
 	p->sealed = xmalloc(crypt_sealed_len(ENC_BATCH));
 	if (compress) {
@@ -296,12 +297,12 @@ pass_init(struct pass *p, const struct crypt_key *pub, const char *okey,
 	if (!compress) {
 		osize = crypt_size(p->obj.hlen, size);
 		if (osize > memmax) {
-			if (sink_spill(&p->out, why) == -1)
+			if (encode_sink_spill(&p->out, why) == -1)
 				return -1;
 		} else
-			sink_reserve(&p->out, (size_t)osize);
+			encode_sink_reserve(&p->out, (size_t)osize);
 	}
-	return sink_write(&p->out, p->obj.hdr, p->obj.hlen, why);
+	return encode_sink_write(&p->out, p->obj.hdr, p->obj.hlen, why);
 }
 
 /*
@@ -312,8 +313,8 @@ pass_init(struct pass *p, const struct crypt_key *pub, const char *okey,
  * not pay; -1 with *why.
  */
 static int
-pass_run(struct pass *p, int fd, uint64_t size, mbedtls_md_context_t *hmac,
-    unsigned char *rbuf, char **why)
+encode_pass_run(struct pass *p, int fd, uint64_t size,
+    mbedtls_md_context_t *hmac, unsigned char *rbuf, char **why)
 {
 	uint64_t off = 0;
 	ssize_t n;
@@ -326,7 +327,8 @@ pass_run(struct pass *p, int fd, uint64_t size, mbedtls_md_context_t *hmac,
 		if (n == 0)
 			return 1;
 		mbedtls_md_hmac_update(hmac, rbuf, (size_t)n);
-		if (pass_feed(p, rbuf, (size_t)n, ZSTD_e_continue, why) == -1)
+		if (encode_pass_feed(p, rbuf, (size_t)n, ZSTD_e_continue,
+		    why) == -1)
 			return -1;
 		if (p->zc != NULL && p->streamed >= size)
 			return 2;
@@ -337,11 +339,11 @@ pass_run(struct pass *p, int fd, uint64_t size, mbedtls_md_context_t *hmac,
 		goto readerr;
 	if (n > 0)
 		return 1;
-	if (pass_feed(p, NULL, 0, ZSTD_e_end, why) == -1)
+	if (encode_pass_feed(p, NULL, 0, ZSTD_e_end, why) == -1)
 		return -1;
 	if (p->zc != NULL && p->streamed >= size)
 		return 2;
-	return pass_seal(p, 1, why);
+	return encode_pass_seal(p, 1, why);
 readerr:
 	*why = xasprintf("read: %s", strerror(errno));
 	return -1;
@@ -349,7 +351,7 @@ readerr:
 
 /*
  * One pass over the file, compressed or not; when it completes, hand
- * the object over to "enc".  Returns as pass_run().
+ * the object over to "enc".  Returns as encode_pass_run().
  */
 static int
 encode_pass(int fd, uint64_t size, const struct crypt_key *pub,
@@ -365,8 +367,9 @@ encode_pass(int fd, uint64_t size, const struct crypt_key *pub,
 	    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) != 0)
 		errx(3, "encode: mbedTLS has no HMAC-SHA256");
 	mbedtls_md_hmac_starts(&hmac, crypt_checksum_key(pub), 32);
-	if ((rc = pass_init(&p, pub, okey, compress, size, memmax, why)) == 0)
-		rc = pass_run(&p, fd, size, &hmac, rbuf, why);
+	if ((rc = encode_pass_init(&p, pub, okey, compress, size, memmax,
+	    why)) == 0)
+		rc = encode_pass_run(&p, fd, size, &hmac, rbuf, why);
 	if (rc == 0) {
 		mbedtls_md_hmac_finish(&hmac, enc->hmac);
 		mbedtls_md5_finish_ret(&p.out.md5, enc->md5);
@@ -377,7 +380,7 @@ encode_pass(int fd, uint64_t size, const struct crypt_key *pub,
 		p.out.mem = NULL;
 		p.out.fd = -1;
 	}
-	pass_free(&p);
+	encode_pass_free(&p);
 	mbedtls_md_free(&hmac);
 	return rc;
 }
@@ -428,7 +431,7 @@ encoded_free(struct encoded *enc)
  * with *why, or with errno for a write error.
  */
 static int
-dec_write(struct dec *d, const unsigned char *p, size_t len,
+encode_dec_write(struct dec *d, const unsigned char *p, size_t len,
     const char **why)
 {
 	if (d->max >= 0 && len > (uint64_t)d->max - d->plain) {
@@ -447,7 +450,8 @@ dec_write(struct dec *d, const unsigned char *p, size_t len,
  * with *why, or with errno for a write error.
  */
 static int
-dec_put(struct dec *d, const unsigned char *p, size_t len, const char **why)
+encode_dec_put(struct dec *d, const unsigned char *p, size_t len,
+    const char **why)
 {
 	ZSTD_inBuffer src = { p, len, 0 };
 	ZSTD_outBuffer dst;
@@ -455,7 +459,7 @@ dec_put(struct dec *d, const unsigned char *p, size_t len, const char **why)
 	int full = 0;
 
 	if (d->zd == NULL)
-		return dec_write(d, p, len, why);
+		return encode_dec_write(d, p, len, why);
 	/* A full output buffer may hide more output: call again. */
 	while (!d->zdone && (src.pos < src.size || full)) {
 		dst.dst = d->zbuf;
@@ -466,7 +470,7 @@ dec_put(struct dec *d, const unsigned char *p, size_t len, const char **why)
 			*why = WHY_ZSTD;
 			return -1;
 		}
-		if (dec_write(d, d->zbuf, dst.pos, why) == -1)
+		if (encode_dec_write(d, d->zbuf, dst.pos, why) == -1)
 			return -1;
 		full = dst.pos == dst.size;
 		d->zdone = left == 0;
@@ -485,7 +489,7 @@ dec_put(struct dec *d, const unsigned char *p, size_t len, const char **why)
  * it says what is wrong.
  */
 static long
-dec_header(struct crypt_obj *obj, int in, uint64_t len,
+encode_dec_header(struct crypt_obj *obj, int in, uint64_t len,
     const struct crypt_key *priv, const char *okey, const char **why)
 {
 	unsigned char hdr[CRYPT_MAX_HDR];
@@ -513,7 +517,7 @@ dec_header(struct crypt_obj *obj, int in, uint64_t len,
  * of "hl".  0, or -1 with *why, or with errno for I/O.
  */
 static int
-dec_body(struct dec *d, int in, long hl, uint64_t blen, const char **why)
+encode_dec_body(struct dec *d, int in, long hl, uint64_t blen, const char **why)
 {
 	unsigned char *cbuf, *pbuf;
 	uint64_t i, n, last;
@@ -543,7 +547,7 @@ dec_body(struct dec *d, int in, long hl, uint64_t blen, const char **why)
 			*why = WHY_CHUNK;
 			goto out;
 		}
-		if (dec_put(d, pbuf, clen - CRYPT_TAG, why) == -1)
+		if (encode_dec_put(d, pbuf, clen - CRYPT_TAG, why) == -1)
 			goto out;
 	}
 	if (d->zd != NULL && !d->zdone) {
@@ -576,7 +580,7 @@ decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
 	d.max = max;
 	*why = NULL;
 	*plain = 0;
-	if ((hl = dec_header(&d.obj, in, len, priv, okey, why)) == -1)
+	if ((hl = encode_dec_header(&d.obj, in, len, priv, okey, why)) == -1)
 		goto out;
 	if (d.obj.flags & CRYPT_F_ZSTD) {
 		if (max < 0) {
@@ -587,7 +591,7 @@ decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
 			errx(3, "zstd: out of memory");
 		d.zbuf = xmalloc(ZSTD_DStreamOutSize());
 	}
-	if (dec_body(&d, in, hl, len - (uint64_t)hl, why) == -1)
+	if (encode_dec_body(&d, in, hl, len - (uint64_t)hl, why) == -1)
 		goto out;
 	if (ftruncate(out, (off_t)d.plain) == -1)
 		goto out;

@@ -81,7 +81,7 @@ struct filter {
  * the class is not closed.
  */
 static int
-class_parse(struct pat *p, const char *s, size_t len, size_t *i)
+filter_class_parse(struct pat *p, const char *s, size_t len, size_t *i)
 {
 	unsigned char *set;
 	size_t k = *i, b;
@@ -125,7 +125,7 @@ class_parse(struct pat *p, const char *s, size_t len, size_t *i)
  * taken off) into the tokens of "p".  Returns 0, or -1 with *why set.
  */
 static int
-pat_compile(struct pat *p, const char *s, size_t len, const char **why)
+filter_pat_compile(struct pat *p, const char *s, size_t len, const char **why)
 {
 	struct tok *t;
 	size_t i = 0, n;
@@ -151,7 +151,7 @@ pat_compile(struct pat *p, const char *s, size_t len, const char **why)
 			break;
 		case '[':
 			i++;
-			if (class_parse(p, s, len, &i) == -1) {
+			if (filter_class_parse(p, s, len, &i) == -1) {
 				*why = "unclosed '['";
 				return -1;
 			}
@@ -188,7 +188,7 @@ pat_compile(struct pat *p, const char *s, size_t len, const char **why)
  * '/', where it cannot end yet).
  */
 static void
-pat_closure(const struct pat *p, size_t ntok, unsigned char *set)
+filter_pat_closure(const struct pat *p, size_t ntok, unsigned char *set)
 {
 	size_t i;
 
@@ -202,7 +202,7 @@ pat_closure(const struct pat *p, size_t ntok, unsigned char *set)
  * or, with "prefix", the bytes before one of its '/'.
  */
 static int
-pat_match(const struct pat *p, size_t ntok, const char *s, size_t len,
+filter_pat_match(const struct pat *p, size_t ntok, const char *s, size_t len,
     int prefix)
 {
 	unsigned char states[2][FILTER_PATMAX + 1], *cur, *next, *swap;
@@ -214,7 +214,7 @@ pat_match(const struct pat *p, size_t ntok, const char *s, size_t len,
 	next = states[1];
 	memset(cur, 0, ntok + 1);
 	cur[0] = 1;
-	pat_closure(p, ntok, cur);
+	filter_pat_closure(p, ntok, cur);
 	for (k = 0; k < len; k++) {
 		c = (unsigned char)s[k];
 		if (prefix && c == '/' && cur[ntok])
@@ -243,7 +243,7 @@ pat_match(const struct pat *p, size_t ntok, const char *s, size_t len,
 		}
 		if (!live)
 			return 0;
-		pat_closure(p, ntok, next);
+		filter_pat_closure(p, ntok, next);
 		swap = cur;
 		cur = next;
 		next = swap;
@@ -259,22 +259,23 @@ pat_match(const struct pat *p, size_t ntok, const char *s, size_t len,
  * matches a directory all of whose contents it covers.
  */
 static int
-pat_dir(const struct pat *p, const char *path, size_t len)
+filter_pat_dir(const struct pat *p, const char *path, size_t len)
 {
 	size_t start = 0, end;
 
 	if (p->anchored) {
-		if (pat_match(p, p->ntok, path, len, 1))
+		if (filter_pat_match(p, p->ntok, path, len, 1))
 			return 1;
 	} else
 		for (end = 0; end <= len; end++) {
 			if (end < len && path[end] != '/')
 				continue;
-			if (pat_match(p, p->ntok, path + start, end - start, 0))
+			if (filter_pat_match(p, p->ntok, path + start,
+			    end - start, 0))
 				return 1;
 			start = end + 1;
 		}
-	return p->subtree && pat_match(p, p->ntok - 2, path, len, 0);
+	return p->subtree && filter_pat_match(p, p->ntok - 2, path, len, 0);
 }
 
 /*
@@ -282,13 +283,13 @@ pat_dir(const struct pat *p, const char *path, size_t len)
  * "name") itself; directory-only patterns never do.
  */
 static int
-pat_file(const struct pat *p, const char *path, size_t len, size_t name)
+filter_pat_file(const struct pat *p, const char *path, size_t len, size_t name)
 {
 	if (p->dironly)
 		return 0;
 	if (p->anchored)
-		return pat_match(p, p->ntok, path, len, 0);
-	return pat_match(p, p->ntok, path + name, len - name, 0);
+		return filter_pat_match(p, p->ntok, path, len, 0);
+	return filter_pat_match(p, p->ntok, path + name, len - name, 0);
 }
 
 /*
@@ -322,7 +323,7 @@ filter_add_at(struct filter *f, int include, const char *pattern,
 		why = "empty pattern";
 	else if (len > FILTER_PATMAX)
 		why = "pattern longer than 1024 bytes";
-	else if (pat_compile(&p, s, len, &why) == 0) {
+	else if (filter_pat_compile(&p, s, len, &why) == 0) {
 		p.subtree = !p.dironly && p.ntok >= 2 &&
 		    p.tok[p.ntok - 2].type == TOK_BYTE &&
 		    p.tok[p.ntok - 2].byte == '/' &&
@@ -454,8 +455,9 @@ filter_file(const struct filter *f, const char *path)
 	name = slash == NULL ? 0 : (size_t)(slash - path) + 1;
 	for (i = 0; i < f->npats; i++) {
 		p = &f->pats[i];
-		if (!p->include && ((name > 0 && pat_dir(p, path, name - 1)) ||
-		    pat_file(p, path, len, name)))
+		if (!p->include && ((name > 0 &&
+		    filter_pat_dir(p, path, name - 1)) ||
+		    filter_pat_file(p, path, len, name)))
 			return 0;
 	}
 	keep = f->nincl == 0;
@@ -463,8 +465,8 @@ filter_file(const struct filter *f, const char *path)
 		p = &f->pats[i];
 		if (p->include)
 			keep = p->dironly ? name > 0 &&
-			    pat_dir(p, path, name - 1) :
-			    pat_file(p, path, len, name);
+			    filter_pat_dir(p, path, name - 1) :
+			    filter_pat_file(p, path, len, name);
 		if (keep)
 			f->use[i].files++;
 	}
@@ -484,7 +486,7 @@ filter_seen_dir(const struct filter *f, const char *path)
 	name = slash == NULL ? 0 : (size_t)(slash - path) + 1;
 	for (i = 0; i < f->npats; i++)
 		if (f->pats[i].include && f->use[i].dir == NULL &&
-		    pat_file(&f->pats[i], path, len, name))
+		    filter_pat_file(&f->pats[i], path, len, name))
 			f->use[i].dir = xstrdup(path);
 }
 
@@ -529,7 +531,8 @@ filter_prune_dir(const struct filter *f, const char *path)
 		return 0;
 	len = strlen(path);
 	for (i = 0; i < f->npats; i++)
-		if (!f->pats[i].include && pat_dir(&f->pats[i], path, len))
+		if (!f->pats[i].include &&
+		    filter_pat_dir(&f->pats[i], path, len))
 			return 1;
 	return 0;
 }

@@ -52,7 +52,7 @@ struct frame {
 	const struct frame	*up;
 };
 
-static size_t	walk_dir(struct walk *, int, const struct stat *,
+static size_t	scan_walk_dir(struct walk *, int, const struct stat *,
 		    const struct frame *, int);
 
 /*
@@ -61,7 +61,7 @@ static size_t	walk_dir(struct walk *, int, const struct stat *,
  * truncated, overlong, a UTF-16 surrogate, or above U+10FFFF).
  */
 static size_t
-utf8_seq(const unsigned char *s, size_t n)
+scan_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t len, i;
@@ -95,13 +95,13 @@ utf8_seq(const unsigned char *s, size_t n)
 
 /* 1 when the "n" bytes at "s" are well-formed UTF-8. */
 static int
-utf8_valid(const char *s, size_t n)
+scan_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len;
 
 	while (n > 0) {
-		if ((len = utf8_seq(p, n)) == 0)
+		if ((len = scan_utf8_seq(p, n)) == 0)
 			return 0;
 		p += len;
 		n -= len;
@@ -115,14 +115,14 @@ utf8_valid(const char *s, size_t n)
  * \xNN, a backslash becomes \\, the rest is copied.
  */
 static void
-escape(struct buf *out, const char *s, size_t n)
+scan_escape(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	char hex[5];
 	size_t len, i;
 
 	while (n > 0) {
-		len = utf8_seq(p, n);
+		len = scan_utf8_seq(p, n);
 		if (len == 1 && *p == '\\')
 			buf_append(out, "\\\\", 2);
 		else if (len > 2 || (len == 1 && *p >= 0x20 && *p != 0x7f) ||
@@ -145,14 +145,14 @@ escape(struct buf *out, const char *s, size_t n)
  * on one line and count it in *counter.
  */
 static void
-report(struct walk *w, size_t *counter, int errnum, const char *cause)
+scan_report(struct walk *w, size_t *counter, int errnum, const char *cause)
 {
 	struct buf msg = { NULL, 0, 0 };
 
-	escape(&msg, w->root, w->rootlen);
+	scan_escape(&msg, w->root, w->rootlen);
 	if (w->path.len > 0 || w->rootlen == 0)
 		buf_append(&msg, "/", 1);
-	escape(&msg, w->path.data, w->path.len);
+	scan_escape(&msg, w->path.data, w->path.len);
 	if (errnum == 0) {
 		/* A note, not an error: -q leaves it to the summary. */
 		if (log_level >= 0)
@@ -173,7 +173,7 @@ report(struct walk *w, size_t *counter, int errnum, const char *cause)
  * restore's target a symlink is left alone, whatever the options.
  */
 static const char *
-skip_cause(mode_t type, int restore)
+scan_skip_cause(mode_t type, int restore)
 {
 	if (S_ISLNK(type) && restore)
 		return "symbolic link, left as it is (a restore never writes "
@@ -193,7 +193,7 @@ skip_cause(mode_t type, int restore)
 
 /* Record the current path as a key; "marker" adds the trailing '/'. */
 static void
-record(struct walk *w, const struct stat *sb, int marker)
+scan_record(struct walk *w, const struct stat *sb, int marker)
 {
 	struct entry *e;
 
@@ -226,7 +226,7 @@ record(struct walk *w, const struct stat *sb, int marker)
  * report them, and counted in w->filtered for the marker rule.
  */
 static int
-walk_filtered(struct walk *w, mode_t type)
+scan_walk_filtered(struct walk *w, mode_t type)
 {
 	int out;
 
@@ -247,8 +247,8 @@ walk_filtered(struct walk *w, mode_t type)
  * already known, else NULL.  Returns the number of keys recorded.
  */
 static size_t
-walk_descend(struct walk *w, int dfd, const char *name, const struct stat *sb,
-    const struct frame *up, int vialink)
+scan_walk_descend(struct walk *w, int dfd, const char *name,
+    const struct stat *sb, const struct frame *up, int vialink)
 {
 	const struct frame *f;
 	struct stat own;
@@ -258,12 +258,12 @@ walk_descend(struct walk *w, int dfd, const char *name, const struct stat *sb,
 	if (!w->follow)
 		flags |= O_NOFOLLOW;
 	if ((fd = openat(dfd, name, flags)) == -1) {
-		report(w, &w->st->failed, errno, "cannot open directory");
+		scan_report(w, &w->st->failed, errno, "cannot open directory");
 		goto out;
 	}
 	if (sb == NULL) {
 		if (fstat(fd, &own) == -1) {
-			report(w, &w->st->failed, errno, NULL);
+			scan_report(w, &w->st->failed, errno, NULL);
 			goto out;
 		}
 		sb = &own;
@@ -272,13 +272,13 @@ walk_descend(struct walk *w, int dfd, const char *name, const struct stat *sb,
 		if (f->dev == sb->st_dev && f->ino == sb->st_ino)
 			break;
 	if (f != NULL) {
-		report(w, &w->st->failed, 0, vialink ?
+		scan_report(w, &w->st->failed, 0, vialink ?
 		    "symlink loop, not followed" :
 		    "directory loop, not descended");
 		goto out;
 	}
 	/* walk_dir owns the descriptor from here on. */
-	n = walk_dir(w, fd, sb, up, 0);
+	n = scan_walk_dir(w, fd, sb, up, 0);
 	fd = -1;
 out:
 	if (fd != -1)
@@ -292,7 +292,7 @@ out:
  * ends with it.  Returns the number of keys recorded for it and below.
  */
 static size_t
-walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
+scan_walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
     const struct frame *up)
 {
 	struct stat sb;
@@ -301,23 +301,24 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 	int known = type != 0 && !(vialink && w->follow);
 
 	/* Filter first, so that a filtered-out entry costs no stat. */
-	if (known && walk_filtered(w, type))
+	if (known && scan_walk_filtered(w, type))
 		return 0;
 	/* One stat, and only when the type or the file's attributes need it. */
 	if (S_ISREG(type) || !known) {
 		if (fstatat(dfd, name, &sb,
 		    w->follow ? 0 : AT_SYMLINK_NOFOLLOW) == -1) {
-			report(w, &w->st->failed, errno, vialink ?
+			scan_report(w, &w->st->failed, errno, vialink ?
 			    "cannot follow symbolic link" : NULL);
 			return 0;
 		}
 		type = sb.st_mode & S_IFMT;
 		statted = 1;
-		if (!known && walk_filtered(w, type))
+		if (!known && scan_walk_filtered(w, type))
 			return 0;
 	}
 	if (!S_ISREG(type) && !S_ISDIR(type)) {
-		report(w, &w->st->skipped, 0, skip_cause(type, w->restore));
+		scan_report(w, &w->st->skipped, 0,
+		    scan_skip_cause(type, w->restore));
 		return 0;
 	}
 	/* A restore's temporary file (a live one, or one left by a crash). */
@@ -327,26 +328,26 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 	}
 
 	/* What we would record must make a valid S3 key. */
-	if (!utf8_valid(name, strlen(name))) {
-		report(w, &w->st->failed, 0, "name is not valid UTF-8");
+	if (!scan_utf8_valid(name, strlen(name))) {
+		scan_report(w, &w->st->failed, 0, "name is not valid UTF-8");
 		return 0;
 	}
 	/* Keys with a ".p3backup/" segment are p3backup's own. */
 	if (strcmp(name, ".p3backup") == 0 && (S_ISDIR(type) ||
 	    strcmp(w->path.data, ".p3backup") == 0)) {
-		report(w, &w->st->failed, 0,
+		scan_report(w, &w->st->failed, 0,
 		    "reserved name (p3backup's own objects live there)");
 		return 0;
 	}
 	/* A directory needs room for at least its own "dir/" marker. */
 	if (w->path.len + (S_ISDIR(type) ? 1 : 0) > w->maxkey) {
-		report(w, &w->st->failed, 0, w->toolong);
+		scan_report(w, &w->st->failed, 0, w->toolong);
 		return 0;
 	}
 	if (S_ISDIR(type))
-		return walk_descend(w, dfd, name, statted ? &sb : NULL, up,
+		return scan_walk_descend(w, dfd, name, statted ? &sb : NULL, up,
 		    vialink);
-	record(w, &sb, 0);
+	scan_record(w, &sb, 0);
 	return 1;
 }
 
@@ -367,7 +368,7 @@ walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
  * Returns the number of keys recorded.
  */
 static size_t
-walk_dir(struct walk *w, int fd, const struct stat *sb,
+scan_walk_dir(struct walk *w, int fd, const struct stat *sb,
     const struct frame *up, int isroot)
 {
 	struct frame self = { sb->st_dev, sb->st_ino, up };
@@ -377,7 +378,7 @@ walk_dir(struct walk *w, int fd, const struct stat *sb,
 	int readerr = 0;
 
 	if ((dir = fdopendir(fd)) == NULL) {
-		report(w, &w->st->failed, errno, "cannot read directory");
+		scan_report(w, &w->st->failed, errno, "cannot read directory");
 		close(fd);
 		return 0;
 	}
@@ -394,15 +395,16 @@ walk_dir(struct walk *w, int fd, const struct stat *sb,
 		if (base > 0)
 			buf_append(&w->path, "/", 1);
 		buf_append(&w->path, de->d_name, strlen(de->d_name));
-		n += walk_entry(w, dirfd(dir), de->d_name, DIRENT_TYPE(de),
+		n += scan_walk_entry(w, dirfd(dir), de->d_name, DIRENT_TYPE(de),
 		    &self);
 		w->path.len = base;
 		w->path.data[base] = '\0';
 	}
 	if (readerr != 0)
-		report(w, &w->st->failed, readerr, "cannot read directory");
+		scan_report(w, &w->st->failed, readerr,
+		    "cannot read directory");
 	else if (n == 0 && !isroot && w->markers && w->filtered == filtered) {
-		record(w, sb, 1);
+		scan_record(w, sb, 1);
 		n = 1;
 	}
 	closedir(dir);
@@ -444,11 +446,11 @@ scan_tree(const char *root, const struct config *cfg, struct table *tbl,
 
 	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &sb) == -1) {
-		report(&w, &st->failed, errno, NULL);
+		scan_report(&w, &st->failed, errno, NULL);
 		goto out;
 	}
 	/* walk_dir owns the descriptor from here on. */
-	walk_dir(&w, fd, &sb, NULL, 1);
+	scan_walk_dir(&w, fd, &sb, NULL, 1);
 	fd = -1;
 	rc = 0;
 out:
