@@ -105,9 +105,10 @@ checksum_roundup(uint64_t v, uint64_t unit)
 }
 
 /*
- * The part size p3backup uses for "size" bytes: "want" (16 MiB when 0),
- * at least MP_MIN_PART; when that needs more than MP_MAX_PARTS parts,
- * the smallest whole number of MiB that does not; at most MP_MAX_PART.
+ * The part size p3backup uses for a file of "size" bytes: "want"
+ * (cfg->part_size; 16 MiB when 0), at least MP_MIN_PART; when that needs
+ * more than MP_MAX_PARTS parts, the smallest whole number of MiB that
+ * does not; at most MP_MAX_PART.
  */
 uint64_t
 checksum_part_size(uint64_t size, uint64_t want)
@@ -224,6 +225,12 @@ checksum_comparable(const struct entry *e)
 	return entry_md5(e) != NULL || (e->retag_md5 && !e->rnotmd5);
 }
 
+/*
+ * What an answer about e's object (HEAD or GET) says of its content:
+ * x-amz-meta-md5chksum (rclone's base64 MD5) becomes e's MD5
+ * (entry_set_md5); without it, an answer saying SSE-KMS or SSE-C marks
+ * the ETag as no MD5 (rnotmd5), unless e's MD5 is already known.
+ */
 void
 checksum_note_answer(struct entry *e, const struct s3_call *c)
 {
@@ -239,15 +246,16 @@ checksum_note_answer(struct entry *e, const struct s3_call *c)
 }
 
 /*
- * Read "size" bytes of "fd" once, 1 MiB at a time, and compare them
- * with what is known of e's content: its MD5 (entry_md5), else the
- * multipart ETag in e->rmd5/rparts for each part size of
- * checksum_candidates(), all hashed side by side.  Returns CSUM_SAME
- * when one matches, CSUM_DIFF when none does or the file is not "size"
- * bytes long, CSUM_UNKNOWN without reading when neither is known (an
- * ETag of another form, or of SSE-KMS or SSE-C) or no candidate gives
- * rparts parts, or -1 with errno set when a read fails (nothing
- * reported).
+ * Read "size" bytes of the file "fd" once, 1 MiB at a time, and compare
+ * them with what is known of e's content: its MD5 (entry_md5), else the
+ * multipart ETag in e->rmd5/rparts for each plausible part size (the one
+ * p3backup would use with "part_size", N-way splits rounded to a MiB or
+ * an MB, and the common client defaults), all hashed side by side.
+ * Returns CSUM_SAME when one matches, CSUM_DIFF when none does or the
+ * file is not "size" bytes long, CSUM_UNKNOWN without reading when
+ * neither is known (an ETag of another form, or of SSE-KMS or SSE-C) or
+ * no part size gives rparts parts, or -1 with errno set when a read fails
+ * (nothing reported).
  */
 int
 checksum_file(int fd, uint64_t size, const struct entry *e,
@@ -463,16 +471,6 @@ checksum_worker(void *arg)
 }
 
 /*
- * Set e->csum for every entry of "tbl": CSUM_NONE, except for files
- * present on both sides with the same size: CSUM_UNKNOWN without
- * reading when the ETag is no MD5, else the verdict of checksum_file
- * on "root/key" (opened as upload.c does; a file that is no longer a
- * regular file of that size is CSUM_DIFF, for the upload to look at).
- * Up to CSUM_THREADS threads, this one included, share the files.  A
- * file that cannot be read is reported, added to *failed and left
- * CSUM_NONE.  Returns 0.
- */
-/*
  * Compare the n entries of v (as checksum_entry), setting e->csum, on
  * up to CSUM_THREADS threads, this one included.
  */
@@ -509,6 +507,19 @@ checksum_run(const char *root, const struct config *cfg,
 	pthread_mutex_destroy(&p.lock);
 }
 
+/*
+ * Set e->csum for every entry of "tbl": CSUM_NONE, except for files (not
+ * directory markers) present on both sides with the same size:
+ * CSUM_UNKNOWN without reading when the ETag is no MD5 and no MD5 is
+ * known, else the verdict of checksum_file on "root/key".  With a key
+ * (cfg->crypt_hkey), encrypted objects are compared by their keyed
+ * checksum instead, whatever the object's size: CSUM_UNKNOWN when it is
+ * not known, CSUM_NONE when the recorded plaintext size is not the
+ * file's.  Files are opened as upload.c does; one that is no longer a
+ * regular file of the scanned size is CSUM_DIFF, for the upload to look
+ * at.  A few threads share the files.  A file that cannot be read is
+ * reported, added to *failed and left CSUM_NONE.
+ */
 void
 checksum_table(const char *root, const struct config *cfg,
     struct table *tbl, size_t *failed)
@@ -539,6 +550,12 @@ checksum_table(const char *root, const struct config *cfg,
 	free(v);
 }
 
+/*
+ * Whether e's --checksum verdict came from its ETag alone and said
+ * CSUM_DIFF or CSUM_UNKNOWN, so that its metadata (HEAD) may tell better:
+ * a local and remote file of one size, no MD5 known apart from the ETag,
+ * rnotmd5 not set, and no encryption key in use.
+ */
 int
 checksum_doubtful(const struct entry *e, const struct config *cfg)
 {
@@ -548,6 +565,12 @@ checksum_doubtful(const struct entry *e, const struct config *cfg)
 	    !e->rnotmd5;
 }
 
+/*
+ * Compare again, as checksum_table, those of the "n" entries of "v" whose
+ * metadata (HEAD) gave an MD5 or showed an ETag that is no MD5; the
+ * others keep their verdict.  "v" is reordered: the entries compared
+ * again are moved to its front.
+ */
 void
 checksum_again(const char *root, const struct config *cfg,
     struct entry **v, size_t n, size_t *failed)

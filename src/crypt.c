@@ -188,9 +188,12 @@ crypt_ids(struct crypt_key *k)
 }
 
 /*
- * Read the RSA key in the PEM file "path", public or "private".
- * Returns the key (free with crypt_key_free), or NULL with the reason
- * in *why, which does not name the file: the caller does.
+ * Read the RSA key in the PEM file "path": a public key
+ * (SubjectPublicKeyInfo or PKCS#1), or with "private" a private key
+ * (PKCS#1 or unencrypted PKCS#8), of CRYPT_MIN_BITS to 8192 bits.
+ * Returns the key (free with crypt_key_free) and *why NULL, or NULL with
+ * a one-line reason in *why (caller frees), which does not name the file:
+ * the caller does.
  */
 struct crypt_key *
 crypt_key_load(const char *path, int private, char **why)
@@ -221,21 +224,31 @@ crypt_key_free(struct crypt_key *k)
 	free(k);
 }
 
-/* CRYPT_FIXED and the wrapped key, as long as the modulus. */
+/*
+ * The header length of objects encrypted for this key: CRYPT_FIXED and
+ * the wrapped key, as long as the modulus.
+ */
 size_t
 crypt_header_len(const struct crypt_key *k)
 {
 	return CRYPT_FIXED + k->nbytes;
 }
 
-/* 32 bytes, owned by the key. */
+/*
+ * The key id: SHA-256 of the public key's DER SubjectPublicKeyInfo; 32
+ * bytes, owned by the key.
+ */
 const unsigned char *
 crypt_key_id(const struct crypt_key *k)
 {
 	return k->id;
 }
 
-/* 32 bytes, owned by the key. */
+/*
+ * The key of the keyed plaintext checksum (HMAC-SHA256) stored with
+ * objects: SHA-256("p3backup checksum key 1" || DER public key); 32
+ * bytes, owned by the key.
+ */
 const unsigned char *
 crypt_checksum_key(const struct crypt_key *k)
 {
@@ -267,7 +280,11 @@ crypt_hdr_check(const unsigned char *h, size_t len, const char **why)
 	return *why != NULL ? -1 : (long)(CRYPT_FIXED + wrap);
 }
 
-/* crypt_hdr_check() for callers that need no reason. */
+/*
+ * How many header bytes an object beginning with the "len" bytes at "buf"
+ * has, or -1 when they are not the fixed part (CRYPT_FIXED bytes) of a
+ * header of a version we read.
+ */
 long
 crypt_header_peek(const unsigned char *buf, size_t len)
 {
@@ -300,8 +317,10 @@ crypt_obj_setup(struct crypt_obj *obj, const char *okey)
 }
 
 /*
- * Start object "okey" with a fresh data key wrapped for "pub".  On
- * failure "obj" is left zeroed (crypt_obj_free is still allowed).
+ * Start object "okey" (the full object key, bound into every chunk) with
+ * a fresh random data key wrapped for "pub" into obj->hdr with "flags"
+ * (CRYPT_F_*).  Returns 0 (release "obj" with crypt_obj_free), or -1
+ * (reported) with "obj" left zeroed.
  */
 int
 crypt_obj_new(struct crypt_obj *obj, const struct crypt_key *pub,
@@ -336,7 +355,11 @@ fail:
 	return -1;
 }
 
-/* As crypt_obj_new, from a journal's data key and header. */
+/*
+ * As crypt_obj_new, from a journal's data key and header (hlen bytes,
+ * checked to be a whole header of a version we read; the key is taken as
+ * it is).  Returns 0, or -1 (reported) with "obj" left zeroed.
+ */
 int
 crypt_obj_resume(struct crypt_obj *obj, const unsigned char key[32],
     const unsigned char *hdr, size_t hlen, const char *okey)
@@ -357,10 +380,15 @@ crypt_obj_resume(struct crypt_obj *obj, const unsigned char key[32],
 }
 
 /*
- * Open the header of object "okey".  Everything that can be checked
- * without the private key is, first, so that the reason is right: the
- * key id says "another key", and an unwrap that fails for the key the
- * header names can only mean damage.  On failure "obj" is left zeroed.
+ * Parse the header at "hdr" (hlen bytes, from crypt_header_peek) of
+ * object "okey" and unwrap its data key with "priv".  Everything that can
+ * be checked without the private key is, first, so that the reason is
+ * right: the key id says "another key", and an unwrap that fails for the
+ * key the header names can only mean damage.  Returns 0 (release "obj"
+ * with crypt_obj_free), or -1 with "obj" left zeroed and a static reason
+ * in *why: "not an encrypted object", "unsupported format version",
+ * "encrypted for another key", "corrupted header", "truncated", "a public
+ * key cannot decrypt", or "cannot set up AES-256-GCM" (also reported).
  */
 int
 crypt_obj_open(struct crypt_obj *obj, const struct crypt_key *priv,
@@ -407,7 +435,10 @@ out:
 	return rc;
 }
 
-/* Release and wipe an object's state; a zeroed one is fine. */
+/*
+ * Release and wipe an object's state; a zeroed one is fine.  "obj" itself
+ * is the caller's.
+ */
 void
 crypt_obj_free(struct crypt_obj *obj)
 {
@@ -431,9 +462,13 @@ crypt_chunk_ad(const struct crypt_obj *obj, uint64_t index, int final,
 }
 
 /*
- * Seal chunks "first", first+1, ...; a caller sealing a stream in
- * pieces passes whole chunks (multiples of CRYPT_CHUNK) but for the
- * last piece, since readers cut the stored body at fixed offsets.
+ * Seal the "len" plaintext bytes at "in" as chunks first, first+1, ...
+ * (every chunk CRYPT_CHUNK bytes but the last; len == 0 gives one empty
+ * chunk), the last one marked final when "last" is set, into "out"
+ * (crypt_sealed_len(len) bytes).  A caller sealing a stream in pieces
+ * passes whole chunks (len a multiple of CRYPT_CHUNK) but for the last
+ * piece, since readers cut the stored body at fixed offsets.  Returns the
+ * bytes written; exits (status 3) if AES-GCM fails, which is a bug.
  */
 size_t
 crypt_seal(struct crypt_obj *obj, uint64_t first, int last,
@@ -456,7 +491,10 @@ crypt_seal(struct crypt_obj *obj, uint64_t first, int last,
 	return w;
 }
 
-/* What crypt_seal() writes for "len" bytes. */
+/*
+ * What crypt_seal writes for "len" plaintext bytes: len + CRYPT_TAG per
+ * chunk.
+ */
 size_t
 crypt_sealed_len(size_t len)
 {
@@ -464,8 +502,11 @@ crypt_sealed_len(size_t len)
 }
 
 /*
- * Open one stored chunk.  Only the final chunk may be short: any other
- * would not be where a reader cutting at fixed offsets finds it.
+ * Open stored chunk "index" ("len" bytes: ciphertext and tag), "final"
+ * when it is the last, into "out" (len - CRYPT_TAG bytes).  Only the
+ * final chunk may be short: any other would not be where a reader cutting
+ * at fixed offsets finds it.  Returns 0, or -1 when its length is wrong
+ * or it does not authenticate; reports nothing.
  */
 int
 crypt_open_chunk(struct crypt_obj *obj, uint64_t index, int final,
@@ -485,14 +526,20 @@ crypt_open_chunk(struct crypt_obj *obj, uint64_t index, int final,
 	return 0;
 }
 
-/* Written so that no size near UINT64_MAX overflows. */
+/*
+ * Chunks of a plaintext of "size" bytes (1 for an empty one); no size
+ * near UINT64_MAX overflows.
+ */
 uint64_t
 crypt_nchunks(uint64_t size)
 {
 	return size == 0 ? 1 : (size - 1) / CRYPT_CHUNK + 1;
 }
 
-/* H + P + 16n, doc/encryption.md. */
+/*
+ * Stored size of an uncompressed object of "size" plaintext bytes with a
+ * header of "hlen": H + P + 16n (doc/encryption.md).
+ */
 uint64_t
 crypt_size(size_t hlen, uint64_t size)
 {

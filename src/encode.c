@@ -386,10 +386,18 @@ encode_pass(int fd, uint64_t size, const struct crypt_key *pub,
 }
 
 /*
- * Encode "fd" as object "okey" for "pub" into "enc" (see extern.h).
- * A compressed attempt that does not pay is thrown away, data key and
- * all, and the file read again: its header flag is sealed into every
- * chunk, so it must be right before the first one.
+ * Encode the plaintext file "fd" ("size" bytes as fstat saw them, read
+ * with pread) as object "okey" for "pub" into "enc" (zeroed first, fd
+ * -1): with "compress", zstd first, kept only when the compressed stream
+ * comes out shorter than the file; otherwise that attempt is thrown away,
+ * data key and all, and the file read again, since the header's flag is
+ * sealed into every chunk and must be right before the first one.
+ * Objects up to "memmax" bytes are built in memory, larger ones in an
+ * unlinked file under $TMPDIR (or /tmp).  On 0, "enc" holds the object,
+ * its MD5 and the keyed checksum of the plaintext (release with
+ * encoded_free).  Returns 0; 1 when the file did not read as "size" bytes
+ * (it changed), with *why NULL; -1 on an error, with a one-line reason in
+ * *why (caller frees).
  */
 int
 encode_file(int fd, uint64_t size, const struct crypt_key *pub,
@@ -412,8 +420,9 @@ encode_file(int fd, uint64_t size, const struct crypt_key *pub,
 }
 
 /*
- * Release what encode_file made, whatever it returned.  (A struct it
- * never saw has fd 0, which is not ours to close.)
+ * Release what encode_file made, whatever it returned, leaving "enc"
+ * empty (fd -1).  A struct encode_file never saw must have fd -1: a
+ * descriptor of 0 or more is closed.
  */
 void
 encoded_free(struct encoded *enc)
@@ -562,10 +571,17 @@ out:
 }
 
 /*
- * Decode object "okey" into "out" (see extern.h).  Each chunk is
- * checked before its plaintext is written, but a failure can come
- * after some were: on -1 "out" holds a partial file for the caller to
- * throw away.
+ * Decode object "okey" ("len" bytes in "in", read with pread) into the
+ * file "out" (written from offset 0, then truncated to the plaintext
+ * length) with "priv", writing at most "max" plaintext bytes (-1: no
+ * limit; a compressed object needs one, the size recorded at upload).
+ * Each chunk is checked before its plaintext is written, but a failure
+ * can come after some were: on -1 "out" holds a partial file, so it must
+ * be a temporary file for the caller to throw away.  Returns 0 with the
+ * plaintext length in *plain (0 on failure); -1 with a static reason in
+ * *why ("corrupted (a chunk does not authenticate)", "truncated",
+ * "encrypted for another key", ...); or -1 on an I/O error with errno set
+ * and *why NULL.
  */
 int
 decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,

@@ -28,7 +28,6 @@ char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 char	*xasprintf(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
-/* Wipe then free a secret string; accepts NULL. */
 void	 freezero_str(char *);
 
 /* A growable byte buffer, always NUL-terminated for convenience. */
@@ -38,35 +37,15 @@ struct buf {
 	size_t	 cap;
 };
 void	 buf_append(struct buf *, const void *, size_t);
-/*
- * Room for "n" more bytes now, so that appending them moves nothing
- * (no stale copy of a secret left behind in freed memory).
- */
 void	 buf_reserve(struct buf *, size_t n);
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
 
-/* The value of hex digit "c", or -1. */
 int	 hex_digit(int c);
-/*
- * Percent-decode "len" bytes of "s" into "dst" (emptied first): %XX is
- * a byte, and '+' a space when "plus_is_space".  Returns 0, or -1 on a
- * malformed escape or a decoded NUL byte; reports nothing.
- */
 int	 url_decode(struct buf *dst, const char *s, size_t len,
 	    int plus_is_space);
-/* Write 2*len lower-case hex digits and a NUL to out. */
 void	 hex_encode(const unsigned char *, size_t, char *out);
-/*
- * "s" as a whole number: decimal digits only (no sign, no blanks), at
- * most "max", into *v.  Returns 0, or -1.
- */
 int	 decimal_parse(const char *s, uint64_t max, uint64_t *v);
-/*
- * The 2 * n hex digits (either case) at "s" into out[n]; "s" may end
- * sooner (then -1: no byte past its NUL is read).  Returns 0, or -1 at
- * the first character that is not a hex digit.
- */
 int	 hex_decode(const char *s, size_t n, unsigned char *out);
 
 /* Set by SIGINT/SIGTERM: start no new work, let calls under way end. */
@@ -74,32 +53,15 @@ extern volatile sig_atomic_t stop_requested;
 
 /* Verbosity: -1 quiet, 0 normal, 1 -v, 2 -vv (request tracing). */
 extern int log_level;
-/* Print "p3backup: msg" on stderr when level <= log_level. */
 void	 logmsg(int level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/*
- * A copy of "s" safe to print on one line: control bytes and '\'
- * become \xNN.  Caller frees.
- */
 char	*printable(const char *s);
 
-/*
- * Open a file to back it up: read-only, without changing its access
- * time where allowed, never blocking on a FIFO, and not through a
- * final symlink unless "follow".  Returns the fd, or -1 with errno.
- */
 int	 file_open(const char *path, int follow);
-/*
- * A scratch file: created under $TMPDIR (or /tmp), named after "what",
- * and unlinked at once, so it goes away with its descriptor.  Returns
- * the fd, or -1 with errno set.
- */
 int	 scratch_open(const char *what);
-/* The Content-MD5 value (base64 MD5) of "len" bytes of "body" into out. */
 void	 content_md5(const void *body, size_t len, char out[32]);
 
-/* Milliseconds from a monotonic clock. */
 uint64_t now_ms(void);
 
 /* ------------------------------------------------------------------ */
@@ -229,44 +191,14 @@ void	 config_free(struct config *);
 /* filter.c: --include / --exclude on relative paths */
 
 struct filter;
-/* A new, empty filter set (keeps everything). */
 struct filter *filter_new(void);
 void	 filter_free(struct filter *);
-/*
- * Add one pattern: "include" 1 for --include, 0 for --exclude.  A
- * pattern without '/' matches a name at any depth; with '/' it matches
- * the path from the root (a leading '/' is dropped); '*' and '?' stay
- * within a segment, '**' crosses segments, [...] is a class.  Returns
- * 0, or -1 on a malformed pattern (reported).
- */
 int	 filter_add(struct filter *, int include, const char *pattern);
-/*
- * --exclude-from: one exclude pattern per line; blank lines and lines
- * starting with '#' are skipped.  Returns 0, or -1 (reported).
- */
 int	 filter_add_file(struct filter *, const char *path);
-/*
- * Whether the file at relative path "path" is backed up: not matched by
- * any exclude and, when there are includes, matched by one.  A NULL
- * filter keeps everything.
- */
 int	 filter_file(const struct filter *, const char *path);
-/*
- * Whether the scan may skip the directory "path" (no trailing slash)
- * without looking inside: an exclude matches it or everything in it.
- */
 int	 filter_prune_dir(const struct filter *, const char *path);
-/* 1 when there is at least one --include. */
 int	 filter_has_includes(const struct filter *);
-/*
- * The scan met the directory "path" (not pruned): an include that
- * would match it as a file notes it, for filter_hints.
- */
 void	 filter_seen_dir(const struct filter *, const char *path);
-/*
- * After a backup's scan: one note per include that kept no file but
- * named a directory ("--include proj" where proj/ was meant).
- */
 void	 filter_hints(const struct filter *);
 
 /* ------------------------------------------------------------------ */
@@ -751,11 +683,9 @@ uint64_t xfer_backoff_ms(int attempt);
 /* table.c: local and remote entries meet in one table keyed by key */
 
 /*
- * One object key: what the scan found on disk and what the listing
- * found in the bucket.  The key is relative to DIRECTORY and to the
- * --prefix ("a/b.txt"; an empty directory is "a/dir/"), stored once.
+ * Bytes of the key id (crypt.c) kept with each object: enough to tell
+ * keys apart.
  */
-/* Bytes of the key id (crypt.c) kept with each object: enough to tell keys apart. */
 #define CRYPT_KEYID_SHORT	8
 
 /* Whether an object is in the encrypted format (doc/encryption.md). */
@@ -781,6 +711,11 @@ struct rmeta {
 	int		 md5_known;
 };
 
+/*
+ * One object key: what the scan found on disk and what the listing
+ * found in the bucket.  The key is relative to DIRECTORY and to the
+ * --prefix ("a/b.txt"; an empty directory is "a/dir/"), stored once.
+ */
 struct entry {
 	UT_hash_handle	 hh;
 	int64_t		 lsize;		/* local size in bytes */
@@ -829,58 +764,19 @@ struct table {
 /* The length of e's key (without the NUL). */
 #define ENTRY_KEYLEN(e)	((size_t)(e)->hh.keylen)
 
-/* Find "key" (keylen bytes) through the index; NULL when absent. */
 struct entry *table_find(const struct table *, const char *key, size_t keylen);
-/*
- * Append a zeroed entry for "key", which the caller knows is not in the
- * table yet (the scan: every path is walked once), without indexing
- * it: table_find will not see it.  Never NULL.
- */
 struct entry *table_add(struct table *, const char *key, size_t keylen);
-/* Find "key" or add (and index) a zeroed entry for it.  Never NULL. */
 struct entry *table_get(struct table *, const char *key, size_t keylen);
-/*
- * Move every entry of "from" (an indexed table) into "into" (the scan's):
- * remote fields of an entry that exists in both are copied over, the
- * others are appended.  "from" is left empty, "into" has no index.
- */
 void	 table_merge(struct table *into, struct table *from);
-/* Free every entry; the table is left empty. */
 void	 table_free(struct table *);
-/* e's struct rmeta, made on first use (psize -1). */
 struct rmeta *entry_rmeta(struct entry *);
-/* Mark "e" encrypted; its struct rmeta, as entry_rmeta. */
 struct rmeta *entry_rcrypt(struct entry *);
-/* Mark "e" as a plain object: what rmeta said of encryption is gone. */
 void	 entry_set_plain(struct entry *);
-/*
- * Record "md5" (16 bytes) as the MD5 of e's object, which its ETag
- * "etag" (NULL: unknown) may or may not show: rnotmd5 is set when the
- * ETag is an MD5 in form but not this one, and the MD5 is kept apart
- * (rmeta) whenever the ETag does not give it.
- */
 void	 entry_set_md5(struct entry *, const unsigned char *md5);
-/*
- * The MD5 of e's content as far as known: rmeta's, else the ETag's
- * when it is a single-part MD5 not marked rnotmd5; NULL when unknown.
- */
 const unsigned char *entry_md5(const struct entry *);
-/*
- * Parse an S3 ETag ("hex32" or "hex32-N", quotes already removed) into
- * e->rmd5/rparts and set retag_md5; leaves it clear for other forms.
- */
 void	 table_set_etag(struct entry *, const char *etag);
-/*
- * Parse rclone's mtime format ("seconds[.fraction]", up to 9 digits)
- * into *sec and *nsec.  Returns 0, or -1 when malformed.
- */
 int	 mtime_parse(const char *, int64_t *sec, int32_t *nsec);
-/*
- * Parse a listing's LastModified ("2026-12-03T14:21:06.000Z", always
- * UTC) into whole seconds *sec.  Returns 0, or -1 when malformed.
- */
 int	 lastmod_parse(const char *, int64_t *sec);
-/* Format sec/nsec the way rclone stores it, into out[32]. */
 void	 mtime_format(int64_t sec, int32_t nsec, char out[32]);
 
 /* ------------------------------------------------------------------ */
@@ -912,20 +808,6 @@ struct scan_stats {
 	uint64_t bytes;		/* sum of recorded file sizes */
 };
 
-/*
- * Walk "root" and record every regular file, and every directory under
- * which nothing was recorded, in "tbl" (local side); "*st" is zeroed
- * first and a symlinked root is followed.  Symlinks are skipped with a note unless
- * cfg->follow_symlinks (then followed, loops reported and cut); FIFOs,
- * sockets and devices are skipped with a note and never opened;
- * unreadable directories and names that cannot be S3 keys (not UTF-8,
- * key over 1024 bytes with the prefix, the reserved ".p3backup/") are
- * reported and counted as failed; the walk goes on.  What cfg->filter
- * leaves out is dropped silently and counted nowhere; an excluded
- * directory is not entered.  With includes no marker is recorded; with
- * excludes only, none for a directory that held something filtered.
- * Returns 0, or -1 when "root" itself cannot be walked (reported).
- */
 int	 scan_tree(const char *root, const struct config *, struct table *,
 	    struct scan_stats *);
 
@@ -943,53 +825,15 @@ enum CSUM {
 #define MP_MIN_PART	(5ULL * 1024 * 1024)
 #define MP_MAX_PART	(5ULL * 1024 * 1024 * 1024)
 
-/*
- * The S3 multipart ETag "hex(md5(md5(part1) .. md5(partN)))-N" of the
- * "n" part digests "md5s" (16 bytes each), into out[45].
- */
 void	 checksum_multipart_etag(const unsigned char *md5s, size_t n,
 	    char out[45]);
-/*
- * The part size p3backup uses for a file of "size" bytes: "want"
- * (cfg->part_size), raised to a whole MiB so that no more than
- * MP_MAX_PARTS parts are needed, and at least MP_MIN_PART.
- */
 uint64_t checksum_part_size(uint64_t size, uint64_t want);
-/*
- * What an answer about e's object (HEAD or GET) says of its content:
- * x-amz-meta-md5chksum (rclone's base64 MD5) becomes e's MD5; an answer
- * saying SSE-KMS or SSE-C marks an ETag that cannot be an MD5.
- */
 void	 checksum_note_answer(struct entry *, const struct s3_call *);
-/*
- * Read the file "fd" (of "size" bytes) once and decide whether its
- * content gives the ETag in e->rmd5/rparts: a single MD5 for rparts 0,
- * else the multipart ETag for every plausible part size (the one
- * p3backup would use, N-way splits rounded to a MiB, and the common
- * client defaults).  Returns an enum CSUM, or -1 on a read error
- * (errno set).
- */
 int	 checksum_file(int fd, uint64_t size, const struct entry *e,
 	    uint64_t part_size);
-/*
- * Set e->csum for every entry that is local and remote with the same
- * size (not a directory marker), reading the files under "root" with a
- * few threads.  With a key (cfg->crypt_hkey), encrypted objects are
- * compared by their keyed checksum instead, where it is known (else
- * CSUM_UNKNOWN), whatever the sizes.  A file that cannot be read is
- * reported, counted in *failed, and left CSUM_NONE.
- */
 void	 checksum_table(const char *root, const struct config *,
 	    struct table *, size_t *failed);
-/*
- * Whether e's --checksum verdict came from its ETag alone and said
- * "different" or "unknown": its metadata may tell better.
- */
 int	 checksum_doubtful(const struct entry *, const struct config *);
-/*
- * Compare again those of the n entries of v whose metadata (HEAD) gave
- * an MD5 or showed an ETag that is no MD5; as checksum_table.
- */
 void	 checksum_again(const char *root, const struct config *,
 	    struct entry **v, size_t n, size_t *failed);
 
@@ -1474,25 +1318,11 @@ struct settings {
 	int		 unsure;	/* none, and objects could not be asked */
 };
 
-/*
- * GET [PREFIX/].p3backup/settings into "st"; when there is none, what
- * the objects of "tbl" say (index and HEAD metadata merged, and up to
- * eight HEADs more when those know of no sealed object).  Returns
- * 0, or -1 (reported) when it cannot be read or is not p3backup's.
- */
 int	 settings_load(struct s3 *, const char *bucket, struct table *,
 	    struct settings *);
-/*
- * Whether this run may go on: a backup whose encryption (on/off, key,
- * compression) contradicts "st" may not without cfg->new_settings; a
- * restore of an encrypted backup needs --decrypt-key.  0, or -1 after
- * one line saying what is recorded and what to do (a usage error).
- */
 int	 settings_check(const struct settings *, const struct config *,
 	    const char *bucket);
-/* Whether a backup should record its settings (none yet, or changed). */
 int	 settings_changed(const struct settings *, const struct config *);
-/* PUT this run's settings.  0, or -1 (reported). */
 int	 settings_save(struct s3 *, const char *bucket);
 
 /* ------------------------------------------------------------------ */
@@ -1510,22 +1340,10 @@ int	 settings_save(struct s3 *, const char *bucket);
 /* An RSA key read from a PEM file: public for backups, private for restores. */
 struct crypt_key;
 
-/*
- * Read the PEM file "path": a public key (SubjectPublicKeyInfo or
- * PKCS#1), or with "private" a private key (PKCS#1 or unencrypted
- * PKCS#8).  RSA of at least CRYPT_MIN_BITS only.  NULL on failure, with
- * a one-line reason in *why (caller frees).
- */
 struct crypt_key *crypt_key_load(const char *path, int private, char **why);
 void	 crypt_key_free(struct crypt_key *);
-/* The header length of objects encrypted for this key: CRYPT_FIXED + modulus bytes. */
 size_t	 crypt_header_len(const struct crypt_key *);
-/* The key id: SHA-256 of the public key's DER SubjectPublicKeyInfo. */
 const unsigned char *crypt_key_id(const struct crypt_key *);
-/*
- * The key of the keyed plaintext checksum (HMAC-SHA256) stored with
- * objects: SHA-256("p3backup checksum key 1" || DER public key).
- */
 const unsigned char *crypt_checksum_key(const struct crypt_key *);
 
 /* One object's encryption state. */
@@ -1538,54 +1356,21 @@ struct crypt_obj {
 	void		*gcm;		/* mbedtls_gcm_context */
 };
 
-/*
- * A fresh random data key for object "okey" (the full object key, bound
- * into every chunk), wrapped for "pub" into obj->hdr with "flags".
- * 0, or -1 (reported with warnx).
- */
 int	 crypt_obj_new(struct crypt_obj *, const struct crypt_key *pub,
 	    const char *okey, unsigned flags);
-/* The same state again from a saved data key and header (resume). 0 / -1. */
 int	 crypt_obj_resume(struct crypt_obj *, const unsigned char key[32],
 	    const unsigned char *hdr, size_t hlen, const char *okey);
-/*
- * How many header bytes an object beginning with the "len" bytes at
- * "buf" has (len >= CRYPT_FIXED), or -1 when they are not a header of
- * a version we read.
- */
 long	 crypt_header_peek(const unsigned char *buf, size_t len);
-/*
- * Parse the header at "hdr" (hlen bytes, from crypt_header_peek) of
- * object "okey" and unwrap its data key with "priv".  0, or -1 with a
- * static reason in *why: "not an encrypted object", "unsupported format
- * version", "encrypted for another key", "corrupted header",
- * "truncated", "a public key cannot decrypt".
- */
 int	 crypt_obj_open(struct crypt_obj *, const struct crypt_key *priv,
 	    const unsigned char *hdr, size_t hlen, const char *okey,
 	    const char **why);
 void	 crypt_obj_free(struct crypt_obj *);
-/*
- * Seal the "len" plaintext bytes at "in" as chunks first, first+1, ...
- * (every chunk CRYPT_CHUNK bytes but the last; len == 0 gives one empty
- * chunk), the last one marked final when "last" is set, into "out"
- * (crypt_sealed_len(len) bytes).  Without "last", len must be a
- * multiple of CRYPT_CHUNK: readers cut the body at fixed offsets.
- * Returns the bytes written.
- */
 size_t	 crypt_seal(struct crypt_obj *, uint64_t first, int last,
 	    const unsigned char *in, size_t len, unsigned char *out);
-/* The sealed length of "len" plaintext bytes: len + CRYPT_TAG per chunk. */
 size_t	 crypt_sealed_len(size_t len);
-/*
- * Open chunk "index" ("len" bytes: ciphertext and tag) into "out"
- * (len - CRYPT_TAG bytes).  0, or -1 when it does not authenticate.
- */
 int	 crypt_open_chunk(struct crypt_obj *, uint64_t index, int final,
 	    const unsigned char *in, size_t len, unsigned char *out);
-/* Chunks of a plaintext of "size" bytes (1 for an empty one). */
 uint64_t crypt_nchunks(uint64_t size);
-/* Stored size of an uncompressed object of "size" plaintext bytes. */
 uint64_t crypt_size(size_t hlen, uint64_t size);
 
 /* ------------------------------------------------------------------ */
@@ -1601,31 +1386,10 @@ struct encoded {
 	int		 compressed;	/* CRYPT_F_ZSTD was worth it */
 };
 
-/*
- * Encode the plaintext file "fd" ("size" bytes as fstat saw them) as
- * object "okey" for "pub": with "compress", zstd first, kept only when
- * the object comes out smaller.  Objects up to "memmax" bytes are built
- * in memory, larger ones in an unlinked file under $TMPDIR (or /tmp).
- * Returns 0; 1 when the file did not read as "size" bytes (it changed);
- * -1 on an error, with a one-line reason in *why (caller frees).
- */
 int	 encode_file(int fd, uint64_t size, const struct crypt_key *pub,
 	    const char *okey, int compress, size_t memmax, struct encoded *,
 	    char **why);
-/* Free what encode_file made; fd must be -1 when it never ran. */
 void	 encoded_free(struct encoded *);
-/*
- * Decode object "okey" ("len" bytes in "in", read with pread) into the
- * file "out" (written from offset 0, then truncated to the plaintext
- * length) with "priv", checking every chunk, writing at most "max"
- * plaintext bytes (-1: no limit; a compressed object needs one, the
- * size recorded at upload); *plain gets the plaintext
- * length.  0, or -1 with a static reason in *why ("corrupted (a chunk
- * does not authenticate)", "truncated", "encrypted for another key",
- * ...), or on an I/O error with errno set and *why NULL.  A chunk is
- * written only once it authenticates, but a later one may still fail:
- * "out" must be a temporary file, dropped on failure.
- */
 int	 decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
 	    const char *okey, int64_t max, uint64_t *plain, const char **why);
 

@@ -352,7 +352,7 @@ filter_add_at(struct filter *f, int include, const char *pattern,
 	return rc;
 }
 
-/* A new, empty filter (keeps everything); free with filter_free. */
+/* A new, empty filter set (keeps everything); free with filter_free. */
 struct filter *
 filter_new(void)
 {
@@ -379,9 +379,13 @@ filter_free(struct filter *f)
 }
 
 /*
- * Compile "pattern" (not kept) as an include or an exclude.  Returns 0,
- * or -1 after reporting a malformed pattern: empty, an unclosed '[', a
- * trailing lone '\', or longer than 1024 bytes.
+ * Compile "pattern" (copied) as an include ("include" 1, --include) or an
+ * exclude (0, --exclude).  A pattern without '/' matches a name at any
+ * depth; with '/' it matches the path from the root (a leading '/' is
+ * dropped); a trailing '/' means directories only.  '*' and '?' stay
+ * within a segment, '**' crosses segments, [...] is a class, '\' escapes.
+ * Returns 0, or -1 after reporting a malformed pattern: empty, an
+ * unclosed '[', a trailing lone '\', or longer than 1024 bytes.
  */
 int
 filter_add(struct filter *f, int include, const char *pattern)
@@ -390,10 +394,11 @@ filter_add(struct filter *f, int include, const char *pattern)
 }
 
 /*
- * Add one exclude per line of the file "path": a trailing "\r" is
- * dropped, blank lines and lines starting with '#' are skipped; the
- * rest of a line is the pattern, spaces included.  Returns 0, or -1
- * after reporting the file's or a pattern's error.
+ * --exclude-from: add one exclude per line of the file "path": a trailing
+ * "\r" is dropped, blank lines (spaces and tabs only) and lines starting
+ * with '#' are skipped; the rest of a line is the pattern, spaces
+ * included.  Returns 0, or -1 after reporting the file's error or the
+ * first bad pattern (as "FILE:LINE"); the patterns before it stay added.
  */
 int
 filter_add_file(struct filter *f, const char *path)
@@ -435,10 +440,11 @@ out:
 }
 
 /*
- * Whether the file "path" (relative, no leading '/') is backed up: no
- * exclude matches it or a parent directory, and, when there are
- * includes, one matches it (or, directory-only, a parent).  A NULL
- * filter keeps everything.
+ * Whether the file at relative path "path" (no leading '/') is backed up:
+ * no exclude matches it or a parent directory, and, when there are
+ * includes, one matches it (or, directory-only, a parent).  A NULL filter
+ * keeps everything.  Counts, for filter_hints, the files each include
+ * keeps.
  */
 int
 filter_file(const struct filter *f, const char *path)
@@ -473,6 +479,11 @@ filter_file(const struct filter *f, const char *path)
 	return keep;
 }
 
+/*
+ * The scan met the directory "path" (not pruned): the first such
+ * directory that an include would match as a file is noted, for
+ * filter_hints.  Does nothing without includes or for a NULL filter.
+ */
 void
 filter_seen_dir(const struct filter *f, const char *path)
 {
@@ -490,6 +501,11 @@ filter_seen_dir(const struct filter *f, const char *path)
 			f->use[i].dir = xstrdup(path);
 }
 
+/*
+ * After a backup's scan: one note per include that kept no file but
+ * matched a directory ("--include proj" where proj/ was meant), saying
+ * what to write instead.  A NULL filter says nothing.
+ */
 void
 filter_hints(const struct filter *f)
 {
@@ -517,10 +533,10 @@ filter_hints(const struct filter *f)
 }
 
 /*
- * Whether the directory "path" (relative, no trailing '/') holds
- * nothing to back up whatever its contents: an exclude matches it or a
- * parent, or ends in '/' then '*' or '**' and matches it up to there.
- * Includes never prune.  A NULL filter prunes nothing.
+ * Whether the scan may skip the directory "path" (relative, no trailing
+ * '/') without looking inside: an exclude matches it or a parent, or ends
+ * in '/' then '*' or '**' and matches it up to there.  Includes never
+ * prune.  A NULL filter prunes nothing.
  */
 int
 filter_prune_dir(const struct filter *f, const char *path)
@@ -537,7 +553,7 @@ filter_prune_dir(const struct filter *f, const char *path)
 	return 0;
 }
 
-/* 1 when "f" holds at least one include. */
+/* 1 when "f" holds at least one include; 0 for a NULL filter. */
 int
 filter_has_includes(const struct filter *f)
 {

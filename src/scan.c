@@ -412,9 +412,26 @@ scan_walk_dir(struct walk *w, int fd, const struct stat *sb,
 }
 
 /*
- * Walk "root" into "tbl"; see extern.h for the policy.  "root" itself
- * is followed when it is a symlink to a directory.  Fills "st" (zeroed
- * first).  Only table entries outlive the call: no path is kept.
+ * Walk "root" and record every regular file, and every directory under
+ * which nothing was recorded (as a "dir/" marker; never the root, nor a
+ * directory that could not be read to its end), in "tbl" (local side,
+ * with table_add: not indexed); "*st" is zeroed first and counts what was
+ * met.  "root" itself is followed when it is a symlink to a directory.
+ * Symlinks are skipped with a note unless cfg->follow_symlinks (then
+ * followed, loops reported and cut); in a restore's target (cfg->restore)
+ * they are left alone with a note.  FIFOs, sockets and devices are
+ * skipped with a note and never opened.  Both are counted as skipped.  A
+ * restore's temporary files are left out (said with -v).  Unreadable
+ * entries, directory loops and names that cannot be S3 keys (not UTF-8, a
+ * key over 1024 bytes with the prefix, the reserved ".p3backup") are
+ * reported and counted as failed; the walk goes on.  Reports without an
+ * errno (skips, loops, bad names) are notes that -q silences.  What
+ * cfg->filter leaves out is dropped silently and counted nowhere; an
+ * excluded directory is not entered.  With includes no marker is
+ * recorded; with excludes only, none for a directory that held something
+ * filtered.
+ * Only table entries outlive the call: no path is kept.  Returns 0, or -1
+ * when "root" itself cannot be opened (reported, counted as failed).
  */
 int
 scan_tree(const char *root, const struct config *cfg, struct table *tbl,

@@ -123,6 +123,17 @@ settings_infer(struct s3 *s3, const char *bucket, const struct table *tbl,
 	}
 }
 
+/*
+ * GET [PREFIX/].p3backup/settings into "st" (zeroed first).  When there
+ * is none, what the objects of "tbl" say (index and HEAD metadata
+ * merged): any object known to be sealed makes the backup encrypted for
+ * its key; when none is, up to eight objects of unknown kind are asked
+ * with HEAD, what they answer recorded in their entries, and st->unsure
+ * set when they cannot be asked.  When SSE-C keeps the object from being
+ * read (no key, or another key), a restore goes on without it (said with
+ * -v) and a backup stops.  Returns 0, or -1 (reported) when the object
+ * cannot be read or is not p3backup's.
+ */
 int
 settings_load(struct s3 *s3, const char *bucket, struct table *tbl,
     struct settings *st)
@@ -173,6 +184,13 @@ settings_same_key(const struct settings *st, const struct config *cfg)
 	return memcmp(st->keyid, cfg->crypt_keyid, st->keyid_len) == 0;
 }
 
+/*
+ * Whether this run may go on.  Nothing recorded or inferred: yes.  A
+ * restore of an encrypted backup needs --decrypt-key.  A backup whose
+ * encryption (on/off, key, and compression when recorded) contradicts
+ * "st" may not without cfg->new_settings.  Returns 0, or -1 after one
+ * line saying what is recorded and what to do (a usage error).
+ */
 int
 settings_check(const struct settings *st, const struct config *cfg,
     const char *bucket)
@@ -223,6 +241,12 @@ out:
 	return rc;
 }
 
+/*
+ * Whether a backup should record its settings: none recorded yet (even
+ * when inferred from the objects), or this run's encryption, key or, when
+ * encrypting, compression differs from the recorded ones.  Never when
+ * nothing is recorded and the objects could not be asked (st->unsure).
+ */
 int
 settings_changed(const struct settings *st, const struct config *cfg)
 {
@@ -236,6 +260,10 @@ settings_changed(const struct settings *st, const struct config *cfg)
 	    st->compress != cfg->compress));
 }
 
+/*
+ * PUT this run's settings (compression recorded only with encryption).
+ * Returns 0, or -1 (reported).
+ */
 int
 settings_save(struct s3 *s3, const char *bucket)
 {

@@ -13,6 +13,10 @@
 
 #include "extern.h"
 
+/*
+ * Find "key" (keylen bytes) through the index; NULL when absent.  Entries
+ * added by table_add are not in it.
+ */
 struct entry *
 table_find(const struct table *tbl, const char *key, size_t keylen)
 {
@@ -56,12 +60,22 @@ table_append(struct table *tbl, const char *key, size_t keylen)
 	return e;
 }
 
+/*
+ * Append a zeroed entry for "key" (keylen bytes, copied), which the
+ * caller knows is not in the table yet (the scan: every path is walked
+ * once), without indexing it: table_find will not see it.  The table owns
+ * the entry.  Never NULL.
+ */
 struct entry *
 table_add(struct table *tbl, const char *key, size_t keylen)
 {
 	return table_append(tbl, key, keylen);
 }
 
+/*
+ * Find "key" (keylen bytes) or append and index a zeroed entry for it
+ * (the key copied, the entry owned by the table).  Never NULL.
+ */
 struct entry *
 table_get(struct table *tbl, const char *key, size_t keylen)
 {
@@ -78,6 +92,14 @@ table_get(struct table *tbl, const char *key, size_t keylen)
 	return e;
 }
 
+/*
+ * Move every entry of "from" (an indexed table) into "into" (the scan's,
+ * not indexed): an entry of "into" whose key "from" also has gets that
+ * one's remote fields (and its struct rmeta), and the duplicate is freed;
+ * the others are appended to "into" without being indexed.  The
+ * nlocal/nremote counts are added up.  "from" is left empty, with no
+ * index, and may be freed or reused.
+ */
 void
 table_merge(struct table *into, struct table *from)
 {
@@ -124,6 +146,10 @@ table_merge(struct table *into, struct table *from)
 	from->nlocal = from->nremote = 0;
 }
 
+/*
+ * Free every entry (and its struct rmeta), the index and the array; the
+ * table itself is left empty and reusable.
+ */
 void
 table_free(struct table *tbl)
 {
@@ -138,6 +164,7 @@ table_free(struct table *tbl)
 	tbl->nlocal = tbl->nremote = 0;
 }
 
+/* e's struct rmeta, made zeroed (psize -1) on first use; owned by "e". */
 struct rmeta *
 entry_rmeta(struct entry *e)
 {
@@ -148,6 +175,7 @@ entry_rmeta(struct entry *e)
 	return e->rx;
 }
 
+/* Mark "e" encrypted; returns its struct rmeta, as entry_rmeta. */
 struct rmeta *
 entry_rcrypt(struct entry *e)
 {
@@ -155,6 +183,11 @@ entry_rcrypt(struct entry *e)
 	return entry_rmeta(e);
 }
 
+/*
+ * Mark "e" as a plain object: what rmeta said of encryption (plaintext
+ * size, keyed checksum, key id) is gone; an MD5 it held is kept, else the
+ * struct rmeta is freed.
+ */
 void
 entry_set_plain(struct entry *e)
 {
@@ -170,6 +203,12 @@ entry_set_plain(struct entry *e)
 	e->rx->hmac_known = e->rx->keyid_known = 0;
 }
 
+/*
+ * Record "md5" (16 bytes) as the MD5 of e's object, against the ETag that
+ * table_set_etag left in "e": rnotmd5 is set when that ETag is a
+ * single-part MD5 but not this one (and cleared otherwise), and the MD5
+ * is kept apart (rmeta) whenever the ETag does not give it.
+ */
 void
 entry_set_md5(struct entry *e, const unsigned char *md5)
 {
@@ -188,6 +227,11 @@ entry_set_md5(struct entry *e, const unsigned char *md5)
 	rx->md5_known = 1;
 }
 
+/*
+ * The MD5 of e's content as far as known: rmeta's, else the ETag's when
+ * it is a single-part MD5 not marked rnotmd5; NULL when unknown.  The
+ * bytes belong to "e".
+ */
 const unsigned char *
 entry_md5(const struct entry *e)
 {
@@ -198,6 +242,12 @@ entry_md5(const struct entry *e)
 	return NULL;
 }
 
+/*
+ * Parse an S3 ETag ("hex32" or "hex32-N" with N from 1 to 10000, quotes
+ * already removed, hex of either case) into e->rmd5/rparts and set
+ * retag_md5; for other forms leave it clear.  Either way rnotmd5 is
+ * cleared.
+ */
 void
 table_set_etag(struct entry *e, const char *etag)
 {
@@ -224,6 +274,12 @@ table_set_etag(struct entry *e, const char *etag)
 	e->retag_md5 = 1;
 }
 
+/*
+ * Parse rclone's mtime format ("seconds[.fraction]", seconds possibly
+ * negative; fraction digits past the 9th are ignored) into *sec and
+ * *nsec, nsec from 0 to 999999999 ("-1.25" is sec -2, nsec 750000000).
+ * Returns 0, or -1 when malformed or out of range.
+ */
 int
 mtime_parse(const char *s, int64_t *sec, int32_t *nsec)
 {
@@ -268,6 +324,11 @@ mtime_parse(const char *s, int64_t *sec, int32_t *nsec)
 	return 0;
 }
 
+/*
+ * Parse a listing's LastModified ("2026-12-03T14:21:06.000Z", always UTC;
+ * the fraction is optional and dropped) into whole seconds *sec.  Returns
+ * 0, or -1 when malformed.
+ */
 int
 lastmod_parse(const char *s, int64_t *sec)
 {
@@ -290,6 +351,11 @@ lastmod_parse(const char *s, int64_t *sec)
 	return 0;
 }
 
+/*
+ * Format sec/nsec the way rclone stores it, the inverse of mtime_parse,
+ * into out[32]: "seconds.fraction" without trailing zeros (and without
+ * the dot when the fraction is 0), "-S.F" before the epoch.
+ */
 void
 mtime_format(int64_t sec, int32_t nsec, char out[32])
 {

@@ -24,6 +24,10 @@
 int log_level = 0;
 volatile sig_atomic_t stop_requested = 0;
 
+/*
+ * malloc(3) that never returns NULL: on failure it exits with status 3
+ * after a message.  A size of 0 allocates one byte.  Caller frees.
+ */
 void *
 xmalloc(size_t n)
 {
@@ -34,6 +38,11 @@ xmalloc(size_t n)
 	return p;
 }
 
+/*
+ * calloc(3) of "n" zeroed elements of "size" bytes that never returns
+ * NULL: on failure it exits with status 3.  A count or size of 0 counts
+ * as 1.  Caller frees.
+ */
 void *
 xcalloc(size_t n, size_t size)
 {
@@ -44,6 +53,10 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
+/*
+ * realloc(3) that never returns NULL: on failure it exits with status 3.
+ * A size of 0 keeps one byte.
+ */
 void *
 xrealloc(void *p, size_t n)
 {
@@ -52,6 +65,10 @@ xrealloc(void *p, size_t n)
 	return p;
 }
 
+/*
+ * A copy of "s"; never NULL (exits with status 3 when out of memory).
+ * Caller frees.
+ */
 char *
 xstrdup(const char *s)
 {
@@ -62,6 +79,11 @@ xstrdup(const char *s)
 	return p;
 }
 
+/*
+ * A NUL-terminated copy of the first "n" bytes of "s", all of which must
+ * be readable (a NUL among them does not end the copy, unlike
+ * strndup(3)); never NULL.  Caller frees.
+ */
 char *
 xstrndup(const char *s, size_t n)
 {
@@ -73,6 +95,10 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/*
+ * printf(3) into a new string; never NULL (exits with status 3 on
+ * failure).  Caller frees.
+ */
 char *
 xasprintf(const char *fmt, ...)
 {
@@ -88,6 +114,7 @@ xasprintf(const char *fmt, ...)
 	return p;
 }
 
+/* Wipe then free a secret string; accepts NULL. */
 void
 freezero_str(char *s)
 {
@@ -97,6 +124,11 @@ freezero_str(char *s)
 	free(s);
 }
 
+/*
+ * Append the "n" bytes at "p" to "b", growing it as needed; b->data stays
+ * NUL-terminated.  A zeroed struct buf is an empty buffer, and appending
+ * 0 bytes to it makes b->data the empty string.
+ */
 void
 buf_append(struct buf *b, const void *p, size_t n)
 {
@@ -115,6 +147,11 @@ buf_append(struct buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/*
+ * Room for "n" more bytes (and the NUL) in "b" now, so that appending
+ * them moves nothing (no stale copy of a secret left behind in freed
+ * memory).
+ */
 void
 buf_reserve(struct buf *b, size_t n)
 {
@@ -125,6 +162,10 @@ buf_reserve(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/*
+ * Empty "b", keeping its memory (b->data, if any, becomes "").  Nothing
+ * is wiped.
+ */
 void
 buf_reset(struct buf *b)
 {
@@ -133,6 +174,10 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/*
+ * Free b's memory (not wiped) and leave "b" an empty buffer, ready for
+ * reuse.
+ */
 void
 buf_free(struct buf *b)
 {
@@ -141,6 +186,11 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+/*
+ * "s" as a whole number: decimal digits only (no sign, no blanks, not
+ * empty), at most "max", into *v.  Returns 0, or -1 (*v then means
+ * nothing); reports nothing.
+ */
 int
 decimal_parse(const char *s, uint64_t max, uint64_t *v)
 {
@@ -152,6 +202,12 @@ decimal_parse(const char *s, uint64_t max, uint64_t *v)
 	    *v <= max ? 0 : -1;
 }
 
+/*
+ * The 2 * n hex digits (either case) at "s" into out[n]; "s" may end
+ * sooner (then -1: no byte past its NUL is read).  Returns 0, or -1 at
+ * the first character that is not a hex digit, with "out" written up to
+ * there; reports nothing.
+ */
 int
 hex_decode(const char *s, size_t n, unsigned char *out)
 {
@@ -167,6 +223,10 @@ hex_decode(const char *s, size_t n, unsigned char *out)
 	return 0;
 }
 
+/*
+ * Write the "n" bytes at "p" as 2 * n lower-case hex digits and a NUL
+ * into "out" (2 * n + 1 bytes).
+ */
 void
 hex_encode(const unsigned char *p, size_t n, char *out)
 {
@@ -180,6 +240,10 @@ hex_encode(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/*
+ * Print "p3backup: msg" on stderr when level <= log_level (see log_level
+ * in extern.h: a level of 1 shows with -v).
+ */
 void
 logmsg(int level, const char *fmt, ...)
 {
@@ -192,6 +256,7 @@ logmsg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Milliseconds from a monotonic clock: for intervals, not the time of day. */
 uint64_t
 now_ms(void)
 {
@@ -201,6 +266,11 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * A copy of "s" safe to print on one line: control bytes (below 0x20, and
+ * DEL) and '\' become \xNN, other bytes (UTF-8 included) are copied.
+ * Caller frees.
+ */
 char *
 printable(const char *s)
 {
@@ -219,6 +289,7 @@ printable(const char *s)
 	return b.data;
 }
 
+/* The value of hex digit "c" (either case), or -1. */
 int
 hex_digit(int c)
 {
@@ -231,6 +302,12 @@ hex_digit(int c)
 	return -1;
 }
 
+/*
+ * Percent-decode "len" bytes of "s" into "dst" (emptied first, and always
+ * NUL-terminated): %XX is a byte, and '+' a space when "plus_is_space".
+ * Returns 0, or -1 on a malformed escape or a NUL byte, decoded or raw
+ * (then "dst" holds what came before it); reports nothing.
+ */
 int
 url_decode(struct buf *dst, const char *s, size_t len, int plus_is_space)
 {
@@ -259,6 +336,13 @@ url_decode(struct buf *dst, const char *s, size_t len, int plus_is_space)
 	return 0;
 }
 
+/*
+ * Open a file to back it up: read-only, close-on-exec, without changing
+ * its access time where allowed (O_NOATIME is dropped for a file we do
+ * not own), never blocking on a FIFO, and not through a final symlink
+ * unless "follow".  Returns the fd, or -1 with errno set; reports
+ * nothing.
+ */
 int
 file_open(const char *path, int follow)
 {
@@ -275,6 +359,11 @@ file_open(const char *path, int follow)
 	return fd;
 }
 
+/*
+ * A scratch file: created under $TMPDIR (or /tmp), named after "what",
+ * and unlinked at once, so it goes away with its descriptor.  Returns the
+ * fd (the caller closes it), or -1 with errno set; reports nothing.
+ */
 int
 scratch_open(const char *what)
 {
@@ -295,6 +384,10 @@ scratch_open(const char *what)
 	return fd;
 }
 
+/*
+ * The Content-MD5 value of the "len" bytes at "body" (their MD5 in
+ * base64: 24 characters and a NUL) into "out".
+ */
 void
 content_md5(const void *body, size_t len, char out[32])
 {
