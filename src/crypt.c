@@ -484,7 +484,7 @@ crypt_seal(struct crypt_obj *obj, uint64_t first, int last,
 		if (mbedtls_gcm_crypt_and_tag(obj->gcm, MBEDTLS_GCM_ENCRYPT, n,
 		    iv, sizeof(iv), aad, sizeof(aad), in + done, out + w,
 		    CRYPT_TAG, out + w + n) != 0)
-			errx(3, "crypt: AES-GCM failed");
+			errx(EXIT_FATAL, "crypt: AES-GCM failed");
 		done += n;
 		w += n + CRYPT_TAG;
 	} while (done < len);

@@ -278,7 +278,7 @@ encode_pass_init(struct pass *p, const struct crypt_key *pub, const char *okey,
 	p->sealed = xmalloc(crypt_sealed_len(ENC_BATCH));
 	if (compress) {
 		if ((p->zc = ZSTD_createCCtx()) == NULL)
-			errx(3, "zstd: out of memory");
+			errx(EXIT_FATAL, "zstd: out of memory");
 		p->zbuf = xmalloc(ZSTD_CStreamOutSize());
 		if (ZSTD_isError(ZSTD_CCtx_setParameter(p->zc,
 		    ZSTD_c_compressionLevel, ENC_LEVEL)) ||
@@ -365,7 +365,7 @@ encode_pass(int fd, uint64_t size, const struct crypt_key *pub,
 	mbedtls_md_init(&hmac);
 	if (mbedtls_md_setup(&hmac,
 	    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) != 0)
-		errx(3, "encode: mbedTLS has no HMAC-SHA256");
+		errx(EXIT_FATAL, "encode: mbedTLS has no HMAC-SHA256");
 	mbedtls_md_hmac_starts(&hmac, crypt_checksum_key(pub), 32);
 	if ((rc = encode_pass_init(&p, pub, okey, compress, size, memmax,
 	    why)) == 0)
@@ -604,7 +604,7 @@ decode_file(int in, uint64_t len, int out, const struct crypt_key *priv,
 			goto out;
 		}
 		if ((d.zd = ZSTD_createDCtx()) == NULL)
-			errx(3, "zstd: out of memory");
+			errx(EXIT_FATAL, "zstd: out of memory");
 		d.zbuf = xmalloc(ZSTD_DStreamOutSize());
 	}
 	if (encode_dec_body(&d, in, hl, len - (uint64_t)hl, why) == -1)

@@ -280,7 +280,7 @@ settings_save(struct s3 *s3, const char *bucket)
 	    "compress", cfg->encrypt_key != NULL && cfg->compress,
 	    "written_by", "p3backup " PACKAGE_VERSION);
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL)
-		errx(3, "settings: cannot encode");
+		errx(EXIT_FATAL, "settings: cannot encode");
 	key = list_object_key(cfg, SETTINGS_NAME);
 	c = s3_call_new("PUT", bucket, key);
 	s3_call_body(c, text, strlen(text), "application/json");

@@ -34,7 +34,7 @@ xmalloc(size_t n)
 	void *p;
 
 	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
-		err(3, "malloc");
+		err(EXIT_FATAL, "malloc");
 	return p;
 }
 
@@ -49,7 +49,7 @@ xcalloc(size_t n, size_t size)
 	void *p;
 
 	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
-		err(3, "calloc");
+		err(EXIT_FATAL, "calloc");
 	return p;
 }
 
@@ -61,7 +61,7 @@ void *
 xrealloc(void *p, size_t n)
 {
 	if ((p = realloc(p, n == 0 ? 1 : n)) == NULL)
-		err(3, "realloc");
+		err(EXIT_FATAL, "realloc");
 	return p;
 }
 
@@ -75,7 +75,7 @@ xstrdup(const char *s)
 	char *p;
 
 	if ((p = strdup(s)) == NULL)
-		err(3, "strdup");
+		err(EXIT_FATAL, "strdup");
 	return p;
 }
 
@@ -110,7 +110,7 @@ xasprintf(const char *fmt, ...)
 	n = vasprintf(&p, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		err(3, "vasprintf");
+		err(EXIT_FATAL, "vasprintf");
 	return p;
 }
 
