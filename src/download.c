@@ -41,15 +41,13 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/md5.h>
 
 #include "extern.h"
 
 enum DLF_STATE {
 	DLF_RUNNING,		/* calls under way or to come */
 	DLF_FAILED,		/* reported; counted in rep->failed */
-	DLF_PENDING		/* archived; counted in dl->pending */
+	DLF_PENDING		/* archived; counted in pending */
 };
 
 /* A directory, by identity, already cleared of stale temporary files. */
@@ -64,8 +62,11 @@ struct dlseen {
 struct dlfile;
 
 /* One download_run. */
-struct dlrun {
-	struct download	*dl;
+struct download {
+	struct run	*run;
+	size_t		 next;		/* next action to start */
+	size_t		 pending;	/* archived objects not readable yet */
+	struct dlfile	*big;		/* a large object being fetched in ranges */
 	int		 rootfd;
 	struct dlseen	*seen;
 	struct dlfile	*live;		/* files not finished yet */
@@ -73,7 +74,7 @@ struct dlrun {
 
 /* One file being downloaded. */
 struct dlfile {
-	struct dlrun	*run;
+	struct download	*dl;
 	struct entry	*e;
 	char		*okey;		/* full object key */
 	int		 dirfd;		/* its directory */
@@ -168,30 +169,30 @@ dl_fail(struct dlfile *f, int say, const char *fmt, ...)
 		errx(3, "vasprintf");
 	va_end(ap);
 	if (say)
-		report_error(f->run->dl->rep, f->e->key, "%s", f->error);
+		report_error(f->dl->run->rep, f->e->key, "%s", f->error);
 }
 
 /* A call failed for a reason other than an archived object. */
 static void
 dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 {
-	struct download *dl = f->run->dl;
+	struct run *run = f->dl->run;
 	const char *hint;
 	char *msg;
 
-	msg = s3_call_errstr(c);
-	if ((hint = sse_c_hint(dl->cfg, c)) != NULL)
+	if ((hint = sse_c_hint(run->cfg, c)) != NULL)
 		dl_fail(f, 1, "%s: not restored (HTTP %ld%s%s)", hint,
 		    c->status, c->err.code != NULL ? " " : "",
 		    c->err.code != NULL ? c->err.code : "");
-	else if (!s3_call_fatal(c))
-		dl_fail(f, 1, "%s failed: %s", what, msg);
-	else {
-		/* Say it once: every other call fails the same way. */
-		dl_fail(f, !dl->fatal, "%s", msg);
-		dl->fatal = 1;
+	else if (f->state != DLF_RUNNING) {
+		/* Only a file's first failure is said. */
+		if (s3_call_fatal(c))
+			(void)run_stop(run);
+	} else {
+		msg = run_call_failed(run, f->e->key, c, what);
+		dl_fail(f, 0, "%s", msg);
+		free(msg);
 	}
-	free(msg);
 }
 
 /*
@@ -201,22 +202,20 @@ dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 static void
 dl_finish(struct dlfile *f)
 {
-	struct download *dl = f->run->dl;
+	struct download *dl = f->dl;
 	struct entry *e = f->e;
 
 	if (f->state == DLF_RUNNING) {
-		dl->rep->downloaded++;
-		dl->rep->downloaded_bytes += f->size;
-		report_action(dl->rep, "download", NULL, e->key);
-		report_record(dl->rep, e, "download", "ok", NULL);
+		dl->run->rep->downloaded++;
+		dl->run->rep->downloaded_bytes += f->size;
+		report_action(dl->run->rep, "download", NULL, e->key);
+		report_record(dl->run->rep, e, "download", "ok", NULL);
 	} else if (f->state == DLF_PENDING) {
 		dl->pending++;
-		report_record(dl->rep, e, "download", "pending", f->error);
-	} else {
-		dl->rep->failed++;
-		report_record(dl->rep, e, "download", "failed", f->error);
-	}
-	report_progress(dl->rep, 0);
+		report_record(dl->run->rep, e, "download", "pending", f->error);
+	} else
+		run_failed(dl->run, e, "download", f->error);
+	report_progress(dl->run->rep, 0);
 	if (f->tmp[0] != '\0' && f->dirfd != -1)
 		(void)unlinkat(f->dirfd, f->tmp, 0);
 	if (f->fd != -1)
@@ -226,7 +225,7 @@ dl_finish(struct dlfile *f)
 	if (f->prev != NULL)
 		f->prev->next_live = f->next_live;
 	else
-		f->run->live = f->next_live;
+		f->dl->live = f->next_live;
 	if (f->next_live != NULL)
 		f->next_live->prev = f->prev;
 	free(f->okey);
@@ -284,7 +283,7 @@ dl_decode(struct dlfile *f)
 		dl_fail(f, 1, "temporary file: %s", strerror(errno));
 		return -1;
 	}
-	if (decode_file(f->fd, f->size, fd, f->run->dl->key, f->okey, f->psize,
+	if (decode_file(f->fd, f->size, fd, f->dl->run->key, f->okey, f->psize,
 	    &plain, &why) == -1) {
 		if (why != NULL)
 			dl_fail(f, 1, "%s: not restored%s", why,
@@ -317,7 +316,7 @@ fail:
 static int
 dl_verify(struct dlfile *f)
 {
-	const struct config *cfg = f->run->dl->cfg;
+	const struct config *cfg = f->dl->run->cfg;
 	struct entry *e = f->e;
 	char listed[45], *safe;
 	int r;
@@ -352,7 +351,7 @@ dl_verify(struct dlfile *f)
 /*
  * Every byte is in: check the file, decrypt it when it is encrypted,
  * give it its mtime, make it durable and move it into place.  Failures
- * are reported through dl_fail.
+ * are reported through dlfile_fail.
  */
 static void
 dl_commit(struct dlfile *f)
@@ -442,7 +441,7 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 				dl_fail(f, 1, "x-amz-meta-p3-size is not a size: "
 				    "not restored");
 		}
-		if (f->run->dl->key == NULL)
+		if (f->dl->run->key == NULL)
 			dl_fail(f, 1, "encrypted object: restore it with "
 			    "--decrypt-key PRIVATE.pem");
 	}
@@ -465,8 +464,8 @@ static void
 dl_restore_done(struct s3_call *c, void *arg)
 {
 	struct dlfile *f = arg;
-	struct download *dl = f->run->dl;
-	const struct config *cfg = dl->cfg;
+	struct download *dl = f->dl;
+	const struct config *cfg = dl->run->cfg;
 	char *how = NULL;
 
 	f->inflight--;
@@ -490,16 +489,16 @@ dl_restore_done(struct s3_call *c, void *arg)
 		/* Not pending after all: the request itself failed. */
 		how = s3_call_errstr(c);
 		f->state = DLF_RUNNING;
-		dl_fail(f, !dl->fatal, "archived in %s: restore request failed: "
+		dl_fail(f, !dl->run->fatal, "archived in %s: restore request failed: "
 		    "%s", f->what, how);
 		if (s3_call_fatal(c))
-			dl->fatal = 1;
+			dl->run->fatal = 1;
 		break;
 	}
 	if (f->state == DLF_PENDING) {
 		f->error = xasprintf("archived in %s: not downloadable until "
 		    "restored; %s", f->what, how);
-		report_error(dl->rep, f->e->key, "%s", f->error);
+		report_error(dl->run->rep, f->e->key, "%s", f->error);
 	}
 	free(how);
 	s3_call_free(c);
@@ -513,12 +512,10 @@ dl_restore_done(struct s3_call *c, void *arg)
 static void
 dl_archived(struct dlfile *f, struct s3_call *c)
 {
-	struct download *dl = f->run->dl;
-	const struct config *cfg = dl->cfg;
+	struct download *dl = f->dl;
+	const struct config *cfg = dl->run->cfg;
 	struct s3_call *rc;
-	unsigned char md5[16], b64[32];
-	char *cls, *tier;
-	size_t olen;
+	char b64[32], *cls, *tier;
 
 	if (f->state != DLF_RUNNING)
 		return;
@@ -532,7 +529,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	if (cfg->restore_days <= 0) {
 		f->error = xasprintf("archived in %s: not downloadable until "
 		    "restored", f->what);
-		report_error(dl->rep, f->e->key, "%s", f->error);
+		report_error(dl->run->rep, f->e->key, "%s", f->error);
 		free(tier);
 		return;
 	}
@@ -540,18 +537,17 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	f->body = archive_restore_body(tier != NULL ? 0 : cfg->restore_days,
 	    cfg->restore_tier != NULL ? cfg->restore_tier : "Standard");
 	free(tier);
-	mbedtls_md5_ret((const unsigned char *)f->body, strlen(f->body), md5);
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, sizeof(md5));
-	rc = s3_call_new("POST", dl->bucket, f->okey);
+	content_md5(f->body, strlen(f->body), b64);
+	rc = s3_call_new("POST", dl->run->bucket, f->okey);
 	s3_call_query(rc, "restore", "");
-	s3_call_header(rc, "content-md5", (const char *)b64);
+	s3_call_header(rc, "content-md5", b64);
 	s3_call_header(rc, "content-type", "application/xml");
 	rc->body = f->body;
 	rc->body_len = strlen(f->body);
 	rc->done = dl_restore_done;
 	rc->arg = f;
 	f->inflight++;
-	xfer_submit(dl->s3->xfer, rc);
+	xfer_submit(dl->run->s3->xfer, rc);
 }
 
 /*
@@ -581,12 +577,12 @@ dl_get_done(struct s3_call *c, void *arg)
 static void
 dl_submit(struct dlfile *f, uint32_t i)
 {
-	struct download *dl = f->run->dl;
+	struct download *dl = f->dl;
 	struct s3_call *c;
 	uint64_t a, b;
 	char range[64];
 
-	c = s3_call_new("GET", dl->bucket, f->okey);
+	c = s3_call_new("GET", dl->run->bucket, f->okey);
 	c->out_fd = f->fd;
 	if (f->range != 0) {
 		a = (uint64_t)i * f->range;
@@ -603,7 +599,7 @@ dl_submit(struct dlfile *f, uint32_t i)
 		f->feeding = 0;
 		dl->big = NULL;
 	}
-	xfer_submit(dl->s3->xfer, c);
+	xfer_submit(dl->run->s3->xfer, c);
 }
 
 /*
@@ -611,7 +607,7 @@ dl_submit(struct dlfile *f, uint32_t i)
  * the first time this run sees it, clear it of stale temporary files.
  */
 static int
-dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
+dl_opendir(struct download *dl, const char *key, size_t len, char **why)
 {
 	struct dlseen *s;
 	struct dlid id;
@@ -620,18 +616,18 @@ dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
 	size_t n;
 	int fd;
 
-	if ((fd = fsutil_opendir(run->rootfd, key, len, 1, NULL, why)) == -1 ||
+	if ((fd = fsutil_opendir(dl->rootfd, key, len, 1, NULL, why)) == -1 ||
 	    fstat(fd, &st) == -1)
 		return fd;
 	memset(&id, 0, sizeof(id));
 	id.dev = st.st_dev;
 	id.ino = st.st_ino;
-	HASH_FIND(hh, run->seen, &id, sizeof(id), s);
+	HASH_FIND(hh, dl->seen, &id, sizeof(id), s);
 	if (s != NULL)
 		return fd;
 	s = xcalloc(1, sizeof(*s));
 	s->id = id;
-	HASH_ADD(hh, run->seen, id, sizeof(id), s);
+	HASH_ADD(hh, dl->seen, id, sizeof(id), s);
 	if ((n = fsutil_clean_stale(fd)) > 0) {
 		dir = xstrndup(len > 0 ? key : ".", len > 0 ? len : 1);
 		safe = printable(dir);
@@ -649,17 +645,16 @@ dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
  * was submitted, 0 when the file already ended (failed, counted).
  */
 static int
-dl_start(struct dlrun *run, struct entry *e)
+dl_start(struct download *dl, struct entry *e)
 {
-	struct download *dl = run->dl;
-	const struct config *cfg = dl->cfg;
+	const struct config *cfg = dl->run->cfg;
 	struct dlfile *f;
 	const char *why, *slash;
 	char *msg = NULL;
 	size_t len = strlen(e->key);
 
 	f = xcalloc(1, sizeof(*f));
-	f->run = run;
+	f->dl = dl;
 	f->e = e;
 	f->fd = f->dirfd = -1;
 	f->psize = -1;
@@ -669,12 +664,12 @@ dl_start(struct dlrun *run, struct entry *e)
 	 * bucket (or an encrypted one stripped of its metadata) must not
 	 * be restored as if it were.
 	 */
-	f->encrypted = run->dl->key != NULL;
+	f->encrypted = dl->run->key != NULL;
 	f->size = e->rsize > 0 ? (uint64_t)e->rsize : 0;
-	f->next_live = run->live;
-	if (run->live != NULL)
-		run->live->prev = f;
-	run->live = f;
+	f->next_live = dl->live;
+	if (dl->live != NULL)
+		dl->live->prev = f;
+	dl->live = f;
 	if ((why = download_key_check(e->key, len)) != NULL) {
 		dl_fail(f, 1, "refused: %s", why);
 		goto out;
@@ -687,7 +682,7 @@ dl_start(struct dlrun *run, struct entry *e)
 		    "p3backup");
 		goto out;
 	}
-	if ((f->dirfd = dl_opendir(run, e->key, slash != NULL ?
+	if ((f->dirfd = dl_opendir(dl, e->key, slash != NULL ?
 	    (size_t)(slash - e->key) : 0, &msg)) == -1) {
 		dl_fail(f, 1, "%s", msg);
 		goto out;
@@ -724,9 +719,8 @@ out:
 
 /* ACT_MKDIR: the directory of a marker, and its mtime when we made it. */
 static void
-dl_mkdir(struct dlrun *run, struct entry *e)
+dl_mkdir(struct download *dl, struct entry *e)
 {
-	struct download *dl = run->dl;
 	struct timespec ts[2];
 	const char *why;
 	char *msg = NULL;
@@ -736,7 +730,7 @@ dl_mkdir(struct dlrun *run, struct entry *e)
 	/* Markers end with '/': the directory's path is the rest. */
 	if ((why = download_key_check(e->key, len - 1)) != NULL)
 		msg = xasprintf("refused: %s", why);
-	else if ((fd = fsutil_opendir(run->rootfd, e->key, len - 1, 1,
+	else if ((fd = fsutil_opendir(dl->rootfd, e->key, len - 1, 1,
 	    &created, &msg)) != -1 && created && e->rmtime_known) {
 		ts[0].tv_sec = 0;
 		ts[0].tv_nsec = UTIME_OMIT;
@@ -747,13 +741,12 @@ dl_mkdir(struct dlrun *run, struct entry *e)
 			    strerror(errno));
 	}
 	if (msg != NULL) {
-		report_error(dl->rep, e->key, "%s", msg);
-		dl->rep->failed++;
-		report_record(dl->rep, e, "mkdir", "failed", msg);
+		report_error(dl->run->rep, e->key, "%s", msg);
+		run_failed(dl->run, e, "mkdir", msg);
 	} else {
-		dl->rep->downloaded++;
-		report_action(dl->rep, "mkdir", NULL, e->key);
-		report_record(dl->rep, e, "mkdir", "ok", NULL);
+		dl->run->rep->downloaded++;
+		report_action(dl->run->rep, "mkdir", NULL, e->key);
+		report_record(dl->run->rep, e, "mkdir", "ok", NULL);
 	}
 	if (fd != -1)
 		close(fd);
@@ -764,13 +757,12 @@ dl_mkdir(struct dlrun *run, struct entry *e)
 static int
 dl_feed(void *arg)
 {
-	struct dlrun *run = arg;
-	struct download *dl = run->dl;
+	struct download *dl = arg;
 	struct dlfile *f;
 	struct action *a;
 
 	if ((f = dl->big) != NULL) {
-		if (f->state == DLF_RUNNING && !dl->fatal) {
+		if (f->state == DLF_RUNNING && !dl->run->fatal) {
 			dl_submit(f, f->next++);
 			return XFER_FEED_MORE;
 		}
@@ -780,11 +772,11 @@ dl_feed(void *arg)
 		dl->big = NULL;
 		dl_maybe_finish(f);
 	}
-	while (dl->next < dl->plan->n && !dl->fatal) {
-		a = &dl->plan->v[dl->next++];
+	while (dl->next < dl->run->plan->n && !dl->run->fatal) {
+		a = &dl->run->plan->v[dl->next++];
 		if (a->act == ACT_MKDIR)
-			dl_mkdir(run, a->e);
-		else if (a->act == ACT_DOWNLOAD && dl_start(run, a->e))
+			dl_mkdir(dl, a->e);
+		else if (a->act == ACT_DOWNLOAD && dl_start(dl, a->e))
 			return XFER_FEED_MORE;
 	}
 	return XFER_FEED_DONE;
@@ -792,50 +784,48 @@ dl_feed(void *arg)
 
 /*
  * Feed the plan's downloads and directory markers to the engine and
- * run it; see extern.h for the contract.  dl->pending counts archived
+ * run it; see extern.h for the contract.  *pending counts archived
  * objects, rep->failed the rest that did not make it.  Returns 0, or -1
  * after a fatal error (or when the target cannot be opened).
  */
 int
-download_run(struct download *dl)
+download_run(struct run *run, size_t *pending)
 {
-	struct dlrun run;
+	struct download dl;
 	struct dlseen *s, *tmp;
 	int rc = -1;
 
-	memset(&run, 0, sizeof(run));
-	run.dl = dl;
-	run.rootfd = -1;
-	dl->next = 0;
-	dl->fatal = 0;
-	dl->pending = 0;
-	dl->big = NULL;
-	if ((run.rootfd = open(dl->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	memset(&dl, 0, sizeof(dl));
+	dl.run = run;
+	dl.rootfd = -1;
+	run->fatal = 0;
+	if ((dl.rootfd = open(run->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
-		warn("%s", dl->root);
+		warn("%s", run->root);
 		goto out;
 	}
-	xfer_set_feed(dl->s3->xfer, dl_feed, &run);
-	if (xfer_run(dl->s3->xfer) == 0 && !dl->fatal)
+	xfer_set_feed(run->s3->xfer, dl_feed, &dl);
+	if (xfer_run(run->s3->xfer) == 0 && !run->fatal)
 		rc = 0;
 	/*
 	 * Interrupted before every range of a large file was sent, or the
 	 * engine failed: what is left ends here, its temporary file removed.
 	 */
-	dl->big = NULL;
-	while (run.live != NULL) {
-		run.live->feeding = 0;
-		run.live->inflight = 0;
-		dl_fail(run.live, 0, "interrupted");
-		dl_finish(run.live);
+	dl.big = NULL;
+	while (dl.live != NULL) {
+		dl.live->feeding = 0;
+		dl.live->inflight = 0;
+		dl_fail(dl.live, 0, "interrupted");
+		dl_finish(dl.live);
 	}
-	report_progress(dl->rep, 1);
+	report_progress(run->rep, 1);
 out:
-	HASH_ITER(hh, run.seen, s, tmp) {
-		HASH_DEL(run.seen, s);
+	HASH_ITER(hh, dl.seen, s, tmp) {
+		HASH_DEL(dl.seen, s);
 		free(s);
 	}
-	if (run.rootfd != -1)
-		close(run.rootfd);
+	if (dl.rootfd != -1)
+		close(dl.rootfd);
+	*pending = dl.pending;
 	return rc;
 }
