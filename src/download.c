@@ -9,10 +9,10 @@
  * slots) and written with pwrite at their offsets: never a whole
  * object in memory.  When every byte is in, the file is checked (its
  * size, then its content against the listed ETag), given the stored
- * mtime, fsync'd and renamed over the target.  A failure removes the
- * temporary file; a kill -9 leaves it behind, and the next run removes
- * it from each directory it writes into (unless another live run holds
- * it: see fsutil.c).
+ * mtime, fsync'd and renamed over the target (dlfile.c).  A failure
+ * removes the temporary file; a kill -9 leaves it behind, and the next
+ * run removes it from each directory it writes into (unless another
+ * live run holds it: see fsutil.c).
  *
  * Directories are walked from a descriptor of the root and never
  * through a symlink, and keys that could leave the root are refused
@@ -32,23 +32,15 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "extern.h"
-
-enum DLF_STATE {
-	DLF_RUNNING,		/* calls under way or to come */
-	DLF_FAILED,		/* reported; counted in rep->failed */
-	DLF_PENDING		/* archived; counted in pending */
-};
 
 /* A directory, by identity, already cleared of stale temporary files. */
 struct dlseen {
@@ -59,8 +51,6 @@ struct dlseen {
 	}		 id;
 };
 
-struct dlfile;
-
 /* One download_run. */
 struct download {
 	struct run	*run;
@@ -70,33 +60,6 @@ struct download {
 	int		 rootfd;
 	struct dlseen	*seen;
 	struct dlfile	*live;		/* files not finished yet */
-};
-
-/* One file being downloaded. */
-struct dlfile {
-	struct download	*dl;
-	struct entry	*e;
-	char		*okey;		/* full object key */
-	int		 dirfd;		/* its directory */
-	const char	*name;		/* its last component, inside e->key */
-	char		 tmp[FSUTIL_TMPLEN]; /* "" once renamed */
-	int		 fd;		/* the temporary file */
-	uint64_t	 size;		/* as listed */
-	uint64_t	 range;		/* bytes per ranged GET; 0: one GET */
-	uint32_t	 nranges;
-	uint32_t	 next;		/* next range to submit */
-	uint32_t	 inflight;	/* calls under way */
-	int		 feeding;	/* it is dl->big: more ranges to come */
-	enum DLF_STATE	 state;
-	char		*etag;		/* of the first answer: all must agree */
-	int		 encrypted;	/* x-amz-meta-p3-crypt: decode it */
-	int64_t		 psize;		/* x-amz-meta-p3-size, -1 unknown */
-	int		 mtime_known;
-	struct timespec	 mtime;
-	char		*what;		/* archived: the storage class */
-	char		*body;		/* the RestoreObject request */
-	char		*error;		/* why it failed, for --report */
-	struct dlfile	*prev, *next_live;
 };
 
 /*
@@ -149,29 +112,6 @@ download_http_date(const char *s, int64_t *sec)
 	return 0;
 }
 
-/*
- * The file failed: keep the reason for --report and, when "say", print
- * it.  Only the first failure of a file counts.
- */
-static void
-dl_fail(struct dlfile *f, int say, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void
-dl_fail(struct dlfile *f, int say, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (f->state != DLF_RUNNING)
-		return;
-	f->state = DLF_FAILED;
-	va_start(ap, fmt);
-	if (vasprintf(&f->error, fmt, ap) == -1)
-		errx(3, "vasprintf");
-	va_end(ap);
-	if (say)
-		report_error(f->dl->run->rep, f->e->key, "%s", f->error);
-}
-
 /* A call failed for a reason other than an archived object. */
 static void
 dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
@@ -181,7 +121,7 @@ dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 	char *msg;
 
 	if ((hint = sse_c_hint(run->cfg, c)) != NULL)
-		dl_fail(f, 1, "%s: not restored (HTTP %ld%s%s)", hint,
+		dlfile_fail(f, 1, "%s: not restored (HTTP %ld%s%s)", hint,
 		    c->status, c->err.code != NULL ? " " : "",
 		    c->err.code != NULL ? c->err.code : "");
 	else if (f->state != DLF_RUNNING) {
@@ -190,7 +130,7 @@ dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 			(void)run_stop(run);
 	} else {
 		msg = run_call_failed(run, f->e->key, c, what);
-		dl_fail(f, 0, "%s", msg);
+		dlfile_fail(f, 0, "%s", msg);
 		free(msg);
 	}
 }
@@ -244,168 +184,6 @@ dl_maybe_finish(struct dlfile *f)
 		dl_finish(f);
 }
 
-/* The final name must be absent or a regular file: never replace others. */
-static int
-dl_target_ok(struct dlfile *f)
-{
-	struct stat st;
-
-	if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
-			return 1;
-		/* ENAMETOOLONG, say: better now than after the download. */
-		dl_fail(f, 1, "%s", strerror(errno));
-		return 0;
-	}
-	if (S_ISREG(st.st_mode))
-		return 1;
-	dl_fail(f, 1, "%s", S_ISDIR(st.st_mode) ? "is a directory: not replaced" :
-	    S_ISLNK(st.st_mode) ? "is a symlink: not replaced" :
-	    "is not a regular file: not replaced");
-	return 0;
-}
-
-/*
- * The object in f's temporary file is encrypted: decode it into a new
- * temporary file, every chunk checked (encode.c), which then replaces
- * the first.  Returns the plaintext size, or -1 (reported): nothing of
- * a tampered object reaches the real name.
- */
-static int64_t
-dl_decode(struct dlfile *f)
-{
-	char tmp[FSUTIL_TMPLEN];
-	const char *why = NULL;
-	uint64_t plain = 0;
-	int fd;
-
-	if ((fd = fsutil_tmpfile(f->dirfd, tmp)) == -1) {
-		dl_fail(f, 1, "temporary file: %s", strerror(errno));
-		return -1;
-	}
-	if (decode_file(f->fd, f->size, fd, f->dl->run->key, f->okey, f->psize,
-	    &plain, &why) == -1) {
-		if (why != NULL)
-			dl_fail(f, 1, "%s: not restored%s", why,
-			    strcmp(why, "not an encrypted object") == 0 ?
-			    " (with --decrypt-key every object must be "
-			    "encrypted)" : "");
-		else
-			dl_fail(f, 1, "decrypting: %s", strerror(errno));
-		goto fail;
-	}
-	/* The metadata is not authenticated, but a mismatch means damage. */
-	if (f->psize >= 0 && (uint64_t)f->psize != plain) {
-		dl_fail(f, 1, "decrypts to %llu bytes, its metadata says %lld: "
-		    "not restored", (unsigned long long)plain,
-		    (long long)f->psize);
-		goto fail;
-	}
-	close(f->fd);
-	(void)unlinkat(f->dirfd, f->tmp, 0);
-	f->fd = fd;
-	memcpy(f->tmp, tmp, sizeof(f->tmp));
-	return (int64_t)plain;
-fail:
-	close(fd);
-	(void)unlinkat(f->dirfd, tmp, 0);
-	return -1;
-}
-
-/* Check the plain object in f's temporary file against its ETag. */
-static int
-dl_verify(struct dlfile *f)
-{
-	const struct config *cfg = f->dl->run->cfg;
-	struct entry *e = f->e;
-	char listed[45], *safe;
-	int r;
-
-	r = checksum_file(f->fd, f->size, e, cfg->part_size);
-	if (r == -1) {
-		dl_fail(f, 1, "cannot read the temporary file back: %s",
-		    strerror(errno));
-		return 0;
-	}
-	if (r == CSUM_DIFF) {
-		hex_encode(e->rmd5, sizeof(e->rmd5), listed);
-		if (e->rparts > 0)
-			snprintf(listed + 32, sizeof(listed) - 32, "-%u",
-			    (unsigned)e->rparts);
-		if (f->etag != NULL && strcasecmp(f->etag, listed) != 0)
-			dl_fail(f, 1, "the object changed since it was listed "
-			    "(ETag %s, listed %s); run again", f->etag, listed);
-		else
-			dl_fail(f, 1, "content does not match the object's ETag");
-		return 0;
-	}
-	if (r == CSUM_UNKNOWN && log_level >= 1) {
-		safe = printable(e->key);
-		logmsg(1, "%s: its ETag is not an MD5 of the content: only its "
-		    "size was checked", safe);
-		free(safe);
-	}
-	return 1;
-}
-
-/*
- * Every byte is in: check the file, decrypt it when it is encrypted,
- * give it its mtime, make it durable and move it into place.  Failures
- * are reported through dlfile_fail.
- */
-static void
-dl_commit(struct dlfile *f)
-{
-	struct entry *e = f->e;
-	struct timespec ts[2];
-	struct stat st;
-	int64_t size;
-
-	if (fstat(f->fd, &st) == -1) {
-		dl_fail(f, 1, "temporary file: %s", strerror(errno));
-		return;
-	}
-	if ((uint64_t)st.st_size != f->size) {
-		dl_fail(f, 1, "received %lld bytes, the object has %llu: it "
-		    "changed since it was listed; run again",
-		    (long long)st.st_size, (unsigned long long)f->size);
-		return;
-	}
-	/*
-	 * An encrypted object authenticates every chunk as it is decoded;
-	 * its multipart ETag would not be recomputed anyway (its first part
-	 * is longer by the header).
-	 */
-	if (!f->encrypted && !dl_verify(f))
-		return;
-	size = (int64_t)f->size;
-	if (f->encrypted && (size = dl_decode(f)) == -1)
-		return;
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1] = f->mtime_known ? f->mtime : st.st_mtim;
-	if (f->mtime_known && futimens(f->fd, ts) == -1) {
-		dl_fail(f, 1, "cannot set the mtime: %s", strerror(errno));
-		return;
-	}
-	if (fsync(f->fd) == -1) {
-		dl_fail(f, 1, "fsync: %s", strerror(errno));
-		return;
-	}
-	/* renameat would replace a symlink itself; we do not even do that. */
-	if (!dl_target_ok(f))
-		return;
-	if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) == -1) {
-		dl_fail(f, 1, "rename into place: %s", strerror(errno));
-		return;
-	}
-	f->tmp[0] = '\0';
-	e->local = 1;
-	e->lsize = size;
-	e->lmtime_sec = ts[1].tv_sec;
-	e->lmtime_nsec = (int32_t)ts[1].tv_nsec;
-}
-
 /* An answer of a successful GET: does it hold the bytes we asked for? */
 static void
 dl_check_answer(struct dlfile *f, struct s3_call *c)
@@ -417,16 +195,16 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 	want = f->range == 0 ? f->size : f->size - off < f->range ?
 	    f->size - off : f->range;
 	if (f->range != 0 && c->status != 206)
-		dl_fail(f, 1, "the server ignored the Range header (HTTP %ld)",
+		dlfile_fail(f, 1, "the server ignored the Range header (HTTP %ld)",
 		    c->status);
 	else if (c->received != want)
-		dl_fail(f, 1, "received %llu bytes at offset %llu, expected "
+		dlfile_fail(f, 1, "received %llu bytes at offset %llu, expected "
 		    "%llu: the object changed since it was listed; run again",
 		    (unsigned long long)c->received, (unsigned long long)off,
 		    (unsigned long long)want);
 	else if (c->etag != NULL && f->etag != NULL &&
 	    strcmp(c->etag, f->etag) != 0)
-		dl_fail(f, 1, "the object changed during the download (ETag "
+		dlfile_fail(f, 1, "the object changed during the download (ETag "
 		    "%s, then %s); run again", f->etag, c->etag);
 	if (f->etag == NULL && c->etag != NULL)
 		f->etag = xstrdup(c->etag);
@@ -438,11 +216,11 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 			if (decimal_parse(c->meta_psize, INT64_MAX, &n) == 0)
 				f->psize = (int64_t)n;
 			else
-				dl_fail(f, 1, "x-amz-meta-p3-size is not a size: "
+				dlfile_fail(f, 1, "x-amz-meta-p3-size is not a size: "
 				    "not restored");
 		}
-		if (f->dl->run->key == NULL)
-			dl_fail(f, 1, "encrypted object: restore it with "
+		if (f->run->key == NULL)
+			dlfile_fail(f, 1, "encrypted object: restore it with "
 			    "--decrypt-key PRIVATE.pem");
 	}
 	if (f->mtime_known)
@@ -489,7 +267,7 @@ dl_restore_done(struct s3_call *c, void *arg)
 		/* Not pending after all: the request itself failed. */
 		how = s3_call_errstr(c);
 		f->state = DLF_RUNNING;
-		dl_fail(f, !dl->run->fatal, "archived in %s: restore request failed: "
+		dlfile_fail(f, !dl->run->fatal, "archived in %s: restore request failed: "
 		    "%s", f->what, how);
 		if (s3_call_fatal(c))
 			dl->run->fatal = 1;
@@ -569,7 +347,7 @@ dl_get_done(struct s3_call *c, void *arg)
 		dl_call_failed(f, c, "download");
 	s3_call_free(c);
 	if (f->inflight == 0 && !f->feeding && f->state == DLF_RUNNING)
-		dl_commit(f);
+		dlfile_commit(f);
 	dl_maybe_finish(f);
 }
 
@@ -655,6 +433,7 @@ dl_start(struct download *dl, struct entry *e)
 
 	f = xcalloc(1, sizeof(*f));
 	f->dl = dl;
+	f->run = dl->run;
 	f->e = e;
 	f->fd = f->dirfd = -1;
 	f->psize = -1;
@@ -671,27 +450,27 @@ dl_start(struct download *dl, struct entry *e)
 		dl->live->prev = f;
 	dl->live = f;
 	if ((why = download_key_check(e->key, len)) != NULL) {
-		dl_fail(f, 1, "refused: %s", why);
+		dlfile_fail(f, 1, "refused: %s", why);
 		goto out;
 	}
 	slash = strrchr(e->key, '/');
 	f->name = slash != NULL ? slash + 1 : e->key;
 	/* The next run would take it for a crashed run's and remove it. */
 	if (fsutil_is_tmpname(f->name)) {
-		dl_fail(f, 1, "refused: the name of a temporary file of "
+		dlfile_fail(f, 1, "refused: the name of a temporary file of "
 		    "p3backup");
 		goto out;
 	}
 	if ((f->dirfd = dl_opendir(dl, e->key, slash != NULL ?
 	    (size_t)(slash - e->key) : 0, &msg)) == -1) {
-		dl_fail(f, 1, "%s", msg);
+		dlfile_fail(f, 1, "%s", msg);
 		goto out;
 	}
-	if (!dl_target_ok(f))
+	if (!dlfile_target_ok(f))
 		goto out;
 	if ((f->fd = fsutil_tmpfile(f->dirfd, f->tmp)) == -1) {
 		f->tmp[0] = '\0';
-		dl_fail(f, 1, "cannot create a temporary file: %s",
+		dlfile_fail(f, 1, "cannot create a temporary file: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -767,7 +546,7 @@ dl_feed(void *arg)
 			return XFER_FEED_MORE;
 		}
 		/* It failed (or the run did): no more of its ranges. */
-		dl_fail(f, 0, "stopped");
+		dlfile_fail(f, 0, "stopped");
 		f->feeding = 0;
 		dl->big = NULL;
 		dl_maybe_finish(f);
@@ -815,7 +594,7 @@ download_run(struct run *run, size_t *pending)
 	while (dl.live != NULL) {
 		dl.live->feeding = 0;
 		dl.live->inflight = 0;
-		dl_fail(dl.live, 0, "interrupted");
+		dlfile_fail(dl.live, 0, "interrupted");
 		dl_finish(dl.live);
 	}
 	report_progress(run->rep, 1);

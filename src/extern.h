@@ -1231,6 +1231,37 @@ void	 multipart_stop(struct mpfile **mpp);
 void	 multipart_abort(struct run *, const char *okey, const char *upload_id);
 
 /* ------------------------------------------------------------------ */
+/* mpcomplete.c: CompleteMultipartUpload and the check of what it made */
+
+/* A multipart upload whose parts are all stored (multipart.c fills it). */
+struct mpcomplete {
+	struct run		*run;
+	struct entry		*e;		/* the file */
+	const char		*okey;		/* its full object key */
+	struct journal		*j;		/* upload id, part MD5s */
+	char			**petag;	/* part ETags that are no MD5, or NULL */
+	const struct stat	*st;		/* the file as it was read */
+	uint64_t		 size;		/* object bytes */
+	unsigned char		 whole[16];	/* MD5 of the object bytes */
+	int			 sealed;	/* encrypted for run->key... */
+	unsigned char		 hmac[32];	/* ...its keyed checksum */
+	int			 sse;		/* ETags may be no MD5 */
+	void			(*done)(void *arg, int ok);
+	void			*arg;
+	char			*body;		/* the request's, while it is sent */
+};
+
+/*
+ * Send CompleteMultipartUpload for "mc" (kept valid by the caller until
+ * done runs) and check the object's ETag (a HEAD's when the answer has
+ * none): the parts' multipart ETag, the whole MD5, or with SSE any ETag
+ * of our part count and size.  Then done(arg, ok) once: ok 1 when the
+ * file is stored (journal removed, counted by run_uploaded), 0 when not
+ * (reported; the journal removed when the server refused the parts).
+ */
+void	 mpcomplete_start(struct mpcomplete *);
+
+/* ------------------------------------------------------------------ */
 /* readahead.c: the parts of a multipart file prepared in a thread */
 
 /* What the thread works with; it owns none of it. */
@@ -1379,6 +1410,66 @@ int	 fsutil_is_tmpname(const char *name);
  * by a run that was killed).  Returns how many were removed.
  */
 size_t	 fsutil_clean_stale(int dirfd);
+
+/* ------------------------------------------------------------------ */
+/* dlfile.c: a file of a restore, from its temporary file into place */
+
+enum DLF_STATE {
+	DLF_RUNNING,		/* calls under way or to come */
+	DLF_FAILED,		/* reported; counted in rep->failed */
+	DLF_PENDING		/* archived; counted as pending */
+};
+
+struct download;
+/* One file being downloaded (download.c makes, feeds and frees it). */
+struct dlfile {
+	struct download	*dl;		/* download.c's run */
+	struct run	*run;
+	struct entry	*e;
+	char		*okey;		/* full object key */
+	int		 dirfd;		/* its directory */
+	const char	*name;		/* its last component, inside e->key */
+	char		 tmp[FSUTIL_TMPLEN]; /* "" once renamed */
+	int		 fd;		/* the temporary file */
+	uint64_t	 size;		/* as listed */
+	uint64_t	 range;		/* bytes per ranged GET; 0: one GET */
+	uint32_t	 nranges;
+	uint32_t	 next;		/* next range to submit */
+	uint32_t	 inflight;	/* calls under way */
+	int		 feeding;	/* the large file fed: more ranges to come */
+	enum DLF_STATE	 state;
+	char		*etag;		/* of the first answer: all must agree */
+	int		 encrypted;	/* x-amz-meta-p3-crypt: decode it */
+	int64_t		 psize;		/* x-amz-meta-p3-size, -1 unknown */
+	int		 mtime_known;
+	struct timespec	 mtime;
+	char		*what;		/* archived: the storage class */
+	char		*body;		/* the RestoreObject request */
+	char		*error;		/* why it failed, for --report */
+	struct dlfile	*prev, *next_live;
+};
+
+/*
+ * "f" failed: keep the reason in f->error for --report and, when "say",
+ * print it (report_error).  Only the first failure of a file counts:
+ * later ones, and any once f is no longer DLF_RUNNING, are ignored.
+ */
+void	 dlfile_fail(struct dlfile *, int say, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/*
+ * Whether f's final name is absent or a regular file (a symlink, a
+ * directory or anything else is never replaced): 1, or 0 after
+ * dlfile_fail.
+ */
+int	 dlfile_target_ok(struct dlfile *);
+/*
+ * Every byte of "f" is in its temporary file: check its size, then its
+ * content against the ETag (plain) or decrypt it with run->key, every
+ * chunk checked (encrypted); give it the stored mtime, fsync it and
+ * rename it over the target (f->tmp "" then, and e's local side set).
+ * Failures go through dlfile_fail; the caller removes what is left.
+ */
+void	 dlfile_commit(struct dlfile *);
 
 /* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */

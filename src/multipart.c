@@ -4,15 +4,19 @@
  * The file is read once, part after part in order, each part into its
  * own buffer (so memory stays near jobs x part size), hashed (and
  * sealed, with --encrypt-key) a few parts ahead by a thread of
- * readahead.c, and sent with Content-MD5.  A journal (journal.c) records the upload id and
- * every part the server has acknowledged, so a run killed half-way is
- * continued by the next one: parts the journal vouches for are read and
- * hashed again (to prove the file is unchanged) but not sent.  The
- * upload is completed only when every part is in, and counted only when
- * the final ETag is the one the parts give ("md5 of md5s-N"), or the
- * whole file's MD5 on servers that report that.  A file that changes
- * while it is read is never completed: its upload is aborted and the
- * file reported.
+ * readahead.c, and sent with Content-MD5.  A journal (journal.c)
+ * records the upload id and every part the server has acknowledged, so
+ * a run killed half-way is continued by the next one: parts the journal
+ * vouches for are read and hashed again (to prove the file is
+ * unchanged) but not sent.  The upload is completed (mpcomplete.c) only
+ * when every part is in, and counted only when the final ETag is the
+ * one the parts give ("md5 of md5s-N"), or the whole file's MD5 on
+ * servers that report that.  A file that changes while it is read is
+ * never completed: its upload is aborted and the file reported.
+ *
+ * A driver: upload.c starts an upload with the run's context
+ * (multipart_begin) and feeds its parts (multipart_feed); the upload
+ * ends by itself, counted through run.c.  Nothing here calls upload.c.
  */
 #include "config.h"
 
@@ -50,7 +54,7 @@ struct mpfile {
 	int			 failed;	/* give up once calls drain */
 	int			 changed;	/* the file changed: abort */
 	int			 feeding;	/* parts still to be fed */
-	char			*complete_body;
+	struct mpcomplete	 mc;		/* its completion */
 	mbedtls_md5_context	 whole;		/* MD5 of the whole object */
 	int			 encrypted;	/* --encrypt-key */
 	struct crypt_obj	 obj;		/* ...its data key and header */
@@ -631,147 +635,44 @@ multipart_stop(struct mpfile **mpp)
 	mp_fed(mp);
 }
 
-/*
- * The completed object's ETag "etag" (a HEAD's when the completion
- * answer had none; "head" the HEAD's answer, else NULL): count the file
- * uploaded when it is the one our parts give, or the whole file's MD5
- * (s3rver), or, where the server encrypts (SSE-KMS, SSE-C: no ETag is
- * an MD5 there and the parts' Content-MD5 was checked instead), when it
- * has our number of parts and the HEAD shows our size.
- */
+/* The completion (mpcomplete.c) ended: "ok" when the file is counted. */
 static void
-mp_completed(struct mpfile *mp, const char *etag, const struct s3_call *head)
-{
-	struct entry *e = mp->e;
-	unsigned char whole[16], hmac[32];
-	char want[45], whole_hex[33], nparts[16];
-	uint64_t size;
-	size_t elen, nlen;
-	int sse;
-
-	checksum_multipart_etag(mp->j.md5s, mp->j.nparts, want);
-	mbedtls_md5_finish_ret(&mp->whole, whole);
-	hex_encode(whole, 16, whole_hex);
-	if (mp->encrypted)
-		mbedtls_md_hmac_finish(&mp->hmac, hmac);
-	size = mp->encrypted ? crypt_size(mp->obj.hlen, mp->j.size) :
-	    mp->j.size;
-	sse = mp->sse || (head != NULL && !sse_etag_is_md5(head));
-	nlen = (size_t)snprintf(nparts, sizeof(nparts), "-%u", mp->j.nparts);
-	elen = strlen(etag);
-	if (head != NULL && head->content_length != (int64_t)size) {
-		report_error(mp->run->rep, e->key, "the completed object has "
-		    "%lld bytes, not %llu", (long long)head->content_length,
-		    (unsigned long long)size);
-		mp->failed = 1;
-	} else if (strcasecmp(etag, want) != 0 &&
-	    strcasecmp(etag, whole_hex) != 0 && (!sse || elen <= nlen ||
-	    strcmp(etag + elen - nlen, nparts) != 0)) {
-		report_error(mp->run->rep, e->key, "the completed object's ETag "
-		    "%s is neither %s nor the file's MD5", etag, want);
-		mp->failed = 1;
-	} else {
-		journal_remove(&mp->j);
-		/* Counted once the object is whole, not part by part. */
-		run_uploaded(mp->run, e, (int64_t)size, &mp->st,
-		    mp->encrypted, mp->encrypted ? hmac : NULL, etag, whole);
-	}
-	mp->state = MP_ENDED;
-	mp_finish(mp);
-}
-
-/* The HEAD after a completion answer without an ETag. */
-static void
-mp_complete_head_done(struct s3_call *c, void *arg)
+mp_completed(void *arg, int ok)
 {
 	struct mpfile *mp = arg;
 
 	mp->inflight--;
-	if (mp_call_failed(mp, c, "HEAD after CompleteMultipartUpload")) {
-		mp->state = MP_ENDED;
-		mp_finish(mp);
-	} else if (c->etag == NULL || c->etag[0] == '\0') {
-		report_error(mp->run->rep, mp->e->key, "the completed object "
-		    "has no ETag");
+	if (!ok)
 		mp->failed = 1;
-		mp->state = MP_ENDED;
-		mp_finish(mp);
-	} else
-		mp_completed(mp, c->etag, c);
-	s3_call_free(c);
-}
-
-static void
-mp_complete_done(struct s3_call *c, void *arg)
-{
-	struct mpfile *mp = arg;
-	struct s3_call *head;
-	struct s3_error err;
-	char *etag = NULL;
-
-	mp->inflight--;
-	memset(&err, 0, sizeof(err));
-	if (!sse_etag_is_md5(c))
-		mp->sse = 1;
-	if (mp_call_failed(mp, c, "CompleteMultipartUpload")) {
-		/* Parts the server will never take: the next run starts over. */
-		if (c->err.code != NULL &&
-		    (strcmp(c->err.code, "InvalidPart") == 0 ||
-		    strcmp(c->err.code, "InvalidPartOrder") == 0 ||
-		    strcmp(c->err.code, "NoSuchUpload") == 0))
-			journal_remove(&mp->j);
-	}
-	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
-	    &err) == -1) {
-		report_error(mp->run->rep, mp->e->key, "CompleteMultipartUpload "
-		    "failed: %s", err.code != NULL ? err.code : "bad answer");
-		mp->failed = 1;
-	} else if (etag[0] == '\0') {
-		/* Ceph RGW 16 answers <ETag></ETag>: ask the object. */
-		head = mp_call(mp, "HEAD", mp_complete_head_done, mp);
-		xfer_submit(mp->run->s3->xfer, head);
-		goto out;
-	} else {
-		mp_completed(mp, etag, NULL);
-		goto out;
-	}
 	mp->state = MP_ENDED;
 	mp_finish(mp);
-out:
-	free(etag);
-	s3_error_free(&err);
-	s3_call_free(c);
 }
 
+/* Every part is stored: complete the upload (mpcomplete.c). */
 static void
 mp_complete(struct mpfile *mp)
 {
-	struct s3_call *c;
-	struct buf body;
-	char hex[33], line[160];
-	uint32_t i;
-	int n;
+	struct mpcomplete *mc = &mp->mc;
 
-	memset(&body, 0, sizeof(body));
-	n = snprintf(line, sizeof(line), "<CompleteMultipartUpload xmlns=\""
-	    S3_XMLNS "\">");
-	buf_append(&body, line, (size_t)n);
-	for (i = 0; i < mp->j.nparts; i++) {
-		hex_encode(mp->j.md5s + 16 * i, 16, hex);
-		n = snprintf(line, sizeof(line), "<Part><PartNumber>%u"
-		    "</PartNumber><ETag>\"%.64s\"</ETag></Part>", i + 1,
-		    mp->petag != NULL && mp->petag[i] != NULL ?
-		    mp->petag[i] : hex);
-		buf_append(&body, line, (size_t)n);
-	}
-	buf_append(&body, "</CompleteMultipartUpload>", 26);
+	mc->run = mp->run;
+	mc->e = mp->e;
+	mc->okey = mp->okey;
+	mc->j = &mp->j;
+	mc->petag = mp->petag;
+	mc->st = &mp->st;
+	mc->size = mp->encrypted ? crypt_size(mp->obj.hlen, mp->j.size) :
+	    mp->j.size;
+	/* Every part was read: the digests are complete. */
+	mbedtls_md5_finish_ret(&mp->whole, mc->whole);
+	mc->sealed = mp->encrypted;
+	if (mp->encrypted)
+		mbedtls_md_hmac_finish(&mp->hmac, mc->hmac);
+	mc->sse = mp->sse;
+	mc->done = mp_completed;
+	mc->arg = mp;
 	mp->state = MP_COMPLETING;
-	mp->complete_body = body.data;
-	c = mp_call(mp, "POST", mp_complete_done, mp);
-	s3_call_query(c, "uploadId", mp->j.upload_id);
-	c->body = body.data;
-	c->body_len = body.len;
-	xfer_submit(mp->run->s3->xfer, c);
+	mp->inflight++;
+	mpcomplete_start(mc);
 }
 
 /*
@@ -814,7 +715,6 @@ mp_finish(struct mpfile *mp)
 		free(mp->petag[i]);
 	free(mp->petag);
 	journal_free(&mp->j);
-	free(mp->complete_body);
 	free(mp->okey);
 	free(mp);
 }
