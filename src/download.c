@@ -143,19 +143,20 @@ static void
 dl_finish(struct dlfile *f)
 {
 	struct download *dl = f->dl;
+	struct run *run = dl->run;
 	struct entry *e = f->e;
 
 	if (f->state == DLF_RUNNING) {
-		dl->run->rep->downloaded++;
-		dl->run->rep->downloaded_bytes += f->size;
-		report_action(dl->run->rep, "download", NULL, e->key);
-		report_record(dl->run->rep, e, "download", "ok", NULL);
+		run->rep->downloaded++;
+		run->rep->downloaded_bytes += f->size;
+		report_action(run->rep, "download", NULL, e->key);
+		report_record(run->rep, e, "download", "ok", NULL);
 	} else if (f->state == DLF_PENDING) {
 		dl->pending++;
-		report_record(dl->run->rep, e, "download", "pending", f->error);
+		report_record(run->rep, e, "download", "pending", f->error);
 	} else
 		run_failed(dl->run, e, "download", f->error);
-	report_progress(dl->run->rep, 0);
+	report_progress(run->rep, 0);
 	if (f->tmp[0] != '\0' && f->dirfd != -1)
 		(void)unlinkat(f->dirfd, f->tmp, 0);
 	if (f->fd != -1)
@@ -243,7 +244,8 @@ dl_restore_done(struct s3_call *c, void *arg)
 {
 	struct dlfile *f = arg;
 	struct download *dl = f->dl;
-	const struct config *cfg = dl->run->cfg;
+	struct run *run = dl->run;
+	const struct config *cfg = run->cfg;
 	char *how = NULL;
 
 	f->inflight--;
@@ -267,16 +269,16 @@ dl_restore_done(struct s3_call *c, void *arg)
 		/* Not pending after all: the request itself failed. */
 		how = s3_call_errstr(c);
 		f->state = DLF_RUNNING;
-		dlfile_fail(f, !dl->run->fatal, "archived in %s: restore request failed: "
+		dlfile_fail(f, !run->fatal, "archived in %s: restore request failed: "
 		    "%s", f->what, how);
 		if (s3_call_fatal(c))
-			dl->run->fatal = 1;
+			run->fatal = 1;
 		break;
 	}
 	if (f->state == DLF_PENDING) {
 		f->error = xasprintf("archived in %s: not downloadable until "
 		    "restored; %s", f->what, how);
-		report_error(dl->run->rep, f->e->key, "%s", f->error);
+		report_error(run->rep, f->e->key, "%s", f->error);
 	}
 	free(how);
 	s3_call_free(c);
@@ -291,7 +293,8 @@ static void
 dl_archived(struct dlfile *f, struct s3_call *c)
 {
 	struct download *dl = f->dl;
-	const struct config *cfg = dl->run->cfg;
+	struct run *run = dl->run;
+	const struct config *cfg = run->cfg;
 	struct s3_call *rc;
 	char b64[32], *cls, *tier;
 
@@ -307,7 +310,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	if (cfg->restore_days <= 0) {
 		f->error = xasprintf("archived in %s: not downloadable until "
 		    "restored", f->what);
-		report_error(dl->run->rep, f->e->key, "%s", f->error);
+		report_error(run->rep, f->e->key, "%s", f->error);
 		free(tier);
 		return;
 	}
@@ -316,7 +319,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	    cfg->restore_tier != NULL ? cfg->restore_tier : "Standard");
 	free(tier);
 	content_md5(f->body, strlen(f->body), b64);
-	rc = s3_call_new("POST", dl->run->bucket, f->okey);
+	rc = s3_call_new("POST", run->bucket, f->okey);
 	s3_call_query(rc, "restore", "");
 	s3_call_header(rc, "content-md5", b64);
 	s3_call_header(rc, "content-type", "application/xml");
@@ -325,7 +328,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	rc->done = dl_restore_done;
 	rc->arg = f;
 	f->inflight++;
-	xfer_submit(dl->run->s3->xfer, rc);
+	xfer_submit(run->s3->xfer, rc);
 }
 
 /*
@@ -356,11 +359,12 @@ static void
 dl_submit(struct dlfile *f, uint32_t i)
 {
 	struct download *dl = f->dl;
+	struct run *run = dl->run;
 	struct s3_call *c;
 	uint64_t a, b;
 	char range[64];
 
-	c = s3_call_new("GET", dl->run->bucket, f->okey);
+	c = s3_call_new("GET", run->bucket, f->okey);
 	c->out_fd = f->fd;
 	if (f->range != 0) {
 		a = (uint64_t)i * f->range;
@@ -377,7 +381,7 @@ dl_submit(struct dlfile *f, uint32_t i)
 		f->feeding = 0;
 		dl->big = NULL;
 	}
-	xfer_submit(dl->run->s3->xfer, c);
+	xfer_submit(run->s3->xfer, c);
 }
 
 /*
@@ -425,7 +429,8 @@ dl_opendir(struct download *dl, const char *key, size_t len, char **why)
 static int
 dl_start(struct download *dl, struct entry *e)
 {
-	const struct config *cfg = dl->run->cfg;
+	struct run *run = dl->run;
+	const struct config *cfg = run->cfg;
 	struct dlfile *f;
 	const char *why, *slash;
 	char *msg = NULL;
@@ -443,7 +448,7 @@ dl_start(struct download *dl, struct entry *e)
 	 * bucket (or an encrypted one stripped of its metadata) must not
 	 * be restored as if it were.
 	 */
-	f->encrypted = dl->run->key != NULL;
+	f->encrypted = run->key != NULL;
 	f->size = e->rsize > 0 ? (uint64_t)e->rsize : 0;
 	f->next_live = dl->live;
 	if (dl->live != NULL)
@@ -500,6 +505,7 @@ out:
 static void
 dl_mkdir(struct download *dl, struct entry *e)
 {
+	struct run *run = dl->run;
 	struct timespec ts[2];
 	const char *why;
 	char *msg = NULL;
@@ -520,12 +526,12 @@ dl_mkdir(struct download *dl, struct entry *e)
 			    strerror(errno));
 	}
 	if (msg != NULL) {
-		report_error(dl->run->rep, e->key, "%s", msg);
+		report_error(run->rep, e->key, "%s", msg);
 		run_failed(dl->run, e, "mkdir", msg);
 	} else {
-		dl->run->rep->downloaded++;
-		report_action(dl->run->rep, "mkdir", NULL, e->key);
-		report_record(dl->run->rep, e, "mkdir", "ok", NULL);
+		run->rep->downloaded++;
+		report_action(run->rep, "mkdir", NULL, e->key);
+		report_record(run->rep, e, "mkdir", "ok", NULL);
 	}
 	if (fd != -1)
 		close(fd);
@@ -537,11 +543,12 @@ static int
 dl_feed(void *arg)
 {
 	struct download *dl = arg;
+	struct run *run = dl->run;
 	struct dlfile *f;
 	struct action *a;
 
 	if ((f = dl->big) != NULL) {
-		if (f->state == DLF_RUNNING && !dl->run->fatal) {
+		if (f->state == DLF_RUNNING && !run->fatal) {
 			dl_submit(f, f->next++);
 			return XFER_FEED_MORE;
 		}
@@ -551,8 +558,8 @@ dl_feed(void *arg)
 		dl->big = NULL;
 		dl_maybe_finish(f);
 	}
-	while (dl->next < dl->run->plan->n && !dl->run->fatal) {
-		a = &dl->run->plan->v[dl->next++];
+	while (dl->next < run->plan->n && !run->fatal) {
+		a = &run->plan->v[dl->next++];
 		if (a->act == ACT_MKDIR)
 			dl_mkdir(dl, a->e);
 		else if (a->act == ACT_DOWNLOAD && dl_start(dl, a->e))

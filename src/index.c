@@ -495,6 +495,7 @@ index_head_where(struct run *run, struct table *tbl,
 	return rc;
 }
 
+/* HEAD what the plan needs and nothing else gave; see extern.h. */
 int
 index_head_missing(struct run *run, struct table *tbl)
 {
@@ -507,6 +508,7 @@ index_head_missing(struct run *run, struct table *tbl)
 	return rc;
 }
 
+/* --checksum's second look; see extern.h. */
 int
 index_head_doubtful(struct run *run, struct table *tbl, struct entry ***v,
     size_t *n)

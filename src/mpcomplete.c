@@ -122,6 +122,7 @@ mpcomplete_done(struct s3_call *c, void *arg)
 	s3_call_free(c);
 }
 
+/* Send CompleteMultipartUpload; mc->done tells the outcome. */
 void
 mpcomplete_start(struct mpcomplete *mc)
 {

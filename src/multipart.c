@@ -143,6 +143,7 @@ multipart_abort_done(struct s3_call *c, void *arg)
 	s3_call_free(c);
 }
 
+/* Abort an upload left over (fire and forget). */
 void
 multipart_abort(struct run *run, const char *okey, const char *upload_id)
 {
@@ -388,6 +389,7 @@ mp_readahead(struct mpfile *mp)
 	return readahead_start(&spec);
 }
 
+/* Start the upload of one large file; see extern.h. */
 struct mpfile *
 multipart_begin(struct run *run, struct entry *e, int fd,
     const struct stat *st)
@@ -599,6 +601,7 @@ mp_fed(struct mpfile *mp)
 	mp_finish(mp);
 }
 
+/* Submit the next part of *mpp; see extern.h. */
 int
 multipart_feed(struct mpfile **mpp)
 {
@@ -622,6 +625,7 @@ multipart_feed(struct mpfile **mpp)
 	return XFER_FEED_MORE;
 }
 
+/* Let go of an upload still being fed; see extern.h. */
 void
 multipart_stop(struct mpfile **mpp)
 {

@@ -19,6 +19,7 @@
 
 #include "extern.h"
 
+/* Fill "run"; see extern.h for each function's contract. */
 void
 run_init(struct run *run, struct s3 *s3, const char *bucket,
     const char *root, struct plan *plan, struct report *rep,
@@ -34,6 +35,7 @@ run_init(struct run *run, struct s3 *s3, const char *bucket,
 	run->key = key;
 }
 
+/* Mark the run fatal: 1 the first time. */
 int
 run_stop(struct run *run)
 {
@@ -43,6 +45,7 @@ run_stop(struct run *run)
 	return first;
 }
 
+/* Say a failed call once; returns what was said or kept (caller frees). */
 char *
 run_call_failed(struct run *run, const char *key, const struct s3_call *c,
     const char *what)
@@ -64,6 +67,7 @@ run_call_failed(struct run *run, const char *key, const struct s3_call *c,
 	return msg;
 }
 
+/* Count a failed entry and write its --report line. */
 void
 run_failed(struct run *run, const struct entry *e, const char *action,
     const char *error)
@@ -72,6 +76,7 @@ run_failed(struct run *run, const struct entry *e, const char *action,
 	report_record(run->rep, e, action, "failed", error);
 }
 
+/* The endpoint as journals name it; caller frees. */
 char *
 run_endpoint(const struct run *run)
 {
@@ -80,6 +85,7 @@ run_endpoint(const struct run *run)
 	return xasprintf("aws:%s", run->s3->region);
 }
 
+/* Base64 of a 16-byte MD5 into out[32]. */
 void
 run_content_md5(const unsigned char md5[16], char out[32])
 {
@@ -88,6 +94,7 @@ run_content_md5(const unsigned char md5[16], char out[32])
 	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
 }
 
+/* The crypt metadata (when sealed) and storage class of a written object. */
 void
 run_put_headers(const struct run *run, struct s3_call *c, int sealed,
     uint64_t psize, const unsigned char hmac[32])
@@ -110,6 +117,7 @@ run_put_headers(const struct run *run, struct s3_call *c, int sealed,
 		    run->cfg->storage_class);
 }
 
+/* Record and count an object stored for "e". */
 void
 run_uploaded(struct run *run, struct entry *e, int64_t size,
     const struct stat *st, int sealed, const unsigned char *hmac,

@@ -64,6 +64,7 @@ sweep_abort(void *arg, const char *key, const char *upload_id)
 	s3_call_free(c);
 }
 
+/* Sweep the journals of files no longer uploaded in parts. */
 void
 sweep_run(struct run *run)
 {

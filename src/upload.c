@@ -449,6 +449,7 @@ upload_feed(void *arg)
 	return 0;
 }
 
+/* Feed the plan's uploads to the engine and run it; see extern.h. */
 int
 upload_run(struct run *run)
 {
