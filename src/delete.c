@@ -22,13 +22,10 @@
 /* S3's limit of keys per DeleteObjects request. */
 #define DELETE_BATCH	1000
 
+/* One delete_run. */
 struct delrun {
-	struct s3		*s3;
-	const char		*bucket;
-	struct plan		*plan;
-	struct report		*rep;
+	struct run		*run;
 	size_t			 next;		/* next action to look at */
-	int			 fatal;		/* stop: nothing can succeed */
 	char			*tagging;	/* the PutObjectTagging body */
 	char			 tagging_md5[32]; /* its Content-MD5 */
 };
@@ -115,10 +112,9 @@ delete_fail(struct delcall *dc, size_t i, const char *msg, int quiet)
 
 	dc->v[i].failed = 1;
 	if (!quiet)
-		report_error(dc->dr->rep, e->key, "%s failed: %s", dc->verb,
+		report_error(dc->dr->run->rep, e->key, "%s failed: %s", dc->verb,
 		    msg);
-	dc->dr->rep->failed++;
-	report_record(dc->dr->rep, e, dc->verb, "failed", msg);
+	run_failed(dc->dr->run, e, dc->verb, msg);
 }
 
 /*
@@ -134,11 +130,9 @@ delete_call_failed(struct delcall *dc, struct s3_call *c)
 	int fatal;
 
 	msg = s3_call_errstr(c);
-	if ((fatal = s3_call_fatal(c)) && !dr->fatal)
-		report_error(dr->rep, dc->multi ? dr->bucket : dc->v[0].e->key,
-		    "%s failed: %s", dc->verb, msg);
-	if (fatal)
-		dr->fatal = 1;
+	if ((fatal = s3_call_fatal(c)) && run_stop(dr->run))
+		report_error(dr->run->rep, dc->multi ? dr->run->bucket :
+		    dc->v[0].e->key, "%s failed: %s", dc->verb, msg);
 	for (i = 0; i < dc->n; i++)
 		delete_fail(dc, i, msg, fatal);
 	free(msg);
@@ -210,13 +204,13 @@ delete_done(struct s3_call *c, void *arg)
 		e = dc->v[i].e;
 		if (dc->act == ACT_TAG) {
 			e->rtagged = 1;
-			dr->rep->tagged++;
+			dr->run->rep->tagged++;
 		} else {
 			e->remote = 0;
-			dr->rep->deleted++;
+			dr->run->rep->deleted++;
 		}
-		report_action(dr->rep, dc->verb, NULL, e->key);
-		report_record(dr->rep, e, dc->verb, "ok", NULL);
+		report_action(dr->run->rep, dc->verb, NULL, e->key);
+		report_record(dr->run->rep, e, dc->verb, "ok", NULL);
 	}
 out:
 	s3_call_free(c);
@@ -243,15 +237,15 @@ delete_submit_batch(struct delrun *dr)
 	dc = delete_call_new(dr, ACT_DELETE, DELETE_BATCH);
 	dc->multi = 1;
 	buf_append(&dc->body, head, sizeof(head) - 1);
-	while (dr->next < dr->plan->n && dc->n < DELETE_BATCH) {
-		a = &dr->plan->v[dr->next];
+	while (dr->next < dr->run->plan->n && dc->n < DELETE_BATCH) {
+		a = &dr->run->plan->v[dr->next];
 		if (a->act == ACT_TAG)
 			break;
 		if (a->act != ACT_DELETE) {
 			dr->next++;
 			continue;
 		}
-		key = list_object_key(dr->s3->cfg, a->e->key);
+		key = list_object_key(dr->run->cfg, a->e->key);
 		if (!delete_xml_ok(key)) {
 			free(key);
 			break;
@@ -269,12 +263,12 @@ delete_submit_batch(struct delrun *dr)
 	}
 	buf_append(&dc->body, "</Delete>", 9);
 	logmsg(1, "delete: %zu object(s) in one request", n);
-	c = s3_call_new("POST", dr->bucket, NULL);
+	c = s3_call_new("POST", dr->run->bucket, NULL);
 	s3_call_query(c, "delete", "");
 	s3_call_body(c, dc->body.data, dc->body.len, "application/xml");
 	c->done = delete_done;
 	c->arg = dc;
-	xfer_submit(dr->s3->xfer, c);
+	xfer_submit(dr->run->s3->xfer, c);
 	return n;
 }
 
@@ -287,20 +281,20 @@ delete_submit_one(struct delrun *dr, struct action *a)
 
 	dc = delete_call_new(dr, a->act, 1);
 	dc->v[0].e = a->e;
-	dc->v[0].key = list_object_key(dr->s3->cfg, a->e->key);
+	dc->v[0].key = list_object_key(dr->run->cfg, a->e->key);
 	dc->n = 1;
 	if (a->act == ACT_TAG) {
-		c = s3_call_new("PUT", dr->bucket, dc->v[0].key);
+		c = s3_call_new("PUT", dr->run->bucket, dc->v[0].key);
 		s3_call_query(c, "tagging", "");
 		s3_call_header(c, "content-md5", dr->tagging_md5);
 		s3_call_header(c, "content-type", "application/xml");
 		c->body = dr->tagging;
 		c->body_len = strlen(dr->tagging);
 	} else
-		c = s3_call_new("DELETE", dr->bucket, dc->v[0].key);
+		c = s3_call_new("DELETE", dr->run->bucket, dc->v[0].key);
 	c->done = delete_done;
 	c->arg = dc;
-	xfer_submit(dr->s3->xfer, c);
+	xfer_submit(dr->run->s3->xfer, c);
 }
 
 /* Engine callback: submit the next request, if any. */
@@ -310,8 +304,8 @@ delete_feed(void *arg)
 	struct delrun *dr = arg;
 	struct action *a;
 
-	while (dr->next < dr->plan->n && !dr->fatal) {
-		a = &dr->plan->v[dr->next];
+	while (dr->next < dr->run->plan->n && !dr->run->fatal) {
+		a = &dr->run->plan->v[dr->next];
 		if (a->act != ACT_DELETE && a->act != ACT_TAG) {
 			dr->next++;
 			continue;
@@ -330,8 +324,7 @@ delete_feed(void *arg)
  * 0, or -1 after a fatal error (reported once).
  */
 int
-delete_run(struct s3 *s3, const char *bucket, struct plan *plan,
-    struct report *rep)
+delete_run(struct run *run)
 {
 	struct delrun dr;
 	struct tm tm;
@@ -340,15 +333,13 @@ delete_run(struct s3 *s3, const char *bucket, struct plan *plan,
 	int rc = -1;
 
 	memset(&dr, 0, sizeof(dr));
-	dr.s3 = s3;
-	dr.bucket = bucket;
-	dr.plan = plan;
-	dr.rep = rep;
+	dr.run = run;
+	run->fatal = 0;
 	/*
 	 * DeletedAt is the run's start, the same for every object: the
 	 * wall clock now, less the time since the report started.
 	 */
-	start = time(NULL) - (time_t)((now_ms() - rep->start_ms) / 1000);
+	start = time(NULL) - (time_t)((now_ms() - run->rep->start_ms) / 1000);
 	if (gmtime_r(&start, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
 		warnx("delete: cannot format the time");
@@ -360,10 +351,10 @@ delete_run(struct s3 *s3, const char *bucket, struct plan *plan,
 	    "</TagSet></Tagging>", S3_XMLNS, when);
 	content_md5(dr.tagging, strlen(dr.tagging), dr.tagging_md5);
 
-	xfer_set_feed(s3->xfer, delete_feed, &dr);
-	if (xfer_run(s3->xfer) == -1)
+	xfer_set_feed(run->s3->xfer, delete_feed, &dr);
+	if (xfer_run(run->s3->xfer) == -1)
 		goto out;
-	rc = dr.fatal ? -1 : 0;
+	rc = run->fatal ? -1 : 0;
 out:
 	free(dr.tagging);
 	return rc;

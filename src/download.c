@@ -9,10 +9,10 @@
  * slots) and written with pwrite at their offsets: never a whole
  * object in memory.  When every byte is in, the file is checked (its
  * size, then its content against the listed ETag), given the stored
- * mtime, fsync'd and renamed over the target.  A failure removes the
- * temporary file; a kill -9 leaves it behind, and the next run removes
- * it from each directory it writes into (unless another live run holds
- * it: see fsutil.c).
+ * mtime, fsync'd and renamed over the target (dlfile.c).  A failure
+ * removes the temporary file; a kill -9 leaves it behind, and the next
+ * run removes it from each directory it writes into (unless another
+ * live run holds it: see fsutil.c).
  *
  * Directories are walked from a descriptor of the root and never
  * through a symlink, and keys that could leave the root are refused
@@ -32,25 +32,15 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/md5.h>
 
 #include "extern.h"
-
-enum DLF_STATE {
-	DLF_RUNNING,		/* calls under way or to come */
-	DLF_FAILED,		/* reported; counted in rep->failed */
-	DLF_PENDING		/* archived; counted in dl->pending */
-};
 
 /* A directory, by identity, already cleared of stale temporary files. */
 struct dlseen {
@@ -61,41 +51,15 @@ struct dlseen {
 	}		 id;
 };
 
-struct dlfile;
-
 /* One download_run. */
-struct dlrun {
-	struct download	*dl;
+struct download {
+	struct run	*run;
+	size_t		 next;		/* next action to start */
+	size_t		 pending;	/* archived objects not readable yet */
+	struct dlfile	*big;		/* a large object being fetched in ranges */
 	int		 rootfd;
 	struct dlseen	*seen;
 	struct dlfile	*live;		/* files not finished yet */
-};
-
-/* One file being downloaded. */
-struct dlfile {
-	struct dlrun	*run;
-	struct entry	*e;
-	char		*okey;		/* full object key */
-	int		 dirfd;		/* its directory */
-	const char	*name;		/* its last component, inside e->key */
-	char		 tmp[FSUTIL_TMPLEN]; /* "" once renamed */
-	int		 fd;		/* the temporary file */
-	uint64_t	 size;		/* as listed */
-	uint64_t	 range;		/* bytes per ranged GET; 0: one GET */
-	uint32_t	 nranges;
-	uint32_t	 next;		/* next range to submit */
-	uint32_t	 inflight;	/* calls under way */
-	int		 feeding;	/* it is dl->big: more ranges to come */
-	enum DLF_STATE	 state;
-	char		*etag;		/* of the first answer: all must agree */
-	int		 encrypted;	/* x-amz-meta-p3-crypt: decode it */
-	int64_t		 psize;		/* x-amz-meta-p3-size, -1 unknown */
-	int		 mtime_known;
-	struct timespec	 mtime;
-	char		*what;		/* archived: the storage class */
-	char		*body;		/* the RestoreObject request */
-	char		*error;		/* why it failed, for --report */
-	struct dlfile	*prev, *next_live;
 };
 
 /*
@@ -148,50 +112,27 @@ download_http_date(const char *s, int64_t *sec)
 	return 0;
 }
 
-/*
- * The file failed: keep the reason for --report and, when "say", print
- * it.  Only the first failure of a file counts.
- */
-static void
-dl_fail(struct dlfile *f, int say, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void
-dl_fail(struct dlfile *f, int say, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (f->state != DLF_RUNNING)
-		return;
-	f->state = DLF_FAILED;
-	va_start(ap, fmt);
-	if (vasprintf(&f->error, fmt, ap) == -1)
-		errx(3, "vasprintf");
-	va_end(ap);
-	if (say)
-		report_error(f->run->dl->rep, f->e->key, "%s", f->error);
-}
-
 /* A call failed for a reason other than an archived object. */
 static void
 dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 {
-	struct download *dl = f->run->dl;
+	struct run *run = f->dl->run;
 	const char *hint;
 	char *msg;
 
-	msg = s3_call_errstr(c);
-	if ((hint = sse_c_hint(dl->cfg, c)) != NULL)
-		dl_fail(f, 1, "%s: not restored (HTTP %ld%s%s)", hint,
+	if ((hint = sse_c_hint(run->cfg, c)) != NULL)
+		dlfile_fail(f, 1, "%s: not restored (HTTP %ld%s%s)", hint,
 		    c->status, c->err.code != NULL ? " " : "",
 		    c->err.code != NULL ? c->err.code : "");
-	else if (!s3_call_fatal(c))
-		dl_fail(f, 1, "%s failed: %s", what, msg);
-	else {
-		/* Say it once: every other call fails the same way. */
-		dl_fail(f, !dl->fatal, "%s", msg);
-		dl->fatal = 1;
+	else if (f->state != DLF_RUNNING) {
+		/* Only a file's first failure is said. */
+		if (s3_call_fatal(c))
+			(void)run_stop(run);
+	} else {
+		msg = run_call_failed(run, f->e->key, c, what);
+		dlfile_fail(f, 0, "%s", msg);
+		free(msg);
 	}
-	free(msg);
 }
 
 /*
@@ -201,22 +142,21 @@ dl_call_failed(struct dlfile *f, struct s3_call *c, const char *what)
 static void
 dl_finish(struct dlfile *f)
 {
-	struct download *dl = f->run->dl;
+	struct download *dl = f->dl;
+	struct run *run = dl->run;
 	struct entry *e = f->e;
 
 	if (f->state == DLF_RUNNING) {
-		dl->rep->downloaded++;
-		dl->rep->downloaded_bytes += f->size;
-		report_action(dl->rep, "download", NULL, e->key);
-		report_record(dl->rep, e, "download", "ok", NULL);
+		run->rep->downloaded++;
+		run->rep->downloaded_bytes += f->size;
+		report_action(run->rep, "download", NULL, e->key);
+		report_record(run->rep, e, "download", "ok", NULL);
 	} else if (f->state == DLF_PENDING) {
 		dl->pending++;
-		report_record(dl->rep, e, "download", "pending", f->error);
-	} else {
-		dl->rep->failed++;
-		report_record(dl->rep, e, "download", "failed", f->error);
-	}
-	report_progress(dl->rep, 0);
+		report_record(run->rep, e, "download", "pending", f->error);
+	} else
+		run_failed(dl->run, e, "download", f->error);
+	report_progress(run->rep, 0);
 	if (f->tmp[0] != '\0' && f->dirfd != -1)
 		(void)unlinkat(f->dirfd, f->tmp, 0);
 	if (f->fd != -1)
@@ -226,7 +166,7 @@ dl_finish(struct dlfile *f)
 	if (f->prev != NULL)
 		f->prev->next_live = f->next_live;
 	else
-		f->run->live = f->next_live;
+		f->dl->live = f->next_live;
 	if (f->next_live != NULL)
 		f->next_live->prev = f->prev;
 	free(f->okey);
@@ -245,168 +185,6 @@ dl_maybe_finish(struct dlfile *f)
 		dl_finish(f);
 }
 
-/* The final name must be absent or a regular file: never replace others. */
-static int
-dl_target_ok(struct dlfile *f)
-{
-	struct stat st;
-
-	if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
-			return 1;
-		/* ENAMETOOLONG, say: better now than after the download. */
-		dl_fail(f, 1, "%s", strerror(errno));
-		return 0;
-	}
-	if (S_ISREG(st.st_mode))
-		return 1;
-	dl_fail(f, 1, "%s", S_ISDIR(st.st_mode) ? "is a directory: not replaced" :
-	    S_ISLNK(st.st_mode) ? "is a symlink: not replaced" :
-	    "is not a regular file: not replaced");
-	return 0;
-}
-
-/*
- * The object in f's temporary file is encrypted: decode it into a new
- * temporary file, every chunk checked (encode.c), which then replaces
- * the first.  Returns the plaintext size, or -1 (reported): nothing of
- * a tampered object reaches the real name.
- */
-static int64_t
-dl_decode(struct dlfile *f)
-{
-	char tmp[FSUTIL_TMPLEN];
-	const char *why = NULL;
-	uint64_t plain = 0;
-	int fd;
-
-	if ((fd = fsutil_tmpfile(f->dirfd, tmp)) == -1) {
-		dl_fail(f, 1, "temporary file: %s", strerror(errno));
-		return -1;
-	}
-	if (decode_file(f->fd, f->size, fd, f->run->dl->key, f->okey, f->psize,
-	    &plain, &why) == -1) {
-		if (why != NULL)
-			dl_fail(f, 1, "%s: not restored%s", why,
-			    strcmp(why, "not an encrypted object") == 0 ?
-			    " (with --decrypt-key every object must be "
-			    "encrypted)" : "");
-		else
-			dl_fail(f, 1, "decrypting: %s", strerror(errno));
-		goto fail;
-	}
-	/* The metadata is not authenticated, but a mismatch means damage. */
-	if (f->psize >= 0 && (uint64_t)f->psize != plain) {
-		dl_fail(f, 1, "decrypts to %llu bytes, its metadata says %lld: "
-		    "not restored", (unsigned long long)plain,
-		    (long long)f->psize);
-		goto fail;
-	}
-	close(f->fd);
-	(void)unlinkat(f->dirfd, f->tmp, 0);
-	f->fd = fd;
-	memcpy(f->tmp, tmp, sizeof(f->tmp));
-	return (int64_t)plain;
-fail:
-	close(fd);
-	(void)unlinkat(f->dirfd, tmp, 0);
-	return -1;
-}
-
-/* Check the plain object in f's temporary file against its ETag. */
-static int
-dl_verify(struct dlfile *f)
-{
-	const struct config *cfg = f->run->dl->cfg;
-	struct entry *e = f->e;
-	char listed[45], *safe;
-	int r;
-
-	r = checksum_file(f->fd, f->size, e, cfg->part_size);
-	if (r == -1) {
-		dl_fail(f, 1, "cannot read the temporary file back: %s",
-		    strerror(errno));
-		return 0;
-	}
-	if (r == CSUM_DIFF) {
-		hex_encode(e->rmd5, sizeof(e->rmd5), listed);
-		if (e->rparts > 0)
-			snprintf(listed + 32, sizeof(listed) - 32, "-%u",
-			    (unsigned)e->rparts);
-		if (f->etag != NULL && strcasecmp(f->etag, listed) != 0)
-			dl_fail(f, 1, "the object changed since it was listed "
-			    "(ETag %s, listed %s); run again", f->etag, listed);
-		else
-			dl_fail(f, 1, "content does not match the object's ETag");
-		return 0;
-	}
-	if (r == CSUM_UNKNOWN && log_level >= 1) {
-		safe = printable(e->key);
-		logmsg(1, "%s: its ETag is not an MD5 of the content: only its "
-		    "size was checked", safe);
-		free(safe);
-	}
-	return 1;
-}
-
-/*
- * Every byte is in: check the file, decrypt it when it is encrypted,
- * give it its mtime, make it durable and move it into place.  Failures
- * are reported through dl_fail.
- */
-static void
-dl_commit(struct dlfile *f)
-{
-	struct entry *e = f->e;
-	struct timespec ts[2];
-	struct stat st;
-	int64_t size;
-
-	if (fstat(f->fd, &st) == -1) {
-		dl_fail(f, 1, "temporary file: %s", strerror(errno));
-		return;
-	}
-	if ((uint64_t)st.st_size != f->size) {
-		dl_fail(f, 1, "received %lld bytes, the object has %llu: it "
-		    "changed since it was listed; run again",
-		    (long long)st.st_size, (unsigned long long)f->size);
-		return;
-	}
-	/*
-	 * An encrypted object authenticates every chunk as it is decoded;
-	 * its multipart ETag would not be recomputed anyway (its first part
-	 * is longer by the header).
-	 */
-	if (!f->encrypted && !dl_verify(f))
-		return;
-	size = (int64_t)f->size;
-	if (f->encrypted && (size = dl_decode(f)) == -1)
-		return;
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1] = f->mtime_known ? f->mtime : st.st_mtim;
-	if (f->mtime_known && futimens(f->fd, ts) == -1) {
-		dl_fail(f, 1, "cannot set the mtime: %s", strerror(errno));
-		return;
-	}
-	if (fsync(f->fd) == -1) {
-		dl_fail(f, 1, "fsync: %s", strerror(errno));
-		return;
-	}
-	/* renameat would replace a symlink itself; we do not even do that. */
-	if (!dl_target_ok(f))
-		return;
-	if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) == -1) {
-		dl_fail(f, 1, "rename into place: %s", strerror(errno));
-		return;
-	}
-	f->tmp[0] = '\0';
-	e->local = 1;
-	e->lsize = size;
-	e->lmtime_sec = ts[1].tv_sec;
-	e->lmtime_nsec = (int32_t)ts[1].tv_nsec;
-}
-
 /* An answer of a successful GET: does it hold the bytes we asked for? */
 static void
 dl_check_answer(struct dlfile *f, struct s3_call *c)
@@ -418,16 +196,16 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 	want = f->range == 0 ? f->size : f->size - off < f->range ?
 	    f->size - off : f->range;
 	if (f->range != 0 && c->status != 206)
-		dl_fail(f, 1, "the server ignored the Range header (HTTP %ld)",
+		dlfile_fail(f, 1, "the server ignored the Range header (HTTP %ld)",
 		    c->status);
 	else if (c->received != want)
-		dl_fail(f, 1, "received %llu bytes at offset %llu, expected "
+		dlfile_fail(f, 1, "received %llu bytes at offset %llu, expected "
 		    "%llu: the object changed since it was listed; run again",
 		    (unsigned long long)c->received, (unsigned long long)off,
 		    (unsigned long long)want);
 	else if (c->etag != NULL && f->etag != NULL &&
 	    strcmp(c->etag, f->etag) != 0)
-		dl_fail(f, 1, "the object changed during the download (ETag "
+		dlfile_fail(f, 1, "the object changed during the download (ETag "
 		    "%s, then %s); run again", f->etag, c->etag);
 	if (f->etag == NULL && c->etag != NULL)
 		f->etag = xstrdup(c->etag);
@@ -439,11 +217,11 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 			if (decimal_parse(c->meta_psize, INT64_MAX, &n) == 0)
 				f->psize = (int64_t)n;
 			else
-				dl_fail(f, 1, "x-amz-meta-p3-size is not a size: "
+				dlfile_fail(f, 1, "x-amz-meta-p3-size is not a size: "
 				    "not restored");
 		}
-		if (f->run->dl->key == NULL)
-			dl_fail(f, 1, "encrypted object: restore it with "
+		if (f->run->key == NULL)
+			dlfile_fail(f, 1, "encrypted object: restore it with "
 			    "--decrypt-key PRIVATE.pem");
 	}
 	if (f->mtime_known)
@@ -465,8 +243,9 @@ static void
 dl_restore_done(struct s3_call *c, void *arg)
 {
 	struct dlfile *f = arg;
-	struct download *dl = f->run->dl;
-	const struct config *cfg = dl->cfg;
+	struct download *dl = f->dl;
+	struct run *run = dl->run;
+	const struct config *cfg = run->cfg;
 	char *how = NULL;
 
 	f->inflight--;
@@ -490,16 +269,16 @@ dl_restore_done(struct s3_call *c, void *arg)
 		/* Not pending after all: the request itself failed. */
 		how = s3_call_errstr(c);
 		f->state = DLF_RUNNING;
-		dl_fail(f, !dl->fatal, "archived in %s: restore request failed: "
+		dlfile_fail(f, !run->fatal, "archived in %s: restore request failed: "
 		    "%s", f->what, how);
 		if (s3_call_fatal(c))
-			dl->fatal = 1;
+			run->fatal = 1;
 		break;
 	}
 	if (f->state == DLF_PENDING) {
 		f->error = xasprintf("archived in %s: not downloadable until "
 		    "restored; %s", f->what, how);
-		report_error(dl->rep, f->e->key, "%s", f->error);
+		report_error(run->rep, f->e->key, "%s", f->error);
 	}
 	free(how);
 	s3_call_free(c);
@@ -513,12 +292,11 @@ dl_restore_done(struct s3_call *c, void *arg)
 static void
 dl_archived(struct dlfile *f, struct s3_call *c)
 {
-	struct download *dl = f->run->dl;
-	const struct config *cfg = dl->cfg;
+	struct download *dl = f->dl;
+	struct run *run = dl->run;
+	const struct config *cfg = run->cfg;
 	struct s3_call *rc;
-	unsigned char md5[16], b64[32];
-	char *cls, *tier;
-	size_t olen;
+	char b64[32], *cls, *tier;
 
 	if (f->state != DLF_RUNNING)
 		return;
@@ -532,7 +310,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	if (cfg->restore_days <= 0) {
 		f->error = xasprintf("archived in %s: not downloadable until "
 		    "restored", f->what);
-		report_error(dl->rep, f->e->key, "%s", f->error);
+		report_error(run->rep, f->e->key, "%s", f->error);
 		free(tier);
 		return;
 	}
@@ -540,18 +318,17 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	f->body = archive_restore_body(tier != NULL ? 0 : cfg->restore_days,
 	    cfg->restore_tier != NULL ? cfg->restore_tier : "Standard");
 	free(tier);
-	mbedtls_md5_ret((const unsigned char *)f->body, strlen(f->body), md5);
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, sizeof(md5));
-	rc = s3_call_new("POST", dl->bucket, f->okey);
+	content_md5(f->body, strlen(f->body), b64);
+	rc = s3_call_new("POST", run->bucket, f->okey);
 	s3_call_query(rc, "restore", "");
-	s3_call_header(rc, "content-md5", (const char *)b64);
+	s3_call_header(rc, "content-md5", b64);
 	s3_call_header(rc, "content-type", "application/xml");
 	rc->body = f->body;
 	rc->body_len = strlen(f->body);
 	rc->done = dl_restore_done;
 	rc->arg = f;
 	f->inflight++;
-	xfer_submit(dl->s3->xfer, rc);
+	xfer_submit(run->s3->xfer, rc);
 }
 
 /*
@@ -573,7 +350,7 @@ dl_get_done(struct s3_call *c, void *arg)
 		dl_call_failed(f, c, "download");
 	s3_call_free(c);
 	if (f->inflight == 0 && !f->feeding && f->state == DLF_RUNNING)
-		dl_commit(f);
+		dlfile_commit(f);
 	dl_maybe_finish(f);
 }
 
@@ -581,12 +358,13 @@ dl_get_done(struct s3_call *c, void *arg)
 static void
 dl_submit(struct dlfile *f, uint32_t i)
 {
-	struct download *dl = f->run->dl;
+	struct download *dl = f->dl;
+	struct run *run = dl->run;
 	struct s3_call *c;
 	uint64_t a, b;
 	char range[64];
 
-	c = s3_call_new("GET", dl->bucket, f->okey);
+	c = s3_call_new("GET", run->bucket, f->okey);
 	c->out_fd = f->fd;
 	if (f->range != 0) {
 		a = (uint64_t)i * f->range;
@@ -603,7 +381,7 @@ dl_submit(struct dlfile *f, uint32_t i)
 		f->feeding = 0;
 		dl->big = NULL;
 	}
-	xfer_submit(dl->s3->xfer, c);
+	xfer_submit(run->s3->xfer, c);
 }
 
 /*
@@ -611,7 +389,7 @@ dl_submit(struct dlfile *f, uint32_t i)
  * the first time this run sees it, clear it of stale temporary files.
  */
 static int
-dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
+dl_opendir(struct download *dl, const char *key, size_t len, char **why)
 {
 	struct dlseen *s;
 	struct dlid id;
@@ -620,18 +398,18 @@ dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
 	size_t n;
 	int fd;
 
-	if ((fd = fsutil_opendir(run->rootfd, key, len, 1, NULL, why)) == -1 ||
+	if ((fd = fsutil_opendir(dl->rootfd, key, len, 1, NULL, why)) == -1 ||
 	    fstat(fd, &st) == -1)
 		return fd;
 	memset(&id, 0, sizeof(id));
 	id.dev = st.st_dev;
 	id.ino = st.st_ino;
-	HASH_FIND(hh, run->seen, &id, sizeof(id), s);
+	HASH_FIND(hh, dl->seen, &id, sizeof(id), s);
 	if (s != NULL)
 		return fd;
 	s = xcalloc(1, sizeof(*s));
 	s->id = id;
-	HASH_ADD(hh, run->seen, id, sizeof(id), s);
+	HASH_ADD(hh, dl->seen, id, sizeof(id), s);
 	if ((n = fsutil_clean_stale(fd)) > 0) {
 		dir = xstrndup(len > 0 ? key : ".", len > 0 ? len : 1);
 		safe = printable(dir);
@@ -649,17 +427,18 @@ dl_opendir(struct dlrun *run, const char *key, size_t len, char **why)
  * was submitted, 0 when the file already ended (failed, counted).
  */
 static int
-dl_start(struct dlrun *run, struct entry *e)
+dl_start(struct download *dl, struct entry *e)
 {
-	struct download *dl = run->dl;
-	const struct config *cfg = dl->cfg;
+	struct run *run = dl->run;
+	const struct config *cfg = run->cfg;
 	struct dlfile *f;
 	const char *why, *slash;
 	char *msg = NULL;
 	size_t len = strlen(e->key);
 
 	f = xcalloc(1, sizeof(*f));
-	f->run = run;
+	f->dl = dl;
+	f->run = dl->run;
 	f->e = e;
 	f->fd = f->dirfd = -1;
 	f->psize = -1;
@@ -669,34 +448,34 @@ dl_start(struct dlrun *run, struct entry *e)
 	 * bucket (or an encrypted one stripped of its metadata) must not
 	 * be restored as if it were.
 	 */
-	f->encrypted = run->dl->key != NULL;
+	f->encrypted = run->key != NULL;
 	f->size = e->rsize > 0 ? (uint64_t)e->rsize : 0;
-	f->next_live = run->live;
-	if (run->live != NULL)
-		run->live->prev = f;
-	run->live = f;
+	f->next_live = dl->live;
+	if (dl->live != NULL)
+		dl->live->prev = f;
+	dl->live = f;
 	if ((why = download_key_check(e->key, len)) != NULL) {
-		dl_fail(f, 1, "refused: %s", why);
+		dlfile_fail(f, 1, "refused: %s", why);
 		goto out;
 	}
 	slash = strrchr(e->key, '/');
 	f->name = slash != NULL ? slash + 1 : e->key;
 	/* The next run would take it for a crashed run's and remove it. */
 	if (fsutil_is_tmpname(f->name)) {
-		dl_fail(f, 1, "refused: the name of a temporary file of "
+		dlfile_fail(f, 1, "refused: the name of a temporary file of "
 		    "p3backup");
 		goto out;
 	}
-	if ((f->dirfd = dl_opendir(run, e->key, slash != NULL ?
+	if ((f->dirfd = dl_opendir(dl, e->key, slash != NULL ?
 	    (size_t)(slash - e->key) : 0, &msg)) == -1) {
-		dl_fail(f, 1, "%s", msg);
+		dlfile_fail(f, 1, "%s", msg);
 		goto out;
 	}
-	if (!dl_target_ok(f))
+	if (!dlfile_target_ok(f))
 		goto out;
 	if ((f->fd = fsutil_tmpfile(f->dirfd, f->tmp)) == -1) {
 		f->tmp[0] = '\0';
-		dl_fail(f, 1, "cannot create a temporary file: %s",
+		dlfile_fail(f, 1, "cannot create a temporary file: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -724,9 +503,9 @@ out:
 
 /* ACT_MKDIR: the directory of a marker, and its mtime when we made it. */
 static void
-dl_mkdir(struct dlrun *run, struct entry *e)
+dl_mkdir(struct download *dl, struct entry *e)
 {
-	struct download *dl = run->dl;
+	struct run *run = dl->run;
 	struct timespec ts[2];
 	const char *why;
 	char *msg = NULL;
@@ -736,7 +515,7 @@ dl_mkdir(struct dlrun *run, struct entry *e)
 	/* Markers end with '/': the directory's path is the rest. */
 	if ((why = download_key_check(e->key, len - 1)) != NULL)
 		msg = xasprintf("refused: %s", why);
-	else if ((fd = fsutil_opendir(run->rootfd, e->key, len - 1, 1,
+	else if ((fd = fsutil_opendir(dl->rootfd, e->key, len - 1, 1,
 	    &created, &msg)) != -1 && created && e->rmtime_known) {
 		ts[0].tv_sec = 0;
 		ts[0].tv_nsec = UTIME_OMIT;
@@ -747,13 +526,12 @@ dl_mkdir(struct dlrun *run, struct entry *e)
 			    strerror(errno));
 	}
 	if (msg != NULL) {
-		report_error(dl->rep, e->key, "%s", msg);
-		dl->rep->failed++;
-		report_record(dl->rep, e, "mkdir", "failed", msg);
+		report_error(run->rep, e->key, "%s", msg);
+		run_failed(dl->run, e, "mkdir", msg);
 	} else {
-		dl->rep->downloaded++;
-		report_action(dl->rep, "mkdir", NULL, e->key);
-		report_record(dl->rep, e, "mkdir", "ok", NULL);
+		run->rep->downloaded++;
+		report_action(run->rep, "mkdir", NULL, e->key);
+		report_record(run->rep, e, "mkdir", "ok", NULL);
 	}
 	if (fd != -1)
 		close(fd);
@@ -764,27 +542,27 @@ dl_mkdir(struct dlrun *run, struct entry *e)
 static int
 dl_feed(void *arg)
 {
-	struct dlrun *run = arg;
-	struct download *dl = run->dl;
+	struct download *dl = arg;
+	struct run *run = dl->run;
 	struct dlfile *f;
 	struct action *a;
 
 	if ((f = dl->big) != NULL) {
-		if (f->state == DLF_RUNNING && !dl->fatal) {
+		if (f->state == DLF_RUNNING && !run->fatal) {
 			dl_submit(f, f->next++);
 			return XFER_FEED_MORE;
 		}
 		/* It failed (or the run did): no more of its ranges. */
-		dl_fail(f, 0, "stopped");
+		dlfile_fail(f, 0, "stopped");
 		f->feeding = 0;
 		dl->big = NULL;
 		dl_maybe_finish(f);
 	}
-	while (dl->next < dl->plan->n && !dl->fatal) {
-		a = &dl->plan->v[dl->next++];
+	while (dl->next < run->plan->n && !run->fatal) {
+		a = &run->plan->v[dl->next++];
 		if (a->act == ACT_MKDIR)
-			dl_mkdir(run, a->e);
-		else if (a->act == ACT_DOWNLOAD && dl_start(run, a->e))
+			dl_mkdir(dl, a->e);
+		else if (a->act == ACT_DOWNLOAD && dl_start(dl, a->e))
 			return XFER_FEED_MORE;
 	}
 	return XFER_FEED_DONE;
@@ -792,50 +570,48 @@ dl_feed(void *arg)
 
 /*
  * Feed the plan's downloads and directory markers to the engine and
- * run it; see extern.h for the contract.  dl->pending counts archived
+ * run it; see extern.h for the contract.  *pending counts archived
  * objects, rep->failed the rest that did not make it.  Returns 0, or -1
  * after a fatal error (or when the target cannot be opened).
  */
 int
-download_run(struct download *dl)
+download_run(struct run *run, size_t *pending)
 {
-	struct dlrun run;
+	struct download dl;
 	struct dlseen *s, *tmp;
 	int rc = -1;
 
-	memset(&run, 0, sizeof(run));
-	run.dl = dl;
-	run.rootfd = -1;
-	dl->next = 0;
-	dl->fatal = 0;
-	dl->pending = 0;
-	dl->big = NULL;
-	if ((run.rootfd = open(dl->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	memset(&dl, 0, sizeof(dl));
+	dl.run = run;
+	dl.rootfd = -1;
+	run->fatal = 0;
+	if ((dl.rootfd = open(run->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
-		warn("%s", dl->root);
+		warn("%s", run->root);
 		goto out;
 	}
-	xfer_set_feed(dl->s3->xfer, dl_feed, &run);
-	if (xfer_run(dl->s3->xfer) == 0 && !dl->fatal)
+	xfer_set_feed(run->s3->xfer, dl_feed, &dl);
+	if (xfer_run(run->s3->xfer) == 0 && !run->fatal)
 		rc = 0;
 	/*
 	 * Interrupted before every range of a large file was sent, or the
 	 * engine failed: what is left ends here, its temporary file removed.
 	 */
-	dl->big = NULL;
-	while (run.live != NULL) {
-		run.live->feeding = 0;
-		run.live->inflight = 0;
-		dl_fail(run.live, 0, "interrupted");
-		dl_finish(run.live);
+	dl.big = NULL;
+	while (dl.live != NULL) {
+		dl.live->feeding = 0;
+		dl.live->inflight = 0;
+		dlfile_fail(dl.live, 0, "interrupted");
+		dl_finish(dl.live);
 	}
-	report_progress(dl->rep, 1);
+	report_progress(run->rep, 1);
 out:
-	HASH_ITER(hh, run.seen, s, tmp) {
-		HASH_DEL(run.seen, s);
+	HASH_ITER(hh, dl.seen, s, tmp) {
+		HASH_DEL(dl.seen, s);
 		free(s);
 	}
-	if (run.rootfd != -1)
-		close(run.rootfd);
+	if (dl.rootfd != -1)
+		close(dl.rootfd);
+	*pending = dl.pending;
 	return rc;
 }

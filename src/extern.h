@@ -412,10 +412,10 @@ void	 bucket_default_next(const char *base, int n,
  * large regular file there (deleted, shrunk), and abort their uploads,
  * whose parts would otherwise cost.  Best effort: an abort that fails
  * is noted with -v; a journal that cannot be read or locked is warned
- * about as journals are.
+ * about as journals are.  Nothing without run->realroot.
  */
-struct upload;
-void	 sweep_run(struct upload *);
+struct run;
+void	 sweep_run(struct run *);
 
 /* ------------------------------------------------------------------ */
 /* claim.c: a generated bucket is this run's alone */
@@ -900,13 +900,19 @@ void	 plan_build(const struct table *, const struct config *, struct plan *);
  * content differs or cannot be checked.  Directory markers become
  * ACT_MKDIR when the directory is missing.  Objects tagged deleted are
  * skipped (REASON_TAGGED) unless cfg->include_deleted; objects the
- * filters leave out get no action (their local files are not touched).  Local-only
- * files get no action: a restore deletes nothing.  Pure, sorted by key.
+ * filters leave out get no action (their local files are not touched).
+ * Local-only files get no action: a restore deletes nothing.  Pure,
+ * sorted by key.
  */
 void	 plan_restore(const struct table *, const struct config *,
 	    struct plan *);
 void	 plan_free(struct plan *);
-/* "new", "size", "mtime" or "same". */
+/*
+ * The reason as one word for messages and the dry-run listing, a
+ * static string: "new", "size", "mtime", "checksum", "unverifiable",
+ * "other-key", "reappeared", "gone", "max-uploads", "missing",
+ * "tagged-deleted" or "same".
+ */
 const char *plan_reason(enum REASON);
 /* The action for "key" (relative, as in the table), or NULL. */
 const struct action *plan_find(const struct plan *, const char *key);
@@ -930,13 +936,13 @@ struct index {
 int	 index_load(struct index *, struct s3 *, const char *bucket,
 	    struct table *);
 /*
- * HEAD every object whose metadata the plan needs and neither the
- * listing nor the index gave (a stored mtime for --mtime, the keyed
+ * HEAD every object of "tbl" whose metadata the plan needs and neither
+ * the listing nor the index gave (a stored mtime for --mtime, the keyed
  * checksum of an encrypted object for --checksum), and take its
  * x-amz-meta-mtime and p3-* fields.  Returns 0, or -1 on a fatal error
- * (reported); other failures leave them unknown.
+ * (reported; run->fatal set); other failures leave them unknown.
  */
-int	 index_head_missing(struct s3 *, const char *bucket, struct table *);
+int	 index_head_missing(struct run *, struct table *);
 /*
  * --checksum's second look: HEAD every entry that came out different
  * or unknown by its ETag alone (checksum_doubtful), so that an SSE-KMS
@@ -944,8 +950,8 @@ int	 index_head_missing(struct s3 *, const char *bucket, struct table *);
  * *v (caller frees) and *n are the entries asked, for checksum_again.
  * Returns 0, or -1 on a fatal error (reported).
  */
-int	 index_head_doubtful(struct s3 *, const char *bucket, struct table *,
-	    struct entry ***v, size_t *n);
+int	 index_head_doubtful(struct run *, struct table *, struct entry ***v,
+	    size_t *n);
 /*
  * Write the index of every remote entry with a known mtime, unless it
  * is byte-identical to the one loaded.  Returns 0, or -1 (reported).
@@ -958,75 +964,146 @@ void	 index_free(struct index *);
 void	 index_head_crypt(struct entry *, const struct s3_call *);
 
 /* ------------------------------------------------------------------ */
-/* upload.c: the plan's uploads through the transfer engine */
+/* run.c: one run's context and what every transfer stage needs of it */
 
-struct upload {
+/*
+ * Set up once by main() and passed to each stage that talks to the
+ * bucket; a stage's own state (its cursor, what is under way) is
+ * private to its file.
+ */
+struct run {
 	struct s3		*s3;
-	const struct config	*cfg;
+	const struct config	*cfg;		/* s3->cfg */
 	const char		*bucket;
 	const char		*root;		/* DIRECTORY */
+	const char		*realroot;	/* its real path, or NULL */
 	struct plan		*plan;
 	struct report		*rep;
-	size_t			 next;		/* next action to start */
-	int			 fatal;		/* stop: nothing can succeed */
-	struct mpfile		*mp;		/* multipart file being fed */
-	const struct crypt_key	*key;		/* --encrypt-key, or NULL */
-	const char		*realroot;	/* DIRECTORY's real path */
+	const struct crypt_key	*key;		/* --encrypt-key or --decrypt-key */
+	int			 fatal;		/* stop: nothing can succeed;
+						   cleared as each stage starts */
 };
 
+struct stat;
+/* Fill "run" (zeroed first; realroot NULL, fatal clear). */
+void	 run_init(struct run *, struct s3 *, const char *bucket,
+	    const char *root, struct plan *, struct report *,
+	    const struct crypt_key *key);
+/* Mark the run fatal; 1 the first time (the caller says why), else 0. */
+int	 run_stop(struct run *);
 /*
- * Upload every ACT_UPLOAD entry of up->plan, at most cfg->jobs at once.
- * Successful uploads update the entry's remote side (size, MD5, mtime)
- * and the report; failures are reported and counted in rep->failed.
- * Returns 0, or -1 when a fatal error (credentials, bucket, network
- * after retries) stopped the run (reported).
+ * Call "c" for "key" failed: say so on stderr (report_error).  A fatal
+ * failure (s3_call_fatal: credentials, bucket, network) is said once,
+ * as the bare message, and marks the run fatal; again, it is only kept
+ * for key's --report line (report_keep).  Any other is said as "WHAT
+ * failed: MESSAGE".  Returns what was said or kept (caller frees).
  */
-int	 upload_run(struct upload *);
-
+char	*run_call_failed(struct run *, const char *key,
+	    const struct s3_call *, const char *what);
+/* "e" failed for good: count it (rep->failed) and write its --report line. */
+void	 run_failed(struct run *, const struct entry *, const char *action,
+	    const char *error);
 /* The endpoint as journals name it ("aws:REGION" on AWS); caller frees. */
-char	*multipart_endpoint(const struct upload *);
+char	*run_endpoint(const struct run *);
+/* The Content-MD5 value (base64) of the digest "md5" into out. */
+void	 run_content_md5(const unsigned char md5[16], char out[32]);
 /*
- * The metadata of an object encrypted for "key": x-amz-meta-p3-crypt,
- * -p3-size (plaintext bytes), -p3-key (its key id, CRYPT_KEYID_SHORT
- * bytes in hex) and -p3-hmac (when "hmac" is not NULL).
+ * The headers of an object this run writes beyond s3_put_new's: when
+ * "sealed" (encrypted for run->key), x-amz-meta-p3-crypt, -p3-size
+ * ("psize" plaintext bytes), -p3-key (the key id, CRYPT_KEYID_SHORT
+ * bytes in hex) and -p3-hmac (when "hmac" is not NULL); and the
+ * --storage-class.
  */
-void	 upload_crypt_headers(struct s3_call *, const struct crypt_key *key,
+void	 run_put_headers(const struct run *, struct s3_call *, int sealed,
 	    uint64_t psize, const unsigned char hmac[32]);
 /*
- * Record in "e" what was uploaded: plain (key NULL), or encrypted for
- * "key" with these.
+ * "e" was stored as an object of "size" bytes from the file as "st"
+ * saw it (plaintext size, mtime), encrypted for run->key when "sealed"
+ * (keyed checksum "hmac", or NULL when unknown), its ETag "etag" and
+ * the MD5 of its bytes "md5": record that in "e", count it uploaded,
+ * say so with -v and write its --report line.
  */
-void	 upload_crypt_entry(struct entry *, const struct crypt_key *key,
-	    int64_t psize, const unsigned char hmac[32]);
+void	 run_uploaded(struct run *, struct entry *, int64_t size,
+	    const struct stat *st, int sealed, const unsigned char *hmac,
+	    const char *etag, const unsigned char md5[16]);
+
+/* ------------------------------------------------------------------ */
+/* upload.c: the plan's uploads through the transfer engine */
+
+/*
+ * Upload every ACT_UPLOAD entry of run->plan, at most cfg->jobs at
+ * once; files from cfg->multipart_threshold on in parts (multipart.c).
+ * Successful uploads update the entry's remote side (size, MD5, mtime)
+ * and the report; failures are reported and counted in rep->failed.
+ * A skipped file's finished or stale resume journal is cleared
+ * (journal_forget).  Returns 0, or -1 when a fatal error (credentials,
+ * bucket, network after retries) stopped the run (reported).
+ */
+int	 upload_run(struct run *);
 
 /* ------------------------------------------------------------------ */
 /* multipart.c: one large file in parts, resumable */
 
-struct stat;
+struct mpfile;
+/*
+ * The part size for a file of "size" bytes: checksum_part_size, made
+ * a multiple of CRYPT_CHUNK when the run encrypts.
+ */
+uint64_t multipart_part_size(const struct run *, uint64_t size);
 /*
  * Start the multipart upload of "e" from "fd" (which it takes over; "st"
- * is the file as opened).  Makes it up->mp, whose parts multipart_feed
- * then hands to the engine.  Resumes from the journal when one matches.
- * Returns 0, or -1 when it could not start (reported and counted).
+ * is the file as opened), resuming from the journal when one matches.
+ * Returns the upload, whose parts multipart_feed then hands to the
+ * engine; NULL when it could not start (reported and counted).  The
+ * upload ends by itself once its calls are done: it counts the file
+ * (run_uploaded or run_failed) and frees itself.
  */
-int	 multipart_begin(struct upload *, struct entry *, int fd,
+struct mpfile *multipart_begin(struct run *, struct entry *, int fd,
 	    const struct stat *st);
 /*
- * Submit the next part of up->mp: an XFER_FEED_* value.  When every
- * part is submitted (or the file failed) up->mp is cleared; completion
- * and clean-up follow from the calls' callbacks.
+ * Submit the next part of *mpp: an XFER_FEED_* value.  When every part
+ * is submitted (or the file failed) *mpp is cleared; completion and
+ * clean-up follow from the calls' callbacks.
  */
-int	 multipart_feed(struct upload *);
+int	 multipart_feed(struct mpfile **mpp);
 /*
- * "e" (a file the plan skips) needs no upload: remove a journal left by
- * a run killed after completing its upload, abort a stale one.
+ * After the engine stopped early (interrupted): let go of *mpp (NULL is
+ * fine), its journal kept for the next run, the file counted as failed.
  */
-void	 multipart_forget(struct upload *, struct entry *);
+void	 multipart_stop(struct mpfile **mpp);
+/* Abort the upload "upload_id" of "okey" (full key); the answer is ignored. */
+void	 multipart_abort(struct run *, const char *okey, const char *upload_id);
+
+/* ------------------------------------------------------------------ */
+/* mpcomplete.c: CompleteMultipartUpload and the check of what it made */
+
+/* A multipart upload whose parts are all stored (multipart.c fills it). */
+struct mpcomplete {
+	struct run		*run;
+	struct entry		*e;		/* the file */
+	const char		*okey;		/* its full object key */
+	struct journal		*j;		/* upload id, part MD5s */
+	char			**petag;	/* part ETags that are no MD5, or NULL */
+	const struct stat	*st;		/* the file as it was read */
+	uint64_t		 size;		/* object bytes */
+	unsigned char		 whole[16];	/* MD5 of the object bytes */
+	int			 sealed;	/* encrypted for run->key... */
+	unsigned char		 hmac[32];	/* ...its keyed checksum */
+	int			 sse;		/* ETags may be no MD5 */
+	void			(*done)(void *arg, int ok);
+	void			*arg;
+	char			*body;		/* the request's, while it is sent */
+};
+
 /*
- * After the engine stopped early (interrupted): let go of up->mp, its
- * journal kept for the next run, the file counted as failed.
+ * Send CompleteMultipartUpload for "mc" (kept valid by the caller until
+ * done runs) and check the object's ETag (a HEAD's when the answer has
+ * none): the parts' multipart ETag, the whole MD5, or with SSE any ETag
+ * of our part count and size.  Then done(arg, ok) once: ok 1 when the
+ * file is stored (journal removed, counted by run_uploaded), 0 when not
+ * (reported; the journal removed when the server refused the parts).
  */
-void	 multipart_stop(struct upload *);
+void	 mpcomplete_start(struct mpcomplete *);
 
 /* ------------------------------------------------------------------ */
 /* readahead.c: the parts of a multipart file prepared in a thread */
@@ -1076,32 +1153,17 @@ void	 readahead_stop(struct readahead *);
 /* delete.c: --delete and --tag-deleted */
 
 /*
- * Carry out the plan's ACT_DELETE actions with DeleteObjects (at most
+ * Carry out run->plan's ACT_DELETE actions with DeleteObjects (at most
  * 1,000 keys a request) and its ACT_TAG actions with PutObjectTagging
  * (Deleted=True, DeletedAt=<ISO-8601 UTC>), through the transfer
  * engine.  Updates entries (remote cleared / rtagged set) and the
  * report's deleted, tagged and failed counts.  Returns 0, or -1 when a
  * fatal error stopped it (reported).
  */
-int	 delete_run(struct s3 *, const char *bucket, struct plan *,
-	    struct report *);
+int	 delete_run(struct run *);
 
 /* ------------------------------------------------------------------ */
 /* download.c: the restore direction, written safely */
-
-struct download {
-	struct s3		*s3;
-	const struct config	*cfg;
-	const char		*bucket;
-	const char		*root;		/* DIRECTORY */
-	struct plan		*plan;
-	struct report		*rep;
-	size_t			 next;		/* next action to start */
-	int			 fatal;		/* stop: nothing can succeed */
-	size_t			 pending;	/* archived objects not readable yet */
-	void			*big;		/* a large object being fetched in ranges */
-	const struct crypt_key	*key;		/* --decrypt-key, or NULL */
-};
 
 /*
  * Whether a relative key can be written under the root: not empty, no
@@ -1110,17 +1172,17 @@ struct download {
  */
 const char *download_key_check(const char *key, size_t len);
 /*
- * Carry out the plan's ACT_DOWNLOAD and ACT_MKDIR actions under
- * dl->root: each file is written to a temporary name in its directory,
+ * Carry out run->plan's ACT_DOWNLOAD and ACT_MKDIR actions under
+ * run->root (with run->key, --decrypt-key, when set): each file is written to a temporary name in its directory,
  * checked against the object's ETag, given its stored mtime, fsync'd
  * and renamed into place; no path component is followed through a
  * symlink, nothing is written outside the root.  Bad keys and failed
  * files are reported and counted; archived objects (GLACIER,
- * DEEP_ARCHIVE) are reported as pending, and with cfg->restore_days a
- * RestoreObject request is made for them.  Returns 0, or -1 when a
- * fatal error stopped it (reported).
+ * DEEP_ARCHIVE) are reported as pending, counted in *pending, and with
+ * cfg->restore_days a RestoreObject request is made for them.  Returns
+ * 0, or -1 when a fatal error stopped it (reported).
  */
-int	 download_run(struct download *);
+int	 download_run(struct run *, size_t *pending);
 
 /*
  * Parse an HTTP date in the IMF-fixdate form S3 sends in Last-Modified
@@ -1192,6 +1254,66 @@ int	 fsutil_is_tmpname(const char *name);
  * by a run that was killed).  Returns how many were removed.
  */
 size_t	 fsutil_clean_stale(int dirfd);
+
+/* ------------------------------------------------------------------ */
+/* dlfile.c: a file of a restore, from its temporary file into place */
+
+enum DLF_STATE {
+	DLF_RUNNING,		/* calls under way or to come */
+	DLF_FAILED,		/* reported; counted in rep->failed */
+	DLF_PENDING		/* archived; counted as pending */
+};
+
+struct download;
+/* One file being downloaded (download.c makes, feeds and frees it). */
+struct dlfile {
+	struct download	*dl;		/* download.c's run */
+	struct run	*run;
+	struct entry	*e;
+	char		*okey;		/* full object key */
+	int		 dirfd;		/* its directory */
+	const char	*name;		/* its last component, inside e->key */
+	char		 tmp[FSUTIL_TMPLEN]; /* "" once renamed */
+	int		 fd;		/* the temporary file */
+	uint64_t	 size;		/* as listed */
+	uint64_t	 range;		/* bytes per ranged GET; 0: one GET */
+	uint32_t	 nranges;
+	uint32_t	 next;		/* next range to submit */
+	uint32_t	 inflight;	/* calls under way */
+	int		 feeding;	/* the large file fed: more ranges to come */
+	enum DLF_STATE	 state;
+	char		*etag;		/* of the first answer: all must agree */
+	int		 encrypted;	/* x-amz-meta-p3-crypt: decode it */
+	int64_t		 psize;		/* x-amz-meta-p3-size, -1 unknown */
+	int		 mtime_known;
+	struct timespec	 mtime;
+	char		*what;		/* archived: the storage class */
+	char		*body;		/* the RestoreObject request */
+	char		*error;		/* why it failed, for --report */
+	struct dlfile	*prev, *next_live;
+};
+
+/*
+ * "f" failed: keep the reason in f->error for --report and, when "say",
+ * print it (report_error).  Only the first failure of a file counts:
+ * later ones, and any once f is no longer DLF_RUNNING, are ignored.
+ */
+void	 dlfile_fail(struct dlfile *, int say, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/*
+ * Whether f's final name is absent or a regular file (a symlink, a
+ * directory or anything else is never replaced): 1, or 0 after
+ * dlfile_fail.
+ */
+int	 dlfile_target_ok(struct dlfile *);
+/*
+ * Every byte of "f" is in its temporary file: check its size, then its
+ * content against the ETag (plain) or decrypt it with run->key, every
+ * chunk checked (encrypted); give it the stored mtime, fsync it and
+ * rename it over the target (f->tmp "" then, and e's local side set).
+ * Failures go through dlfile_fail; the caller removes what is left.
+ */
+void	 dlfile_commit(struct dlfile *);
 
 /* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */
@@ -1458,6 +1580,20 @@ int	 journal_save(struct journal *);
 /* Remove the journal file (the upload completed or was aborted). */
 void	 journal_remove(struct journal *);
 void	 journal_free(struct journal *);
+/*
+ * A file of "size" bytes and this mtime, uploaded as "key" in parts of
+ * "part_size", needs no upload this run (the plan skips it): remove its
+ * journal when every part is stored (a run killed after completing the
+ * upload left it; no later run would touch it); one for another
+ * version of the file is removed by journal_open and its upload id put
+ * in *stale_id (caller frees, and aborts that upload).  One with parts
+ * missing is left to resume.  "name" names the file in messages.  Does
+ * nothing when there is no journal directory.
+ */
+void	 journal_forget(const char *endpoint, const char *bucket,
+	    const char *key, uint64_t size, int64_t mtime_sec,
+	    int32_t mtime_nsec, uint64_t part_size, const char *name,
+	    char **stale_id);
 /* The journal directory for this user; caller frees. */
 char	*journal_dir(void);
 /*

@@ -33,7 +33,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/md5.h>
 
 #include "extern.h"
@@ -277,11 +276,11 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	mbedtls_md5_context ctx;
 	struct entry *e, **v = NULL;
 	size_t ti;
-	unsigned char md5[16], b64[32];
-	char md5hex[33], mtime[32], etag[45], flags[INDEX_FLAGS_MAX];
+	unsigned char md5[16];
+	char md5hex[33], mtime[32], etag[45], flags[INDEX_FLAGS_MAX], b64[32];
 	char *enc, *line, *key = NULL, *msg;
 	struct s3_call *c = NULL;
-	size_t n = 0, i, olen;
+	size_t n = 0, i;
 	long size;
 	FILE *fp = NULL;
 	int rc = -1;
@@ -330,9 +329,9 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 		goto out;
 	}
 	size = ftell(fp);
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, 16);
+	run_content_md5(md5, b64);
 	key = list_object_key(s3->cfg, INDEX_NAME);
-	c = s3_put_new(bucket, key, fileno(fp), (uint64_t)size, (char *)b64,
+	c = s3_put_new(bucket, key, fileno(fp), (uint64_t)size, b64,
 	    NULL, "text/plain");
 	if (s3_exec(s3, c) == -1) {
 		msg = s3_call_errstr(c);
@@ -362,13 +361,12 @@ index_free(struct index *ix)
 
 /* ---- HEAD for the objects the index does not vouch for ---- */
 
+/* One HEAD pass. */
 struct headrun {
-	struct s3		*s3;
-	const char		*bucket;
+	struct run		*run;
 	struct entry		**v;
 	size_t			 n;
 	size_t			 next;
-	int			 fatal;
 };
 
 void
@@ -405,18 +403,17 @@ index_head_done(struct s3_call *c, void *arg)
 			e->rmtime_known = 1;
 		index_head_crypt(e, c);
 		checksum_note_answer(e, c);
-	} else if (!c->ok && sse_c_hint(hr->s3->cfg, c) != NULL &&
-	    !hr->s3->cfg->restore) {
+	} else if (!c->ok && sse_c_hint(hr->run->cfg, c) != NULL &&
+	    !hr->run->cfg->restore) {
 		/* Uploading it again would drop its SSE-C: stop here. */
-		if (!hr->fatal)
+		if (run_stop(hr->run))
 			warnx("%s: %s (HTTP %ld): a backup without the key would "
 			    "store files unencrypted; nothing uploaded", e->key,
-			    sse_c_hint(hr->s3->cfg, c), c->status);
-		hr->fatal = 1;
+			    sse_c_hint(hr->run->cfg, c), c->status);
 	} else if (!c->ok) {
 		msg = s3_call_errstr(c);
 		if (s3_call_fatal(c))
-			hr->fatal = 1;
+			(void)run_stop(hr->run);
 		warnx("%s: HEAD failed: %s; it will be uploaded", e->key, msg);
 		free(msg);
 	}
@@ -431,16 +428,16 @@ index_head_feed(void *arg)
 	struct entry *e;
 	char *key;
 
-	if (hr->next == hr->n || hr->fatal)
+	if (hr->next == hr->n || hr->run->fatal)
 		return 0;
 	e = hr->v[hr->next++];
-	key = list_object_key(hr->s3->cfg, e->key);
-	c = s3_call_new("HEAD", hr->bucket, key);
+	key = list_object_key(hr->run->cfg, e->key);
+	c = s3_call_new("HEAD", hr->run->bucket, key);
 	free(key);
 	c->done = index_head_done;
 	c->arg = e;
 	c->arg2 = hr;
-	xfer_submit(hr->s3->xfer, c);
+	xfer_submit(hr->run->s3->xfer, c);
 	return 1;
 }
 
@@ -472,7 +469,7 @@ index_needs_head(const struct entry *e, const struct config *cfg)
  * frees) and *n are those entries.  Returns 0, or -1 when fatal.
  */
 static int
-index_head_where(struct s3 *s3, const char *bucket, struct table *tbl,
+index_head_where(struct run *run, struct table *tbl,
     int (*want)(const struct entry *, const struct config *),
     struct entry ***v, size_t *n)
 {
@@ -482,37 +479,39 @@ index_head_where(struct s3 *s3, const char *bucket, struct table *tbl,
 	int rc;
 
 	memset(&hr, 0, sizeof(hr));
-	hr.s3 = s3;
-	hr.bucket = bucket;
+	hr.run = run;
+	run->fatal = 0;
 	hr.v = xcalloc(tbl->n + 1, sizeof(*hr.v));
 	TABLE_FOREACH(tbl, ti, e)
-		if (want(e, s3->cfg))
+		if (want(e, run->cfg))
 			hr.v[hr.n++] = e;
 	if (hr.n > 0)
 		logmsg(1, "index: asking the bucket for the metadata of %zu "
 		    "object(s)", hr.n);
-	xfer_set_feed(s3->xfer, index_head_feed, &hr);
-	rc = xfer_run(s3->xfer) == -1 || hr.fatal ? -1 : 0;
+	xfer_set_feed(run->s3->xfer, index_head_feed, &hr);
+	rc = xfer_run(run->s3->xfer) == -1 || run->fatal ? -1 : 0;
 	*v = hr.v;
 	*n = hr.n;
 	return rc;
 }
 
+/* HEAD what the plan needs and nothing else gave; see extern.h. */
 int
-index_head_missing(struct s3 *s3, const char *bucket, struct table *tbl)
+index_head_missing(struct run *run, struct table *tbl)
 {
 	struct entry **v;
 	size_t n;
 	int rc;
 
-	rc = index_head_where(s3, bucket, tbl, index_needs_head, &v, &n);
+	rc = index_head_where(run, tbl, index_needs_head, &v, &n);
 	free(v);
 	return rc;
 }
 
+/* --checksum's second look; see extern.h. */
 int
-index_head_doubtful(struct s3 *s3, const char *bucket, struct table *tbl,
-    struct entry ***v, size_t *n)
+index_head_doubtful(struct run *run, struct table *tbl, struct entry ***v,
+    size_t *n)
 {
-	return index_head_where(s3, bucket, tbl, checksum_doubtful, v, n);
+	return index_head_where(run, tbl, checksum_doubtful, v, n);
 }

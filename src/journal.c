@@ -656,6 +656,43 @@ journal_free(struct journal *j)
 }
 
 /*
+ * A kill between CompleteMultipartUpload and the removal of the journal
+ * leaves one for this very version of the file, every part stored:
+ * remove it.  See extern.h.
+ */
+void
+journal_forget(const char *endpoint, const char *bucket, const char *key,
+    uint64_t size, int64_t mtime_sec, int32_t mtime_nsec,
+    uint64_t part_size, const char *name, char **stale_id)
+{
+	struct journal j;
+	char *dir;
+	uint32_t i, stored = 0;
+	int r;
+
+	*stale_id = NULL;
+	/* No journal directory: nothing to forget, and nothing to create. */
+	dir = journal_dir();
+	r = dir != NULL && access(dir, F_OK) == 0;
+	free(dir);
+	if (!r)
+		return;
+	r = journal_open(&j, endpoint, bucket, key, size, mtime_sec,
+	    mtime_nsec, part_size, stale_id);
+	if (r == 1) {
+		for (i = 0; i < j.nparts; i++)
+			stored += j.done[i] != 0;
+		if (stored == j.nparts) {
+			logmsg(1, "%s: removed the journal of an upload completed "
+			    "by an interrupted run", name);
+			journal_remove(&j);
+		}
+	}
+	if (r != -1)
+		journal_free(&j);
+}
+
+/*
  * The identity lines of a journal's "text" (modified): endpoint, bucket,
  * key, upload id and root, decoded into "out" (caller frees).  0, or -1
  * when it is no journal of ours.

@@ -3,8 +3,13 @@
  * new or changed.  main() is the pipeline, stage by stage:
  *
  *   options/config -> scan (thread) ---\
- *                                       >-> index -> checksum -> plan
- *   credentials -> bucket -> list -----/             -> upload -> report
+ *                                       >-> index -> checksum -> settings
+ *   credentials -> bucket -> list -----/       -> plan
+ *   backup:  -> upload -> sweep -> delete -> index save -> report
+ *   restore: -> download -> report
+ *
+ * The stages that talk to the bucket share one struct run (run.c), set
+ * up once here.
  *
  * Only this file decides exit codes: 0 in sync, 1 some files failed,
  * 2 usage or configuration error (nothing done), 3 fatal during the run.
@@ -61,17 +66,16 @@ on_signal(int sig)
  * Returns 0, or -1 on a fatal error (reported).
  */
 static int
-check_content(struct s3 *s3, const char *bucket, struct scanjob *sj,
-    size_t *failed)
+check_content(struct run *run, struct scanjob *sj, size_t *failed)
 {
 	struct entry **v = NULL;
 	size_t n = 0;
 	int rc = -1;
 
-	checksum_table(sj->root, s3->cfg, &sj->tbl, failed);
-	if (index_head_doubtful(s3, bucket, &sj->tbl, &v, &n) == -1)
+	checksum_table(sj->root, run->cfg, &sj->tbl, failed);
+	if (index_head_doubtful(run, &sj->tbl, &v, &n) == -1)
 		goto out;
-	checksum_again(sj->root, s3->cfg, v, n, failed);
+	checksum_again(sj->root, run->cfg, v, n, failed);
 	rc = 0;
 out:
 	free(v);
@@ -316,8 +320,7 @@ main(int argc, char *argv[])
 	struct plan plan;
 	struct report rep;
 	struct settings settings;
-	struct upload up;
-	struct download dl;
+	struct run run;
 	struct s3 s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
@@ -325,6 +328,7 @@ main(int argc, char *argv[])
 	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
 	int json = 0;
 	int lockfd = -1, missing = 0;
+	size_t pending = 0;
 	struct crypt_key *key = NULL;
 	struct sigaction sa;
 	size_t i;
@@ -406,6 +410,10 @@ main(int argc, char *argv[])
 	report_init(&rep, &cfg);
 	if (report_open(&rep) == -1)
 		goto out;
+	/* What every stage that talks to the bucket works with. */
+	run_init(&run, &s3, bucket, sj.root, &plan, &rep, key);
+	if (!cfg.restore)
+		run.realroot = realroot = realpath(sj.root, NULL);
 
 	/* scan (in its own thread) while the bucket is checked and listed. */
 	sj.cfg = &cfg;
@@ -437,10 +445,10 @@ main(int argc, char *argv[])
 
 	/* index: metadata the index could not vouch for. */
 	if ((cfg.mtime || (cfg.checksum && cfg.crypt_hlen > 0)) && exists &&
-	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
+	    index_head_missing(&run, &sj.tbl) == -1)
 		goto out;
 	/* checksum: content of same-size files against their ETags. */
-	if (cfg.checksum && exists && check_content(&s3, bucket, &sj,
+	if (cfg.checksum && exists && check_content(&run, &sj,
 	    &rep.failed) == -1)
 		goto out;
 
@@ -502,21 +510,13 @@ main(int argc, char *argv[])
 	if (cfg.restore) {
 		if (missing && make_directory(sj.root) == -1)
 			goto out;
-		memset(&dl, 0, sizeof(dl));
-		dl.s3 = &s3;
-		dl.cfg = &cfg;
-		dl.bucket = bucket;
-		dl.root = sj.root;
-		dl.plan = &plan;
-		dl.rep = &rep;
-		dl.key = key;
-		if (download_run(&dl) == -1 || stop_requested) {
+		if (download_run(&run, &pending) == -1 || stop_requested) {
 			stopped(&rep, bucket, "downloaded");
 			goto out;
 		}
-		rep.pending = dl.pending;
+		rep.pending = pending;
 		report_summary(&rep, bucket);
-		rc = rep.failed > 0 || dl.pending > 0 ? EXIT_PARTIAL : EXIT_SYNC;
+		rc = rep.failed > 0 || pending > 0 ? EXIT_PARTIAL : EXIT_SYNC;
 		goto out;
 	}
 
@@ -526,22 +526,13 @@ main(int argc, char *argv[])
 		goto out;
 
 	/* upload */
-	memset(&up, 0, sizeof(up));
-	up.s3 = &s3;
-	up.cfg = &cfg;
-	up.bucket = bucket;
-	up.root = sj.root;
-	up.plan = &plan;
-	up.rep = &rep;
-	up.key = key;
-	up.realroot = realroot = realpath(sj.root, NULL);
-	if (upload_run(&up) == -1 || stop_requested) {
+	if (upload_run(&run) == -1 || stop_requested) {
 		stopped(&rep, bucket, "uploaded");
 		goto out;
 	}
-	sweep_run(&up);
+	sweep_run(&run);
 	/* delete or tag what is gone, once the new files are safe. */
-	if (plan.ndelete > 0 && delete_run(&s3, bucket, &plan, &rep) == -1) {
+	if (plan.ndelete > 0 && delete_run(&run) == -1) {
 		report_summary(&rep, bucket);
 		goto out;
 	}

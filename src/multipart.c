@@ -4,15 +4,19 @@
  * The file is read once, part after part in order, each part into its
  * own buffer (so memory stays near jobs x part size), hashed (and
  * sealed, with --encrypt-key) a few parts ahead by a thread of
- * readahead.c, and sent with Content-MD5.  A journal (journal.c) records the upload id and
- * every part the server has acknowledged, so a run killed half-way is
- * continued by the next one: parts the journal vouches for are read and
- * hashed again (to prove the file is unchanged) but not sent.  The
- * upload is completed only when every part is in, and counted only when
- * the final ETag is the one the parts give ("md5 of md5s-N"), or the
- * whole file's MD5 on servers that report that.  A file that changes
- * while it is read is never completed: its upload is aborted and the
- * file reported.
+ * readahead.c, and sent with Content-MD5.  A journal (journal.c)
+ * records the upload id and every part the server has acknowledged, so
+ * a run killed half-way is continued by the next one: parts the journal
+ * vouches for are read and hashed again (to prove the file is
+ * unchanged) but not sent.  The upload is completed (mpcomplete.c) only
+ * when every part is in, and counted only when the final ETag is the
+ * one the parts give ("md5 of md5s-N"), or the whole file's MD5 on
+ * servers that report that.  A file that changes while it is read is
+ * never completed: its upload is aborted and the file reported.
+ *
+ * A driver: upload.c starts an upload with the run's context
+ * (multipart_begin) and feeds its parts (multipart_feed); the upload
+ * ends by itself, counted through run.c.  Nothing here calls upload.c.
  */
 #include "config.h"
 
@@ -25,7 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 
@@ -39,7 +42,7 @@ enum MP_STATE {
 };
 
 struct mpfile {
-	struct upload		*up;
+	struct run		*run;
 	struct entry		*e;
 	char			*okey;		/* object key */
 	int			 fd;
@@ -50,8 +53,8 @@ struct mpfile {
 	uint32_t		 sent;		/* parts sent this run */
 	int			 failed;	/* give up once calls drain */
 	int			 changed;	/* the file changed: abort */
-	int			 feeding;	/* still up->mp */
-	char			*complete_body;
+	int			 feeding;	/* parts still to be fed */
+	struct mpcomplete	 mc;		/* its completion */
 	mbedtls_md5_context	 whole;		/* MD5 of the whole object */
 	int			 encrypted;	/* --encrypt-key */
 	struct crypt_obj	 obj;		/* ...its data key and header */
@@ -70,28 +73,16 @@ struct mppart {
 
 static void mp_finish(struct mpfile *);
 
-/*
- * The part size of a file of "size" bytes.  Encrypted parts hold whole
- * chunks (doc/encryption.md), so theirs is a multiple of CRYPT_CHUNK.
- */
-static uint64_t
-mp_part_size(const struct upload *up, uint64_t size)
+/* Encrypted parts hold whole chunks (doc/encryption.md). */
+uint64_t
+multipart_part_size(const struct run *run, uint64_t size)
 {
 	uint64_t part;
 
-	part = checksum_part_size(size, up->cfg->part_size);
-	if (up->key != NULL && part % CRYPT_CHUNK != 0)
+	part = checksum_part_size(size, run->cfg->part_size);
+	if (run->key != NULL && part % CRYPT_CHUNK != 0)
 		part += CRYPT_CHUNK - part % CRYPT_CHUNK;
 	return part;
-}
-
-/* The identity of the endpoint for the journal. */
-char *
-multipart_endpoint(const struct upload *up)
-{
-	if (up->cfg->endpoint != NULL)
-		return xstrdup(up->cfg->endpoint);
-	return xasprintf("aws:%s", up->s3->region);
 }
 
 static struct s3_call *
@@ -99,7 +90,7 @@ mp_call(struct mpfile *mp, const char *method, s3_done_fn done, void *arg)
 {
 	struct s3_call *c;
 
-	c = s3_call_new(method, mp->up->bucket, mp->okey);
+	c = s3_call_new(method, mp->run->bucket, mp->okey);
 	c->done = done;
 	c->arg = arg;
 	mp->inflight++;
@@ -141,7 +132,27 @@ mp_abort(struct mpfile *mp, const char *upload_id)
 
 	c = mp_call(mp, "DELETE", mp_abort_done, mp);
 	s3_call_query(c, "uploadId", upload_id);
-	xfer_submit(mp->up->s3->xfer, c);
+	xfer_submit(mp->run->s3->xfer, c);
+}
+
+/* The answer to multipart_abort: nothing more to do. */
+static void
+multipart_abort_done(struct s3_call *c, void *arg)
+{
+	(void)arg;
+	s3_call_free(c);
+}
+
+/* Abort an upload left over (fire and forget). */
+void
+multipart_abort(struct run *run, const char *okey, const char *upload_id)
+{
+	struct s3_call *c;
+
+	c = s3_call_new("DELETE", run->bucket, okey);
+	s3_call_query(c, "uploadId", upload_id);
+	c->done = multipart_abort_done;
+	xfer_submit(run->s3->xfer, c);
 }
 
 /* Write mp's journal; a failure is this file's error. 0, or -1. */
@@ -150,7 +161,7 @@ mp_journal_save(struct mpfile *mp)
 {
 	if (journal_save(&mp->j) == 0)
 		return 0;
-	report_error(mp->up->rep, mp->e->key, "its resume journal cannot be "
+	report_error(mp->run->rep, mp->e->key, "its resume journal cannot be "
 	    "written (see above)");
 	return -1;
 }
@@ -159,19 +170,9 @@ mp_journal_save(struct mpfile *mp)
 static int
 mp_call_failed(struct mpfile *mp, struct s3_call *c, const char *what)
 {
-	char *msg;
-
 	if (c->ok)
 		return 0;
-	msg = s3_call_errstr(c);
-	if (s3_call_fatal(c) && !mp->up->fatal) {
-		mp->up->fatal = 1;
-		report_error(mp->up->rep, mp->e->key, "%s", msg);
-	} else if (s3_call_fatal(c))
-		report_keep(mp->up->rep, mp->e->key, msg);
-	else
-		report_error(mp->up->rep, mp->e->key, "%s failed: %s", what, msg);
-	free(msg);
+	free(run_call_failed(mp->run, mp->e->key, c, what));
 	mp->failed = 1;
 	return 1;
 }
@@ -208,12 +209,8 @@ mp_create(struct mpfile *mp)
 	mtime_format(mp->st.st_mtim.tv_sec, mp->st.st_mtim.tv_nsec, mtime);
 	s3_call_header(c, "x-amz-meta-mtime", mtime);
 	/* The keyed checksum is known only at the end: the index keeps it. */
-	if (mp->encrypted)
-		upload_crypt_headers(c, mp->up->key, mp->j.size, NULL);
-	if (mp->up->cfg->storage_class != NULL)
-		s3_call_header(c, "x-amz-storage-class",
-		    mp->up->cfg->storage_class);
-	xfer_submit(mp->up->s3->xfer, c);
+	run_put_headers(mp->run, c, mp->encrypted, mp->j.size, NULL);
+	xfer_submit(mp->run->s3->xfer, c);
 }
 
 /* ListParts: forget journal parts the server does not hold as recorded. */
@@ -239,67 +236,6 @@ mp_list_part(void *arg, const struct list_part *lp)
 		mp_keep_etag(mp, i, lp->etag);
 	}
 	return 0;
-}
-
-/* The abort of a stale upload found by multipart_forget. */
-static void
-mp_forget_done(struct s3_call *c, void *arg)
-{
-	(void)arg;
-	s3_call_free(c);
-}
-
-/*
- * "e" is skipped: its object is in the bucket already.  A kill between
- * CompleteMultipartUpload and the removal of the journal leaves a
- * journal that no later run would touch: one for this very version of
- * the file, every part stored.  Remove it.  A journal for another
- * version is stale: removed by journal_open, its upload aborted as in
- * multipart_begin.  One with parts missing is left to resume.
- */
-void
-multipart_forget(struct upload *up, struct entry *e)
-{
-	struct journal j;
-	struct s3_call *c;
-	char *dir, *endpoint, *okey, *stale = NULL;
-	uint32_t i, stored = 0;
-	int r;
-
-	if (e->dir || e->lsize <= 0 ||
-	    (uint64_t)e->lsize < up->cfg->multipart_threshold)
-		return;
-	/* No journal directory: nothing to forget, and nothing to create. */
-	dir = journal_dir();
-	r = dir != NULL && access(dir, F_OK) == 0;
-	free(dir);
-	if (!r)
-		return;
-	endpoint = multipart_endpoint(up);
-	okey = list_object_key(up->cfg, e->key);
-	r = journal_open(&j, endpoint, up->bucket, okey, (uint64_t)e->lsize,
-	    e->lmtime_sec, e->lmtime_nsec, mp_part_size(up, (uint64_t)e->lsize),
-	    &stale);
-	free(endpoint);
-	if (r == 1) {
-		for (i = 0; i < j.nparts; i++)
-			stored += j.done[i] != 0;
-		if (stored == j.nparts) {
-			logmsg(1, "%s: removed the journal of an upload completed "
-			    "by an interrupted run", e->key);
-			journal_remove(&j);
-		}
-	}
-	if (r != -1)
-		journal_free(&j);
-	if (stale != NULL) {
-		c = s3_call_new("DELETE", up->bucket, okey);
-		s3_call_query(c, "uploadId", stale);
-		c->done = mp_forget_done;
-		xfer_submit(up->s3->xfer, c);
-		free(stale);
-	}
-	free(okey);
 }
 
 /*
@@ -398,7 +334,7 @@ mp_drop_resume(struct mpfile *mp)
 static int
 mp_crypt_begin(struct mpfile *mp, int *resumed)
 {
-	const struct crypt_key *key = mp->up->key;
+	const struct crypt_key *key = mp->run->key;
 	struct journal *j = &mp->j;
 	size_t hlen = crypt_header_len(key);
 
@@ -407,7 +343,7 @@ mp_crypt_begin(struct mpfile *mp, int *resumed)
 	if (mbedtls_md_setup(&mp->hmac, mbedtls_md_info_from_type(
 	    MBEDTLS_MD_SHA256), 1) != 0 || mbedtls_md_hmac_starts(&mp->hmac,
 	    crypt_checksum_key(key), 32) != 0) {
-		report_error(mp->up->rep, mp->e->key, "cannot set up HMAC");
+		report_error(mp->run->rep, mp->e->key, "cannot set up HMAC");
 		return -1;
 	}
 	if (*resumed == 1) {
@@ -422,7 +358,7 @@ mp_crypt_begin(struct mpfile *mp, int *resumed)
 		*resumed = 0;
 	}
 	if (crypt_obj_new(&mp->obj, key, mp->okey, 0) == -1) {
-		report_error(mp->up->rep, mp->e->key, "cannot encrypt");
+		report_error(mp->run->rep, mp->e->key, "cannot encrypt");
 		return -1;
 	}
 	free(j->crypt);
@@ -449,12 +385,13 @@ mp_readahead(struct mpfile *mp)
 	spec.hmac = mp->encrypted ? &mp->hmac : NULL;
 	spec.whole = &mp->whole;
 	spec.wake = xfer_wakeup;
-	spec.wake_arg = mp->up->s3->xfer;
+	spec.wake_arg = mp->run->s3->xfer;
 	return readahead_start(&spec);
 }
 
-int
-multipart_begin(struct upload *up, struct entry *e, int fd,
+/* Start the upload of one large file; see extern.h. */
+struct mpfile *
+multipart_begin(struct run *run, struct entry *e, int fd,
     const struct stat *st)
 {
 	struct mpfile *mp;
@@ -464,30 +401,30 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 	int r;
 
 	mp = xcalloc(1, sizeof(*mp));
-	mp->up = up;
+	mp->run = run;
 	mp->e = e;
 	mp->fd = fd;
 	mp->st = *st;
-	mp->okey = list_object_key(up->cfg, e->key);
-	mp->sse = sse_etags_not_md5(up->cfg);
+	mp->okey = list_object_key(run->cfg, e->key);
+	mp->sse = sse_etags_not_md5(run->cfg);
 	mbedtls_md5_init(&mp->whole);
 	mbedtls_md5_starts_ret(&mp->whole);
-	psize = mp_part_size(up, (uint64_t)st->st_size);
-	endpoint = multipart_endpoint(up);
-	r = journal_open(&mp->j, endpoint, up->bucket, mp->okey, st->st_size,
+	psize = multipart_part_size(run, (uint64_t)st->st_size);
+	endpoint = run_endpoint(run);
+	r = journal_open(&mp->j, endpoint, run->bucket, mp->okey, st->st_size,
 	    st->st_mtim.tv_sec, st->st_mtim.tv_nsec, psize, &stale);
 	free(endpoint);
-	if (r >= 0 && up->realroot != NULL) {
-		mp->j.root = xstrdup(up->realroot);
-		mp->j.prefix = xstrdup(up->cfg->prefix != NULL ?
-		    up->cfg->prefix : "");
+	if (r >= 0 && run->realroot != NULL) {
+		mp->j.root = xstrdup(run->realroot);
+		mp->j.prefix = xstrdup(run->cfg->prefix != NULL ?
+		    run->cfg->prefix : "");
 	}
 	if (r == JOURNAL_BUSY)
-		report_error(up->rep, e->key, "another p3backup run is "
+		report_error(run->rep, e->key, "another p3backup run is "
 		    "uploading it (its resume journal is locked); not uploaded "
 		    "by this run");
 	else if (r < 0)
-		report_error(up->rep, e->key, "its resume journal cannot be "
+		report_error(run->rep, e->key, "its resume journal cannot be "
 		    "used (see above)");
 	if (r < 0) {
 		/* Counted and recorded in --report by mp_finish. */
@@ -495,11 +432,10 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 		mp->state = MP_ENDED;
 		mp->inflight = 0;
 		mp_finish(mp);
-		return -1;
+		return NULL;
 	}
-	up->mp = mp;
 	mp->feeding = 1;
-	if (up->key != NULL) {
+	if (run->key != NULL) {
 		if (mp_crypt_begin(mp, &r) == -1)
 			mp->failed = 1;
 	} else if (r == 1 && mp->j.crypt != NULL) {
@@ -513,24 +449,23 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 		free(stale);
 	}
 	if (!mp->failed && (mp->ra = mp_readahead(mp)) == NULL) {
-		report_error(up->rep, e->key, "cannot start a thread");
+		report_error(run->rep, e->key, "cannot start a thread");
 		mp->failed = 1;
 	}
 	if (mp->failed) {
 		mp->feeding = 0;
-		up->mp = NULL;
 		mp_finish(mp);
-		return -1;
+		return NULL;
 	}
 	if (r == 1) {
 		logmsg(1, "%s: resuming an interrupted upload", e->key);
 		c = mp_call(mp, "GET", mp_listparts_done, mp);
 		s3_call_query(c, "uploadId", mp->j.upload_id);
-		xfer_submit(up->s3->xfer, c);
-		return 0;
+		xfer_submit(run->s3->xfer, c);
+		return mp;
 	}
 	mp_create(mp);
-	return 0;
+	return mp;
 }
 
 static void
@@ -546,7 +481,7 @@ mp_part_done(struct s3_call *c, void *arg)
 	if (!c->ok && c->err.code != NULL &&
 	    strcmp(c->err.code, "BadDigest") == 0) {
 		/* The part sent from memory was hashed: corrupted on the way. */
-		report_error(mp->up->rep, mp->e->key, "part %u was corrupted "
+		report_error(mp->run->rep, mp->e->key, "part %u was corrupted "
 		    "in transit (BadDigest)", part->n + 1);
 		mp->failed = 1;
 	} else if (!mp_call_failed(mp, c, "UploadPart")) {
@@ -554,7 +489,7 @@ mp_part_done(struct s3_call *c, void *arg)
 			mp->sse = 1;
 		other = c->etag != NULL && strcasecmp(c->etag, hex) != 0;
 		if (other && !mp->sse) {
-			report_error(mp->up->rep, mp->e->key, "part %u: the "
+			report_error(mp->run->rep, mp->e->key, "part %u: the "
 			    "server's ETag is not the MD5 of the part",
 			    part->n + 1);
 			mp->failed = 1;
@@ -563,7 +498,7 @@ mp_part_done(struct s3_call *c, void *arg)
 			if (other)
 				mp_keep_etag(mp, part->n, c->etag);
 			mp->j.done[part->n] = PART_STORED;
-			mp->up->rep->sent_bytes += c->body_len;
+			mp->run->rep->sent_bytes += c->body_len;
 			if (mp_journal_save(mp) == -1)
 				mp->failed = 1;
 		}
@@ -571,7 +506,7 @@ mp_part_done(struct s3_call *c, void *arg)
 	s3_call_free(c);
 	free(part->buf);
 	free(part);
-	report_progress(mp->up->rep, 0);
+	report_progress(mp->run->rep, 0);
 	mp_finish(mp);
 }
 
@@ -586,7 +521,7 @@ mp_part_done(struct s3_call *c, void *arg)
 static int
 mp_reseal_refused(struct mpfile *mp, struct ra_part *p)
 {
-	report_error(mp->up->rep, mp->e->key, "changed since an interrupted "
+	report_error(mp->run->rep, mp->e->key, "changed since an interrupted "
 	    "upload although its size and mtime did not; that upload is "
 	    "dropped and the next run sends the file again");
 	free(p->buf);
@@ -605,12 +540,10 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 {
 	struct mppart *part;
 	struct s3_call *c;
-	unsigned char b64[32];
-	char num[16];
-	size_t olen;
+	char num[16], b64[32];
 
 	if (p->buf == NULL) {
-		report_error(mp->up->rep, mp->e->key, "%s", p->why);
+		report_error(mp->run->rep, mp->e->key, "%s", p->why);
 		free(p->why);
 		mp->failed = 1;
 		mp->changed = p->changed;
@@ -648,13 +581,13 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 	snprintf(num, sizeof(num), "%u", part->n + 1);
 	s3_call_query(c, "partNumber", num);
 	s3_call_query(c, "uploadId", mp->j.upload_id);
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, p->md5, 16);
-	s3_call_header(c, "content-md5", (char *)b64);
+	run_content_md5(p->md5, b64);
+	s3_call_header(c, "content-md5", b64);
 	c->body = p->buf;
 	c->body_len = p->len;
 	c->unsigned_payload = 1;
 	mp->sent++;
-	xfer_submit(mp->up->s3->xfer, c);
+	xfer_submit(mp->run->s3->xfer, c);
 	return 1;
 }
 
@@ -664,22 +597,21 @@ mp_fed(struct mpfile *mp)
 {
 	readahead_stop(mp->ra);
 	mp->ra = NULL;
-	if (mp->up->mp == mp)
-		mp->up->mp = NULL;
 	mp->feeding = 0;
 	mp_finish(mp);
 }
 
+/* Submit the next part of *mpp; see extern.h. */
 int
-multipart_feed(struct upload *up)
+multipart_feed(struct mpfile **mpp)
 {
-	struct mpfile *mp = up->mp;
+	struct mpfile *mp = *mpp;
 	struct ra_part p;
 	int r;
 
-	if (mp->state == MP_STARTING && !mp->failed && !up->fatal)
+	if (mp->state == MP_STARTING && !mp->failed && !mp->run->fatal)
 		return XFER_FEED_WAIT;
-	while (!mp->failed && !up->fatal) {
+	while (!mp->failed && !mp->run->fatal) {
 		if ((r = readahead_take(mp->ra, &p)) == 0)
 			return XFER_FEED_LATER;
 		if (r == -1 || (r = mp_send_part(mp, &p)) == -1)
@@ -688,177 +620,63 @@ multipart_feed(struct upload *up)
 			return XFER_FEED_MORE;
 	}
 	/* Every part is read (or we gave up): the next file may start. */
+	*mpp = NULL;
 	mp_fed(mp);
 	return XFER_FEED_MORE;
 }
 
+/* Let go of an upload still being fed; see extern.h. */
 void
-multipart_stop(struct upload *up)
+multipart_stop(struct mpfile **mpp)
 {
-	struct mpfile *mp = up->mp;
+	struct mpfile *mp = *mpp;
 
 	if (mp == NULL)
 		return;
 	/* Interrupted while feeding: keep the journal, count the file. */
+	*mpp = NULL;
 	mp->failed = 1;
 	mp_fed(mp);
 }
 
-/*
- * The completed object's ETag "etag" (a HEAD's when the completion
- * answer had none; "head" the HEAD's answer, else NULL): count the file
- * uploaded when it is the one our parts give, or the whole file's MD5
- * (s3rver), or, where the server encrypts (SSE-KMS, SSE-C: no ETag is
- * an MD5 there and the parts' Content-MD5 was checked instead), when it
- * has our number of parts and the HEAD shows our size.
- */
+/* The completion (mpcomplete.c) ended: "ok" when the file is counted. */
 static void
-mp_completed(struct mpfile *mp, const char *etag, const struct s3_call *head)
-{
-	struct entry *e = mp->e;
-	unsigned char whole[16], hmac[32];
-	char want[45], whole_hex[33], nparts[16];
-	uint64_t size;
-	size_t elen, nlen;
-	int sse;
-
-	checksum_multipart_etag(mp->j.md5s, mp->j.nparts, want);
-	mbedtls_md5_finish_ret(&mp->whole, whole);
-	hex_encode(whole, 16, whole_hex);
-	if (mp->encrypted)
-		mbedtls_md_hmac_finish(&mp->hmac, hmac);
-	size = mp->encrypted ? crypt_size(mp->obj.hlen, mp->j.size) :
-	    mp->j.size;
-	sse = mp->sse || (head != NULL && !sse_etag_is_md5(head));
-	nlen = (size_t)snprintf(nparts, sizeof(nparts), "-%u", mp->j.nparts);
-	elen = strlen(etag);
-	if (head != NULL && head->content_length != (int64_t)size) {
-		report_error(mp->up->rep, e->key, "the completed object has "
-		    "%lld bytes, not %llu", (long long)head->content_length,
-		    (unsigned long long)size);
-		mp->failed = 1;
-	} else if (strcasecmp(etag, want) != 0 &&
-	    strcasecmp(etag, whole_hex) != 0 && (!sse || elen <= nlen ||
-	    strcmp(etag + elen - nlen, nparts) != 0)) {
-		report_error(mp->up->rep, e->key, "the completed object's ETag "
-		    "%s is neither %s nor the file's MD5", etag, want);
-		mp->failed = 1;
-	} else {
-		journal_remove(&mp->j);
-		e->remote = 1;
-		e->rsize = (int64_t)size;
-		upload_crypt_entry(e, mp->encrypted ? mp->up->key : NULL,
-		    (int64_t)mp->j.size, mp->encrypted ? hmac : NULL);
-		e->rmtime_sec = mp->st.st_mtim.tv_sec;
-		e->rmtime_nsec = mp->st.st_mtim.tv_nsec;
-		e->rmtime_known = 1;
-		/* Record the ETag as listings will show it (the index)... */
-		table_set_etag(e, etag);
-		/* ...and the MD5 that --checksum and restores compare. */
-		entry_set_md5(e, whole);
-		e->rtagged = 0;
-		mp->up->rep->uploaded++;
-		/* Counted once the object is whole, not part by part. */
-		mp->up->rep->uploaded_bytes += size;
-		report_action(mp->up->rep, "upload", NULL, e->key);
-		report_record(mp->up->rep, e, "upload", "ok", NULL);
-	}
-	mp->state = MP_ENDED;
-	mp_finish(mp);
-}
-
-/* The HEAD after a completion answer without an ETag. */
-static void
-mp_complete_head_done(struct s3_call *c, void *arg)
+mp_completed(void *arg, int ok)
 {
 	struct mpfile *mp = arg;
 
 	mp->inflight--;
-	if (mp_call_failed(mp, c, "HEAD after CompleteMultipartUpload")) {
-		mp->state = MP_ENDED;
-		mp_finish(mp);
-	} else if (c->etag == NULL || c->etag[0] == '\0') {
-		report_error(mp->up->rep, mp->e->key, "the completed object "
-		    "has no ETag");
+	if (!ok)
 		mp->failed = 1;
-		mp->state = MP_ENDED;
-		mp_finish(mp);
-	} else
-		mp_completed(mp, c->etag, c);
-	s3_call_free(c);
-}
-
-static void
-mp_complete_done(struct s3_call *c, void *arg)
-{
-	struct mpfile *mp = arg;
-	struct s3_call *head;
-	struct s3_error err;
-	char *etag = NULL;
-
-	mp->inflight--;
-	memset(&err, 0, sizeof(err));
-	if (!sse_etag_is_md5(c))
-		mp->sse = 1;
-	if (mp_call_failed(mp, c, "CompleteMultipartUpload")) {
-		/* Parts the server will never take: the next run starts over. */
-		if (c->err.code != NULL &&
-		    (strcmp(c->err.code, "InvalidPart") == 0 ||
-		    strcmp(c->err.code, "InvalidPartOrder") == 0 ||
-		    strcmp(c->err.code, "NoSuchUpload") == 0))
-			journal_remove(&mp->j);
-	}
-	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
-	    &err) == -1) {
-		report_error(mp->up->rep, mp->e->key, "CompleteMultipartUpload "
-		    "failed: %s", err.code != NULL ? err.code : "bad answer");
-		mp->failed = 1;
-	} else if (etag[0] == '\0') {
-		/* Ceph RGW 16 answers <ETag></ETag>: ask the object. */
-		head = mp_call(mp, "HEAD", mp_complete_head_done, mp);
-		xfer_submit(mp->up->s3->xfer, head);
-		goto out;
-	} else {
-		mp_completed(mp, etag, NULL);
-		goto out;
-	}
 	mp->state = MP_ENDED;
 	mp_finish(mp);
-out:
-	free(etag);
-	s3_error_free(&err);
-	s3_call_free(c);
 }
 
+/* Every part is stored: complete the upload (mpcomplete.c). */
 static void
 mp_complete(struct mpfile *mp)
 {
-	struct s3_call *c;
-	struct buf body;
-	char hex[33], line[160];
-	uint32_t i;
-	int n;
+	struct mpcomplete *mc = &mp->mc;
 
-	memset(&body, 0, sizeof(body));
-	n = snprintf(line, sizeof(line), "<CompleteMultipartUpload xmlns=\""
-	    S3_XMLNS "\">");
-	buf_append(&body, line, (size_t)n);
-	for (i = 0; i < mp->j.nparts; i++) {
-		hex_encode(mp->j.md5s + 16 * i, 16, hex);
-		n = snprintf(line, sizeof(line), "<Part><PartNumber>%u"
-		    "</PartNumber><ETag>\"%.64s\"</ETag></Part>", i + 1,
-		    mp->petag != NULL && mp->petag[i] != NULL ?
-		    mp->petag[i] : hex);
-		buf_append(&body, line, (size_t)n);
-	}
-	buf_append(&body, "</CompleteMultipartUpload>", 26);
+	mc->run = mp->run;
+	mc->e = mp->e;
+	mc->okey = mp->okey;
+	mc->j = &mp->j;
+	mc->petag = mp->petag;
+	mc->st = &mp->st;
+	mc->size = mp->encrypted ? crypt_size(mp->obj.hlen, mp->j.size) :
+	    mp->j.size;
+	/* Every part was read: the digests are complete. */
+	mbedtls_md5_finish_ret(&mp->whole, mc->whole);
+	mc->sealed = mp->encrypted;
+	if (mp->encrypted)
+		mbedtls_md_hmac_finish(&mp->hmac, mc->hmac);
+	mc->sse = mp->sse;
+	mc->done = mp_completed;
+	mc->arg = mp;
 	mp->state = MP_COMPLETING;
-	mp->complete_body = body.data;
-	c = mp_call(mp, "POST", mp_complete_done, mp);
-	s3_call_query(c, "uploadId", mp->j.upload_id);
-	c->body = body.data;
-	c->body_len = body.len;
-	xfer_submit(mp->up->s3->xfer, c);
+	mp->inflight++;
+	mpcomplete_start(mc);
 }
 
 /*
@@ -872,7 +690,7 @@ mp_finish(struct mpfile *mp)
 
 	if (mp->inflight > 0 || mp->feeding)
 		return;
-	if (mp->state == MP_SENDING && !mp->failed && !mp->up->fatal) {
+	if (mp->state == MP_SENDING && !mp->failed && !mp->run->fatal) {
 		for (i = 0; i < mp->j.nparts; i++)
 			stored += mp->j.done[i] != 0;
 		if (stored == mp->j.nparts) {
@@ -889,11 +707,9 @@ mp_finish(struct mpfile *mp)
 		mp_abort(mp, mp->j.upload_id);
 		return;
 	}
-	if (mp->failed) {
-		mp->up->rep->failed++;
-		report_record(mp->up->rep, mp->e, "upload", "failed",
-		    report_error_of(mp->up->rep, mp->e->key));
-	}
+	if (mp->failed)
+		run_failed(mp->run, mp->e, "upload",
+		    report_error_of(mp->run->rep, mp->e->key));
 	readahead_stop(mp->ra);
 	mbedtls_md5_free(&mp->whole);
 	mbedtls_md_free(&mp->hmac);
@@ -903,7 +719,6 @@ mp_finish(struct mpfile *mp)
 		free(mp->petag[i]);
 	free(mp->petag);
 	journal_free(&mp->j);
-	free(mp->complete_body);
 	free(mp->okey);
 	free(mp);
 }

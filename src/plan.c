@@ -326,11 +326,7 @@ plan_free(struct plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-/*
- * The reason as one word for messages and the dry-run listing:
- * "new", "size", "mtime", "checksum", "unverifiable" or "same".
- * A static string.
- */
+/* One word per enum REASON (see extern.h). */
 const char *
 plan_reason(enum REASON why)
 {

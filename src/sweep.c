@@ -23,19 +23,19 @@
 static int
 sweep_gone(void *arg, const char *key)
 {
-	const struct upload *up = arg;
+	const struct run *run = arg;
 	const struct action *a;
 	struct stat st;
 	char *path;
 	int gone;
 
-	a = plan_find(up->plan, key);
+	a = plan_find(run->plan, key);
 	if (a != NULL && a->e->local)
 		return a->e->dir ||
-		    (uint64_t)a->e->lsize < up->cfg->multipart_threshold;
-	path = xasprintf("%s/%s", up->realroot, key);
+		    (uint64_t)a->e->lsize < run->cfg->multipart_threshold;
+	path = xasprintf("%s/%s", run->realroot, key);
 	gone = lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size < up->cfg->multipart_threshold;
+	    (uint64_t)st.st_size < run->cfg->multipart_threshold;
 	free(path);
 	return gone;
 }
@@ -44,14 +44,14 @@ sweep_gone(void *arg, const char *key)
 static void
 sweep_abort(void *arg, const char *key, const char *upload_id)
 {
-	struct upload *up = arg;
+	struct run *run = arg;
 	struct s3_call *c;
 	char *name, *msg;
 
-	c = s3_call_new("DELETE", up->bucket, key);
+	c = s3_call_new("DELETE", run->bucket, key);
 	s3_call_query(c, "uploadId", upload_id);
 	name = printable(key);
-	if (s3_exec(up->s3, c) == -1 && c->status != 404) {
+	if (s3_exec(run->s3, c) == -1 && c->status != 404) {
 		msg = s3_call_errstr(c);
 		logmsg(1, "%s: removed the resume journal of a file no longer "
 		    "uploaded in parts; its upload could not be aborted: %s",
@@ -64,16 +64,17 @@ sweep_abort(void *arg, const char *key, const char *upload_id)
 	s3_call_free(c);
 }
 
+/* Sweep the journals of files no longer uploaded in parts. */
 void
-sweep_run(struct upload *up)
+sweep_run(struct run *run)
 {
 	char *endpoint;
 
-	if (up->realroot == NULL)
+	if (run->realroot == NULL)
 		return;
-	endpoint = multipart_endpoint(up);
-	journal_sweep(endpoint, up->bucket, up->realroot,
-	    up->cfg->prefix != NULL ? up->cfg->prefix : "", sweep_gone,
-	    sweep_abort, up);
+	endpoint = run_endpoint(run);
+	journal_sweep(endpoint, run->bucket, run->realroot,
+	    run->cfg->prefix != NULL ? run->cfg->prefix : "", sweep_gone,
+	    sweep_abort, run);
 	free(endpoint);
 }

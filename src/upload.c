@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mbedtls/base64.h>
 #include <mbedtls/md5.h>
 
 #include "extern.h"
@@ -30,8 +29,15 @@
 #define CHANGE_TRIES	3
 #define HASH_CHUNK	(256 * 1024)
 
+/* One upload_run. */
+struct upload {
+	struct run	*run;
+	size_t		 next;		/* next action to start */
+	struct mpfile	*mp;		/* multipart file being fed */
+};
+
 struct upjob {
-	struct upload	*up;
+	struct run	*run;
 	struct entry	*e;
 	char		*path;
 	int		 fd;
@@ -87,42 +93,6 @@ upload_same_stat(const struct stat *a, const struct stat *b)
 	    a->st_ino == b->st_ino && a->st_dev == b->st_dev;
 }
 
-void
-upload_crypt_headers(struct s3_call *c, const struct crypt_key *key,
-    uint64_t psize, const unsigned char hmac[32])
-{
-	char num[24], hex[65];
-
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)psize);
-	s3_call_header(c, "x-amz-meta-p3-crypt", "1");
-	s3_call_header(c, "x-amz-meta-p3-size", num);
-	hex_encode(crypt_key_id(key), CRYPT_KEYID_SHORT, hex);
-	s3_call_header(c, "x-amz-meta-p3-key", hex);
-	if (hmac != NULL) {
-		hex_encode(hmac, 32, hex);
-		s3_call_header(c, "x-amz-meta-p3-hmac", hex);
-	}
-}
-
-void
-upload_crypt_entry(struct entry *e, const struct crypt_key *key,
-    int64_t psize, const unsigned char hmac[32])
-{
-	struct rmeta *rx;
-
-	if (key == NULL) {
-		entry_set_plain(e);
-		return;
-	}
-	rx = entry_rcrypt(e);
-	rx->psize = psize;
-	rx->hmac_known = hmac != NULL;
-	if (hmac != NULL)
-		memcpy(rx->hmac, hmac, sizeof(rx->hmac));
-	memcpy(rx->keyid, crypt_key_id(key), CRYPT_KEYID_SHORT);
-	rx->keyid_known = 1;
-}
-
 /*
  * Read the file of job->st: into memory when small, else through MD5
  * only.  Returns 0 with job->md5 set, 1 when it did not read as
@@ -131,7 +101,7 @@ upload_crypt_entry(struct entry *e, const struct crypt_key *key,
 static int
 upload_read(struct upjob *job)
 {
-	struct upload *up = job->up;
+	struct run *run = job->run;
 	mbedtls_md5_context ctx;
 	char *buf = NULL;
 	uint64_t off = 0;
@@ -161,7 +131,7 @@ upload_read(struct upjob *job)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			report_error(up->rep, job->e->key, "read: %s",
+			report_error(run->rep, job->e->key, "read: %s",
 			    strerror(errno));
 			goto out;
 		}
@@ -187,18 +157,18 @@ out:
 static int
 upload_encode(struct upjob *job)
 {
-	struct upload *up = job->up;
+	struct run *run = job->run;
 	char *okey, *why = NULL;
 	int r;
 
 	encoded_free(&job->enc);
 	job->encrypted = 1;
-	okey = list_object_key(up->cfg, job->e->key);
-	r = encode_file(job->fd, (uint64_t)job->st.st_size, up->key, okey,
-	    up->cfg->compress, SMALL_MAX, &job->enc, &why);
+	okey = list_object_key(run->cfg, job->e->key);
+	r = encode_file(job->fd, (uint64_t)job->st.st_size, run->key, okey,
+	    run->cfg->compress, SMALL_MAX, &job->enc, &why);
 	free(okey);
 	if (r == -1) {
-		report_error(up->rep, job->e->key, "%s", why != NULL ? why :
+		report_error(run->rep, job->e->key, "%s", why != NULL ? why :
 		    "cannot be encrypted");
 		free(why);
 		return -1;
@@ -215,23 +185,23 @@ upload_encode(struct upjob *job)
 static int
 upload_prepare(struct upjob *job)
 {
-	struct upload *up = job->up;
+	struct run *run = job->run;
 	struct stat after;
 	int r;
 
 	if (fstat(job->fd, &job->st) == -1) {
-		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		report_error(run->rep, job->e->key, "%s", strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(job->st.st_mode)) {
-		report_error(up->rep, job->e->key, "no longer a regular file");
+		report_error(run->rep, job->e->key, "no longer a regular file");
 		return -1;
 	}
-	r = up->key != NULL ? upload_encode(job) : upload_read(job);
+	r = run->key != NULL ? upload_encode(job) : upload_read(job);
 	if (r != 0)
 		return r;
 	if (fstat(job->fd, &after) == -1) {
-		report_error(up->rep, job->e->key, "%s", strerror(errno));
+		report_error(run->rep, job->e->key, "%s", strerror(errno));
 		return -1;
 	}
 	return upload_same_stat(&job->st, &after) ? 0 : 1;
@@ -254,9 +224,8 @@ upload_job_free(struct upjob *job)
 static void
 upload_fail(struct upjob *job)
 {
-	job->up->rep->failed++;
-	report_record(job->up->rep, job->e, "upload", "failed",
-	    report_error_of(job->up->rep, job->e->key));
+	run_failed(job->run, job->e, "upload",
+	    report_error_of(job->run->rep, job->e->key));
 	upload_job_free(job);
 }
 
@@ -267,39 +236,35 @@ upload_fail(struct upjob *job)
 static void
 upload_submit(struct upjob *job)
 {
-	struct upload *up = job->up;
-	const struct config *cfg = up->cfg;
+	struct run *run = job->run;
+	const struct config *cfg = run->cfg;
 	struct s3_call *c;
-	unsigned char b64[32];
-	char mtime[32], *okey;
-	size_t olen;
+	char b64[32], mtime[32], *okey;
 	int r;
 
 	while ((r = upload_prepare(job)) == 1 && ++job->tries < CHANGE_TRIES)
 		logmsg(1, "%s: changed while being read; reading it again",
 		    job->e->key);
 	if (r == 1)
-		report_error(up->rep, job->e->key, "changed while being read "
+		report_error(run->rep, job->e->key, "changed while being read "
 		    "%d times; not backed up this run", CHANGE_TRIES);
 	if (r != 0) {
 		upload_fail(job);
 		return;
 	}
-	mbedtls_base64_encode(b64, sizeof(b64), &olen, job->md5, 16);
+	run_content_md5(job->md5, b64);
 	mtime_format(job->st.st_mtim.tv_sec, job->st.st_mtim.tv_nsec, mtime);
 	okey = list_object_key(cfg, job->e->key);
 	if (job->encrypted) {
-		c = s3_put_new(up->bucket, okey, job->enc.fd, job->enc.len,
-		    (char *)b64, mtime, NULL);
-		upload_crypt_headers(c, up->key, (uint64_t)job->st.st_size,
-		    job->enc.hmac);
+		c = s3_put_new(run->bucket, okey, job->enc.fd, job->enc.len,
+		    b64, mtime, NULL);
 		if (job->enc.mem != NULL) {
 			c->body = job->enc.mem;
 			c->body_len = job->enc.len;
 		}
 	} else {
-		c = s3_put_new(up->bucket, okey, job->data != NULL ? -1 :
-		    job->fd, job->st.st_size, (char *)b64, mtime,
+		c = s3_put_new(run->bucket, okey, job->data != NULL ? -1 :
+		    job->fd, job->st.st_size, b64, mtime,
 		    upload_ctype(job->e->key));
 		if (job->data != NULL) {
 			c->body = job->data;
@@ -307,11 +272,11 @@ upload_submit(struct upjob *job)
 		}
 	}
 	free(okey);
-	if (cfg->storage_class != NULL)
-		s3_call_header(c, "x-amz-storage-class", cfg->storage_class);
+	run_put_headers(run, c, job->encrypted, (uint64_t)job->st.st_size,
+	    job->enc.hmac);
 	c->done = upload_done;
 	c->arg = job;
-	xfer_submit(up->s3->xfer, c);
+	xfer_submit(run->s3->xfer, c);
 }
 
 /* A directory marker: an empty object whose key ends in '/'. */
@@ -322,14 +287,12 @@ upload_marker(struct upjob *job)
 	char mtime[32], *okey;
 
 	mtime_format(job->e->lmtime_sec, job->e->lmtime_nsec, mtime);
-	okey = list_object_key(job->up->cfg, job->e->key);
+	okey = list_object_key(job->run->cfg, job->e->key);
 	/* MD5 of nothing, base64. */
-	c = s3_put_new(job->up->bucket, okey, -1, 0,
+	c = s3_put_new(job->run->bucket, okey, -1, 0,
 	    "1B2M2Y8AsgTpgAmY7PhCfg==", mtime, "application/x-directory");
 	free(okey);
-	if (job->up->cfg->storage_class != NULL)
-		s3_call_header(c, "x-amz-storage-class",
-		    job->up->cfg->storage_class);
+	run_put_headers(job->run, c, 0, 0, NULL);
 	c->body = "";
 	c->body_len = 0;
 	memcpy(job->md5, "\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04"
@@ -339,17 +302,18 @@ upload_marker(struct upjob *job)
 	job->st.st_mtim.tv_nsec = job->e->lmtime_nsec;
 	c->done = upload_done;
 	c->arg = job;
-	xfer_submit(job->up->s3->xfer, c);
+	xfer_submit(job->run->s3->xfer, c);
 }
 
 static void
 upload_done(struct s3_call *c, void *arg)
 {
 	struct upjob *job = arg;
-	struct upload *up = job->up;
+	struct run *run = job->run;
 	struct entry *e = job->e;
 	struct stat now;
-	char md5hex[33], *msg, *etag = NULL;
+	char md5hex[33], *etag = NULL;
+	int64_t size;
 	int changed;
 
 	hex_encode(job->md5, 16, md5hex);
@@ -364,15 +328,7 @@ upload_done(struct s3_call *c, void *arg)
 		return;
 	}
 	if (!c->ok) {
-		msg = s3_call_errstr(c);
-		if (s3_call_fatal(c) && !up->fatal) {
-			up->fatal = 1;
-			report_error(up->rep, e->key, "%s", msg);
-		} else if (s3_call_fatal(c))
-			report_keep(up->rep, e->key, msg);
-		else
-			report_error(up->rep, e->key, "upload failed: %s", msg);
-		free(msg);
+		free(run_call_failed(run, e->key, c, "upload"));
 		s3_call_free(c);
 		upload_fail(job);
 		return;
@@ -386,7 +342,7 @@ upload_done(struct s3_call *c, void *arg)
 	 */
 	if (c->etag != NULL && strlen(c->etag) == 32 &&
 	    strcasecmp(c->etag, md5hex) != 0) {
-		if (!sse_etag_is_md5(c) || sse_etags_not_md5(up->cfg))
+		if (!sse_etag_is_md5(c) || sse_etags_not_md5(run->cfg))
 			etag = xstrdup(c->etag);
 		else {
 			changed = !e->dir && (fstat(job->fd, &now) == -1 ||
@@ -398,7 +354,7 @@ upload_done(struct s3_call *c, void *arg)
 				upload_submit(job);
 				return;
 			}
-			report_error(up->rep, e->key, "the server's ETag does "
+			report_error(run->rep, e->key, "the server's ETag does "
 			    "not match the content sent%s", changed ?
 			    " (file keeps changing)" : "");
 			upload_fail(job);
@@ -406,24 +362,38 @@ upload_done(struct s3_call *c, void *arg)
 		}
 	}
 	s3_call_free(c);
-	e->remote = 1;
-	e->rsize = job->encrypted ? (int64_t)job->enc.len : job->st.st_size;
-	upload_crypt_entry(e, job->encrypted ? up->key : NULL,
-	    job->st.st_size, job->enc.hmac);
-	e->rmtime_sec = job->st.st_mtim.tv_sec;
-	e->rmtime_nsec = job->st.st_mtim.tv_nsec;
-	e->rmtime_known = 1;
-	table_set_etag(e, etag != NULL ? etag : md5hex);
-	entry_set_md5(e, job->md5);
+	size = job->encrypted ? (int64_t)job->enc.len : job->st.st_size;
+	run->rep->sent_bytes += (uint64_t)size;
+	run_uploaded(run, e, size, &job->st, job->encrypted, job->enc.hmac,
+	    etag != NULL ? etag : md5hex, job->md5);
 	free(etag);
-	e->rtagged = 0;		/* a new object carries no tags */
-	up->rep->uploaded++;
-	up->rep->uploaded_bytes += (uint64_t)e->rsize;
-	up->rep->sent_bytes += (uint64_t)e->rsize;
-	report_action(up->rep, "upload", NULL, e->key);
-	report_record(up->rep, e, "upload", "ok", NULL);
-	report_progress(up->rep, 0);
+	report_progress(run->rep, 0);
 	upload_job_free(job);
+}
+
+/*
+ * "e" is skipped: its object is in the bucket already.  A resume
+ * journal of its file may be left over (journal_forget); abort the
+ * upload of a stale one.
+ */
+static void
+upload_forget(struct run *run, struct entry *e)
+{
+	char *endpoint, *okey, *stale;
+
+	if (e->dir || e->lsize <= 0 ||
+	    (uint64_t)e->lsize < run->cfg->multipart_threshold)
+		return;
+	endpoint = run_endpoint(run);
+	okey = list_object_key(run->cfg, e->key);
+	journal_forget(endpoint, run->bucket, okey, (uint64_t)e->lsize,
+	    e->lmtime_sec, e->lmtime_nsec, multipart_part_size(run,
+	    (uint64_t)e->lsize), e->key, &stale);
+	if (stale != NULL)
+		multipart_abort(run, okey, stale);
+	free(stale);
+	free(endpoint);
+	free(okey);
 }
 
 /* Engine callback: start the next planned upload, if any. */
@@ -431,21 +401,22 @@ static int
 upload_feed(void *arg)
 {
 	struct upload *up = arg;
+	struct run *run = up->run;
 	struct action *a;
 	struct upjob *job;
 	struct stat st;
 	int fd;
 
 	if (up->mp != NULL)
-		return multipart_feed(up);
-	while (up->next < up->plan->n && !up->fatal) {
-		a = &up->plan->v[up->next++];
+		return multipart_feed(&up->mp);
+	while (up->next < run->plan->n && !run->fatal) {
+		a = &run->plan->v[up->next++];
 		if (a->act == ACT_SKIP)
-			multipart_forget(up, a->e);
+			upload_forget(run, a->e);
 		if (a->act != ACT_UPLOAD)
 			continue;
 		job = xcalloc(1, sizeof(*job));
-		job->up = up;
+		job->run = run;
 		job->e = a->e;
 		job->fd = -1;
 		job->enc.fd = -1;	/* encoded_free closes fds >= 0 */
@@ -453,23 +424,24 @@ upload_feed(void *arg)
 			upload_marker(job);
 			return 1;
 		}
-		job->path = xasprintf("%s/%s", up->root, a->e->key);
-		job->fd = file_open(job->path, up->cfg->follow_symlinks);
+		job->path = xasprintf("%s/%s", run->root, a->e->key);
+		job->fd = file_open(job->path, run->cfg->follow_symlinks);
 		if (job->fd == -1) {
-			report_error(up->rep, a->e->key, "%s", errno == ELOOP ?
+			report_error(run->rep, a->e->key, "%s", errno == ELOOP ?
 			    "is now a symbolic link" : strerror(errno));
 			upload_fail(job);
 			continue;
 		}
 		if (fstat(job->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (uint64_t)st.st_size >= up->cfg->multipart_threshold) {
+		    (uint64_t)st.st_size >= run->cfg->multipart_threshold) {
 			/* Large: parts, resumable; the job hands over its fd. */
 			fd = job->fd;
 			job->fd = -1;
 			upload_job_free(job);
-			if (multipart_begin(up, a->e, fd, &st) == -1)
+			if ((up->mp = multipart_begin(run, a->e, fd, &st)) ==
+			    NULL)
 				continue;
-			return multipart_feed(up);
+			return multipart_feed(&up->mp);
 		}
 		upload_submit(job);
 		return 1;
@@ -477,19 +449,22 @@ upload_feed(void *arg)
 	return 0;
 }
 
+/* Feed the plan's uploads to the engine and run it; see extern.h. */
 int
-upload_run(struct upload *up)
+upload_run(struct run *run)
 {
+	struct upload up;
 	int rc;
 
-	up->next = 0;
-	up->fatal = 0;
-	xfer_set_feed(up->s3->xfer, upload_feed, up);
-	rc = xfer_run(up->s3->xfer);
+	memset(&up, 0, sizeof(up));
+	up.run = run;
+	run->fatal = 0;
+	xfer_set_feed(run->s3->xfer, upload_feed, &up);
+	rc = xfer_run(run->s3->xfer);
 	/* Join the read-ahead thread before the engine goes away. */
-	multipart_stop(up);
+	multipart_stop(&up.mp);
 	if (rc == -1)
 		return -1;
-	report_progress(up->rep, 1);
-	return up->fatal ? -1 : 0;
+	report_progress(run->rep, 1);
+	return run->fatal ? -1 : 0;
 }

@@ -562,11 +562,11 @@ test_run_offline(void)
 	struct table tbl;
 	struct plan plan;
 	struct report rep;
-	struct download dl;
+	struct run run;
 	struct entry *e;
 	struct stat st;
 	char out[8192], longname[301], *root, *p;
-	size_t i;
+	size_t i, pending;
 	int cap, rc;
 
 
@@ -620,20 +620,14 @@ test_run_offline(void)
 	planned(&tbl, &plan, "sub/.p3b-0123abcd.tmp", 3, ACT_DOWNLOAD);
 	planned(&tbl, &plan, "sub/file.txt", 5, ACT_DOWNLOAD);
 
-	memset(&dl, 0, sizeof(dl));
-	dl.s3 = &s3;
-	dl.cfg = &cfg;
-	dl.bucket = "bucket";
-	dl.root = root;
-	dl.plan = &plan;
-	dl.rep = &rep;
+	run_init(&run, &s3, "bucket", root, &plan, &rep, NULL);
 	if ((cap = tap_capture_begin()) == -1)
 		exit(99);
-	rc = download_run(&dl);
+	rc = download_run(&run, &pending);
 	tap_capture_end(cap, out, sizeof(out));
 	ok(rc == -1, "run: the closed port is fatal: -1");
 	ok(rep.failed == 10, "run: 10 failed (%zu)", rep.failed);
-	ok(rep.downloaded == 1 && dl.pending == 0,
+	ok(rep.downloaded == 1 && pending == 0,
 	    "run: the marker counts as done, nothing pending");
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		p = xasprintf("%s: refused: ", refused[i]);
@@ -680,10 +674,11 @@ test_run_offline(void)
 /* Run the plan of "keys" into dst/ against the fake server. */
 static int
 fake_run(struct config *cfg, struct s3 *s3, struct table *tbl,
-    const char **keys, size_t n, struct download *dl, struct report *rep,
+    const char **keys, size_t n, size_t *pending, struct report *rep,
     char *out, size_t outsize, const char *root)
 {
 	struct plan plan;
+	struct run run;
 	size_t i;
 	int cap, rc;
 
@@ -694,16 +689,10 @@ fake_run(struct config *cfg, struct s3 *s3, struct table *tbl,
 		plan.v[plan.n++].e = table_find(tbl, keys[i], strlen(keys[i]));
 	}
 	report_init(rep, cfg);
-	memset(dl, 0, sizeof(*dl));
-	dl->s3 = s3;
-	dl->cfg = cfg;
-	dl->bucket = "bkt";
-	dl->root = root;
-	dl->plan = &plan;
-	dl->rep = rep;
+	run_init(&run, s3, "bkt", root, &plan, rep, NULL);
 	if ((cap = tap_capture_begin()) == -1)
 		exit(99);
-	rc = download_run(dl);
+	rc = download_run(&run, pending);
 	tap_capture_end(cap, out, outsize);
 	report_close(rep);
 	free(plan.v);
@@ -722,7 +711,7 @@ test_run_fake(void)
 	struct s3 s3;
 	struct table tbl;
 	struct report rep;
-	struct download dl;
+	size_t pending;
 	struct stat st;
 	char out[8192], *p, *root;
 	int rc;
@@ -751,8 +740,9 @@ test_run_fake(void)
 	remote(&tbl, "short.txt", 10, HELLO_MD5);
 	remote(&tbl, "norange.bin", BIG, HELLO_MD5);
 
-	rc = fake_run(&cfg, &s3, &tbl, cold, 1, &dl, &rep, out, sizeof(out), root);
-	ok(rc == 0 && dl.pending == 1 && rep.failed == 0 && rep.downloaded == 0,
+	rc = fake_run(&cfg, &s3, &tbl, cold, 1, &pending, &rep, out,
+	    sizeof(out), root);
+	ok(rc == 0 && pending == 1 && rep.failed == 0 && rep.downloaded == 0,
 	    "archived: pending, not failed");
 	ok(strstr(out, "cold.bin: archived in GLACIER: not downloadable until "
 	    "restored\n") != NULL, "archived: reported with its class");
@@ -761,9 +751,9 @@ test_run_fake(void)
 
 	cfg.restore_days = 3;
 	cfg.restore_tier = xstrdup("Bulk");
-	rc = fake_run(&cfg, &s3, &tbl, archived, 2, &dl, &rep, out,
+	rc = fake_run(&cfg, &s3, &tbl, archived, 2, &pending, &rep, out,
 	    sizeof(out), root);
-	ok(rc == 0 && dl.pending == 2 && rep.failed == 0,
+	ok(rc == 0 && pending == 2 && rep.failed == 0,
 	    "--restore-request: both pending, not failed");
 	ok(strstr(out, "cold.bin: archived in GLACIER: not downloadable until "
 	    "restored; restore requested (3 days, Bulk tier)") != NULL,
@@ -785,7 +775,8 @@ test_run_fake(void)
 	    !exists("fake/busy.bin"),
 	    "archived: no file and no temporary file");
 
-	rc = fake_run(&cfg, &s3, &tbl, wrong, 4, &dl, &rep, out, sizeof(out), root);
+	rc = fake_run(&cfg, &s3, &tbl, wrong, 4, &pending, &rep, out,
+	    sizeof(out), root);
 	ok(rc == 0 && rep.downloaded == 1 && rep.failed == 3 &&
 	    rep.downloaded_bytes == 5, "answers: 1 downloaded, 3 failed (%zu, "
 	    "%zu)", rep.downloaded, rep.failed);

@@ -1,0 +1,152 @@
+/*
+ * One run's context, shared by the stages that talk to the bucket (the
+ * HEAD pass, upload, multipart, download, delete, the sweep), and what
+ * each of them would otherwise repeat: saying a failed call once (a
+ * fatal one once for the whole run), counting and recording a failed
+ * entry, the headers of an object written, and the bookkeeping of an
+ * object stored.  A stage's own state (its cursor over the plan, what
+ * is under way) stays private to its file.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/base64.h>
+
+#include "extern.h"
+
+/* Fill "run"; see extern.h for each function's contract. */
+void
+run_init(struct run *run, struct s3 *s3, const char *bucket,
+    const char *root, struct plan *plan, struct report *rep,
+    const struct crypt_key *key)
+{
+	memset(run, 0, sizeof(*run));
+	run->s3 = s3;
+	run->cfg = s3->cfg;
+	run->bucket = bucket;
+	run->root = root;
+	run->plan = plan;
+	run->rep = rep;
+	run->key = key;
+}
+
+/* Mark the run fatal: 1 the first time. */
+int
+run_stop(struct run *run)
+{
+	int first = !run->fatal;
+
+	run->fatal = 1;
+	return first;
+}
+
+/* Say a failed call once; returns what was said or kept (caller frees). */
+char *
+run_call_failed(struct run *run, const char *key, const struct s3_call *c,
+    const char *what)
+{
+	char *msg, *said;
+
+	msg = s3_call_errstr(c);
+	if (!s3_call_fatal(c)) {
+		said = xasprintf("%s failed: %s", what, msg);
+		report_error(run->rep, key, "%s", said);
+		free(msg);
+		return said;
+	}
+	/* Say it once: every other call fails the same way. */
+	if (run_stop(run))
+		report_error(run->rep, key, "%s", msg);
+	else
+		report_keep(run->rep, key, msg);
+	return msg;
+}
+
+/* Count a failed entry and write its --report line. */
+void
+run_failed(struct run *run, const struct entry *e, const char *action,
+    const char *error)
+{
+	run->rep->failed++;
+	report_record(run->rep, e, action, "failed", error);
+}
+
+/* The endpoint as journals name it; caller frees. */
+char *
+run_endpoint(const struct run *run)
+{
+	if (run->cfg->endpoint != NULL)
+		return xstrdup(run->cfg->endpoint);
+	return xasprintf("aws:%s", run->s3->region);
+}
+
+/* Base64 of a 16-byte MD5 into out[32]. */
+void
+run_content_md5(const unsigned char md5[16], char out[32])
+{
+	size_t olen;
+
+	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
+}
+
+/* The crypt metadata (when sealed) and storage class of a written object. */
+void
+run_put_headers(const struct run *run, struct s3_call *c, int sealed,
+    uint64_t psize, const unsigned char hmac[32])
+{
+	char num[24], hex[65];
+
+	if (sealed) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)psize);
+		s3_call_header(c, "x-amz-meta-p3-crypt", "1");
+		s3_call_header(c, "x-amz-meta-p3-size", num);
+		hex_encode(crypt_key_id(run->key), CRYPT_KEYID_SHORT, hex);
+		s3_call_header(c, "x-amz-meta-p3-key", hex);
+		if (hmac != NULL) {
+			hex_encode(hmac, 32, hex);
+			s3_call_header(c, "x-amz-meta-p3-hmac", hex);
+		}
+	}
+	if (run->cfg->storage_class != NULL)
+		s3_call_header(c, "x-amz-storage-class",
+		    run->cfg->storage_class);
+}
+
+/* Record and count an object stored for "e". */
+void
+run_uploaded(struct run *run, struct entry *e, int64_t size,
+    const struct stat *st, int sealed, const unsigned char *hmac,
+    const char *etag, const unsigned char md5[16])
+{
+	struct rmeta *rx;
+
+	e->remote = 1;
+	e->rsize = size;
+	if (sealed) {
+		rx = entry_rcrypt(e);
+		rx->psize = st->st_size;
+		rx->hmac_known = hmac != NULL;
+		if (hmac != NULL)
+			memcpy(rx->hmac, hmac, sizeof(rx->hmac));
+		memcpy(rx->keyid, crypt_key_id(run->key), CRYPT_KEYID_SHORT);
+		rx->keyid_known = 1;
+	} else
+		entry_set_plain(e);
+	e->rmtime_sec = st->st_mtim.tv_sec;
+	e->rmtime_nsec = st->st_mtim.tv_nsec;
+	e->rmtime_known = 1;
+	/* The ETag as listings will show it (the index)... */
+	table_set_etag(e, etag);
+	/* ...and the MD5 that --checksum and restores compare. */
+	entry_set_md5(e, md5);
+	e->rtagged = 0;		/* a new object carries no tags */
+	run->rep->uploaded++;
+	run->rep->uploaded_bytes += (uint64_t)size;
+	report_action(run->rep, "upload", NULL, e->key);
+	report_record(run->rep, e, "upload", "ok", NULL);
+}
