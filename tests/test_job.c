@@ -45,7 +45,7 @@ put_job(const char *name, const char *content)
 	return path;
 }
 
-/* job_load of jobdir/name holding "content", stderr into msg. */
+/* opttab_job_load of jobdir/name holding "content", stderr into msg. */
 static int
 load(struct config *cfg, const char *name, const char *content)
 {
@@ -55,7 +55,7 @@ load(struct config *cfg, const char *name, const char *content)
 	path = put_job(name, content);
 	if ((h = tap_capture_begin()) == -1)
 		exit(99);
-	rc = job_load(cfg, path);
+	rc = opttab_job_load(cfg, path);
 	tap_capture_end(h, msg, sizeof(msg));
 	free(path);
 	return rc;
@@ -281,7 +281,7 @@ test_errors(void)
 	want = xasprintf("nope.conf: %s", strerror(ENOENT));
 	if ((h = tap_capture_begin()) == -1)
 		exit(99);
-	rc = job_load(&cfg, path);
+	rc = opttab_job_load(&cfg, path);
 	tap_capture_end(h, msg, sizeof(msg));
 	ok(rc == -1 && strstr(msg, want) != NULL,
 	    "a missing job file: -1 and \"%s\"", want);
