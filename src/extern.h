@@ -306,7 +306,7 @@ const char *job_comment_hint(const char *value);
 /* One "name = value" line of a job file's [job], as job_load hands it. */
 struct job_line {
 	const char	*where;	/* "FILE:LINE", for messages */
-	const char	*what;	/* "FILE:LINE: NAME", for messages on the value */
+	const char	*what;	/* "FILE:LINE: NAME", for messages on values */
 	const char	*name;
 	const char	*value;
 	const char	*path;	/* the value as a path: a relative one taken

@@ -30,7 +30,7 @@
 
 /* What a row's value is, and so how opttab_apply sets its field. */
 enum OPTTAB_KIND {
-	OPTTAB_FLAG,		/* int: the option sets "lo"; a key true/false */
+	OPTTAB_FLAG,		/* int: the option sets "lo"; a key: a bool */
 	OPTTAB_STRING,		/* char *, checked by "check" if there is one */
 	OPTTAB_PATH,		/* char *; in a job file from its directory */
 	OPTTAB_NUMBER,		/* int, a whole number in [lo, hi] */
@@ -62,8 +62,8 @@ struct opttab_row {
 	int		 has_arg;	/* getopt_long's */
 	const char	*key;		/* job-file key; NULL: argv only */
 	enum OPTTAB_KIND kind;
-	size_t		 off;		/* offsetof its field in struct config */
-	long long	 lo, hi;	/* bounds, a flag's value, a fn's mode */
+	size_t		 off;		/* its field in struct config */
+	long long	 lo, hi;	/* bounds; a flag's value; fn's mode */
 	int		(*check)(const char *what, const char *value);
 	opttab_fn	 fn;
 	int		 flags;		/* OPTTAB_EMPTY_OK, ... */
@@ -342,7 +342,16 @@ opttab_directory(struct config *cfg, const struct opttab_row *row,
 	return 0;
 }
 
-#define OPTTAB_AT(field)	offsetof(struct config, field)
+/*
+ * A row's field: its offset in struct config, which does not compile
+ * unless the field has the type its kind sets.
+ */
+#define OPTTAB_AT(field, type) (offsetof(struct config, field) + \
+	0 * sizeof(_Generic(((struct config *)0)->field, type: 1)))
+#define OPTTAB_INT(field)	OPTTAB_AT(field, int)
+#define OPTTAB_LONG(field)	OPTTAB_AT(field, long)
+#define OPTTAB_SIZE_T(field)	OPTTAB_AT(field, uint64_t)
+#define OPTTAB_STR(field)	OPTTAB_AT(field, char *)
 
 /*
  * Every setting.  getopt_long's "val" of a row is its letter, or 256
@@ -353,24 +362,24 @@ static const struct opttab_row opttab_rows[] = {
 	{ .key = "directory", .kind = OPTTAB_FN, .fn = opttab_directory },
 	{ .name = "endpoint-url", .has_arg = required_argument,
 	    .key = "endpoint_url", .kind = OPTTAB_STRING,
-	    .off = OPTTAB_AT(opt_endpoint) },
+	    .off = OPTTAB_STR(opt_endpoint) },
 	{ .name = "region", .has_arg = required_argument, .key = "region",
-	    .kind = OPTTAB_STRING, .off = OPTTAB_AT(opt_region) },
+	    .kind = OPTTAB_STRING, .off = OPTTAB_STR(opt_region) },
 	{ .name = "profile", .has_arg = required_argument, .key = "profile",
 	    .kind = OPTTAB_FN, .fn = opttab_profile },
 	{ .name = "path-style", .has_arg = no_argument, .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(opt_path_style), .lo = 1 },
+	    .off = OPTTAB_INT(opt_path_style), .lo = 1 },
 	{ .name = "prefix", .has_arg = required_argument, .key = "prefix",
 	    .kind = OPTTAB_FN, .fn = opttab_set_prefix,
 	    .flags = OPTTAB_EMPTY_OK },
 	{ .name = "dry-run", .letter = 'n', .has_arg = no_argument,
-	    .kind = OPTTAB_FLAG, .off = OPTTAB_AT(dry_run), .lo = 1 },
+	    .kind = OPTTAB_FLAG, .off = OPTTAB_INT(dry_run), .lo = 1 },
 	{ .name = "size-only", .has_arg = no_argument, .key = "size_only",
-	    .kind = OPTTAB_FLAG, .off = OPTTAB_AT(size_only), .lo = 1 },
+	    .kind = OPTTAB_FLAG, .off = OPTTAB_INT(size_only), .lo = 1 },
 	{ .name = "mtime", .has_arg = no_argument, .key = "mtime",
-	    .kind = OPTTAB_FLAG, .off = OPTTAB_AT(mtime), .lo = 1 },
+	    .kind = OPTTAB_FLAG, .off = OPTTAB_INT(mtime), .lo = 1 },
 	{ .name = "checksum", .has_arg = no_argument, .key = "checksum",
-	    .kind = OPTTAB_FLAG, .off = OPTTAB_AT(checksum), .lo = 1 },
+	    .kind = OPTTAB_FLAG, .off = OPTTAB_INT(checksum), .lo = 1 },
 	{ .name = "include", .has_arg = required_argument, .key = "include",
 	    .kind = OPTTAB_FN, .lo = 1, .fn = opttab_pattern },
 	{ .name = "exclude", .has_arg = required_argument, .key = "exclude",
@@ -380,83 +389,84 @@ static const struct opttab_row opttab_rows[] = {
 	    .fn = opttab_exclude_from },
 	{ .name = "follow-symlinks", .has_arg = no_argument,
 	    .key = "follow_symlinks", .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(follow_symlinks), .lo = 1 },
+	    .off = OPTTAB_INT(follow_symlinks), .lo = 1 },
 	{ .name = "storage-class", .has_arg = required_argument,
 	    .key = "storage_class", .kind = OPTTAB_STRING,
-	    .off = OPTTAB_AT(storage_class), .check = opttab_storage_class },
+	    .off = OPTTAB_STR(storage_class), .check = opttab_storage_class },
 	{ .name = "max-uploads", .has_arg = required_argument,
 	    .key = "max_uploads", .kind = OPTTAB_COUNT,
-	    .off = OPTTAB_AT(max_uploads) },
+	    .off = OPTTAB_LONG(max_uploads) },
 	{ .name = "delete", .has_arg = no_argument, .key = "delete",
 	    .kind = OPTTAB_FN, .lo = DELETE_OBJECTS, .fn = opttab_delete },
 	{ .name = "tag-deleted", .has_arg = no_argument, .key = "tag_deleted",
 	    .kind = OPTTAB_FN, .lo = DELETE_TAG, .fn = opttab_delete },
 	{ .name = "max-delete", .has_arg = required_argument,
 	    .key = "max_delete", .kind = OPTTAB_COUNT,
-	    .off = OPTTAB_AT(max_delete) },
+	    .off = OPTTAB_LONG(max_delete) },
 	{ .name = "config", .has_arg = required_argument,
 	    .kind = OPTTAB_ARGV },
 	{ .name = "encrypt-key", .has_arg = required_argument,
 	    .key = "encrypt_key", .kind = OPTTAB_PATH,
-	    .off = OPTTAB_AT(encrypt_key) },
+	    .off = OPTTAB_STR(encrypt_key) },
 	{ .name = "compress", .has_arg = no_argument, .key = "compress",
-	    .kind = OPTTAB_FLAG, .off = OPTTAB_AT(compress), .lo = 1 },
+	    .kind = OPTTAB_FLAG, .off = OPTTAB_INT(compress), .lo = 1 },
 	{ .name = "new-settings", .has_arg = no_argument, .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(new_settings), .lo = 1 },
+	    .off = OPTTAB_INT(new_settings), .lo = 1 },
 	{ .name = "decrypt-key", .has_arg = required_argument,
-	    .kind = OPTTAB_PATH, .off = OPTTAB_AT(decrypt_key) },
+	    .kind = OPTTAB_PATH, .off = OPTTAB_STR(decrypt_key) },
 	{ .name = "sse", .has_arg = required_argument, .key = "sse",
-	    .kind = OPTTAB_STRING, .off = OPTTAB_AT(sse), .check = sse_valid,
+	    .kind = OPTTAB_STRING, .off = OPTTAB_STR(sse), .check = sse_valid,
 	    .flags = OPTTAB_CHECK_LATE },
 	{ .name = "sse-kms-key-id", .has_arg = required_argument,
 	    .key = "sse_kms_key_id", .kind = OPTTAB_STRING,
-	    .off = OPTTAB_AT(sse_kms_key_id) },
+	    .off = OPTTAB_STR(sse_kms_key_id) },
 	{ .name = "sse-c-key-file", .has_arg = required_argument,
 	    .key = "sse_c_key_file", .kind = OPTTAB_PATH,
-	    .off = OPTTAB_AT(sse_c_key_file) },
+	    .off = OPTTAB_STR(sse_c_key_file) },
 	{ .name = "acl", .has_arg = required_argument, .key = "acl",
-	    .kind = OPTTAB_STRING, .off = OPTTAB_AT(acl),
+	    .kind = OPTTAB_STRING, .off = OPTTAB_STR(acl),
 	    .check = sse_valid_acl, .flags = OPTTAB_CHECK_LATE },
 	{ .name = "request-payer", .has_arg = optional_argument,
 	    .key = "request_payer", .kind = OPTTAB_FN,
 	    .fn = opttab_request_payer },
 	{ .name = "restore", .has_arg = no_argument, .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(restore), .lo = 1 },
+	    .off = OPTTAB_INT(restore), .lo = 1 },
 	{ .name = "include-deleted", .has_arg = no_argument,
-	    .kind = OPTTAB_FLAG, .off = OPTTAB_AT(include_deleted),
+	    .kind = OPTTAB_FLAG, .off = OPTTAB_INT(include_deleted),
 	    .lo = 1 },
 	{ .name = "restore-request", .has_arg = required_argument,
-	    .kind = OPTTAB_NUMBER, .off = OPTTAB_AT(restore_days), .lo = 1,
+	    .kind = OPTTAB_NUMBER, .off = OPTTAB_INT(restore_days), .lo = 1,
 	    .hi = 30000 },
 	{ .name = "restore-tier", .has_arg = required_argument,
-	    .kind = OPTTAB_STRING, .off = OPTTAB_AT(restore_tier),
+	    .kind = OPTTAB_STRING, .off = OPTTAB_STR(restore_tier),
 	    .check = opttab_restore_tier },
 	{ .name = "jobs", .letter = 'j', .has_arg = required_argument,
-	    .key = "jobs", .kind = OPTTAB_NUMBER, .off = OPTTAB_AT(jobs),
+	    .key = "jobs", .kind = OPTTAB_NUMBER, .off = OPTTAB_INT(jobs),
 	    .lo = 1, .hi = OPTTAB_JOBS_MAX },
 	{ .name = "multipart-threshold", .has_arg = required_argument,
-	    .kind = OPTTAB_SIZE, .off = OPTTAB_AT(multipart_threshold),
+	    .kind = OPTTAB_SIZE, .off = OPTTAB_SIZE_T(multipart_threshold),
 	    .lo = 1, .hi = MP_MAX_PART * MP_MAX_PARTS },
 	{ .name = "part-size", .has_arg = required_argument,
-	    .kind = OPTTAB_SIZE, .off = OPTTAB_AT(part_size),
+	    .kind = OPTTAB_SIZE, .off = OPTTAB_SIZE_T(part_size),
 	    .lo = MP_MIN_PART, .hi = MP_MAX_PART },
 	{ .name = "retries", .has_arg = required_argument,
-	    .kind = OPTTAB_NUMBER, .off = OPTTAB_AT(max_retries), .hi = 20 },
+	    .kind = OPTTAB_NUMBER, .off = OPTTAB_INT(max_retries), .lo = 0,
+	    .hi = 20 },
 	{ .name = "timeout", .has_arg = required_argument,
-	    .kind = OPTTAB_NUMBER, .off = OPTTAB_AT(timeout), .lo = 1,
+	    .kind = OPTTAB_NUMBER, .off = OPTTAB_INT(timeout), .lo = 1,
 	    .hi = 3600 },
 	{ .name = "json", .has_arg = no_argument, .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(json), .lo = 1 },
+	    .off = OPTTAB_INT(json), .lo = 1 },
 	{ .name = "report", .has_arg = required_argument, .key = "report",
-	    .kind = OPTTAB_PATH, .off = OPTTAB_AT(report_path) },
+	    .kind = OPTTAB_PATH, .off = OPTTAB_STR(report_path) },
 	{ .name = "quiet", .letter = 'q', .has_arg = no_argument,
 	    .kind = OPTTAB_ARGV },
 	{ .name = "verbose", .letter = 'v', .has_arg = no_argument,
 	    .kind = OPTTAB_ARGV },
 	{ .name = "progress", .has_arg = no_argument, .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(progress), .lo = 1 },
+	    .off = OPTTAB_INT(progress), .lo = 1 },
 	{ .name = "no-progress", .has_arg = no_argument, .kind = OPTTAB_FLAG,
-	    .off = OPTTAB_AT(progress), .lo = 0 },
+	    .off = OPTTAB_INT(progress), .lo = 0 },
 	{ .name = "help", .letter = 'h', .has_arg = no_argument,
 	    .kind = OPTTAB_ARGV },
 	{ .name = "version", .letter = 'V', .has_arg = no_argument,

@@ -108,7 +108,8 @@ test_every_option(void)
 	    "--compress, --new-settings");
 	ok(cfg.sse != NULL && strcmp(cfg.sse, "aws:kms") == 0 &&
 	    cfg.sse_kms_key_id != NULL &&
-	    strcmp(cfg.sse_kms_key_id, "key-1") == 0, "--sse, --sse-kms-key-id");
+	    strcmp(cfg.sse_kms_key_id, "key-1") == 0,
+	    "--sse, --sse-kms-key-id");
 	is_str(cfg.acl, "bucket-owner-full-control", "--acl");
 	ok(cfg.request_payer == 1, "--request-payer");
 	ok(strcmp(cfg.bucket, "bkt") == 0 && strcmp(cfg.directory, "src") == 0
