@@ -80,25 +80,50 @@ struct config;
  */
 int	 options_parse(struct config *, int, char *[]);
 
-/* --jobs takes 1 to this. */
-#define OPTIONS_JOBS_MAX	256
+/* ------------------------------------------------------------------ */
+/* opttab.c: the table of settings, for the command line and job files */
+
+struct option;
 /*
- * Shared with job.c, so that a job file is checked exactly as the
- * command line.  "what" names the setting in messages ("--jobs", or
- * "FILE:LINE: jobs").  Each returns 0, or -1 after reporting.
+ * getopt_long's long options and short-option string for every setting
+ * that has a command-line option (built once, static: do not free).
  */
-/* A whole number in [min, max]. */
-int	 options_number(const char *what, const char *arg, long min,
-	    long max, int *out);
-/* A whole number >= 0 (--max-uploads, --max-delete). */
-int	 options_count(const char *what, const char *arg, long *out);
-/* One of the storage classes S3 takes in x-amz-storage-class. */
-int	 options_storage_class(const char *what, const char *arg);
+void	 opttab_getopt(const struct option **longopts,
+	    const char **shortopts);
+/*
+ * The long name ("jobs") of the option for getopt_long's result "ch",
+ * or NULL when "ch" is none ('?', ':').
+ */
+const char *opttab_name(int ch);
+/* At most this many settings: the size of a "given" array. */
+#define OPTTAB_MAX	64
+/*
+ * Apply getopt_long's result "ch" (one that opttab_name knows) and its
+ * optarg "arg" to "cfg" as the command line does, and set its mark in
+ * given[OPTTAB_MAX] (zeroed by the caller).  The command line's own
+ * options (-h, -V, -q, -v, --config) set nothing here: the caller acts.
+ * Returns 0, or -1 after reporting "--NAME VALUE: ...".
+ */
+int	 opttab_option(struct config *, int ch, const char *arg,
+	    unsigned char *given);
+/* Whether "given" marks the option named "name" ("size-only"). */
+int	 opttab_given(const unsigned char *given, const char *name);
 /*
  * Set cfg->prefix from "arg" as --prefix does: without '/' at its
  * ends, NULL when nothing is left.
  */
-void	 options_prefix(struct config *, const char *arg);
+void	 opttab_prefix(struct config *, const char *arg);
+/*
+ * Read the job file "path" into "cfg" as --config FILE does: each key
+ * goes through its setting's row and checks as its command-line option
+ * (bucket, directory, prefix, include, exclude, exclude_from,
+ * storage_class, mtime, size_only, checksum, follow_symlinks, delete,
+ * tag_deleted, max_delete, max_uploads, jobs, endpoint_url, region,
+ * profile, report, encrypt_key, compress, sse, sse_kms_key_id,
+ * sse_c_key_file, acl, request_payer).  Returns 0, or -1 after
+ * reporting "FILE:LINE: ..." (an unknown key, an empty or bad value).
+ */
+int	 opttab_job_load(struct config *, const char *path);
 
 /* ------------------------------------------------------------------ */
 /* config.c: environment and ~/.aws files into one settings struct */
@@ -210,15 +235,25 @@ void	 filter_hints(const struct filter *);
  * a leading space.
  */
 const char *job_comment_hint(const char *value);
+/* One "name = value" line of a job file's [job], as job_load hands it. */
+struct job_line {
+	const char	*where;	/* "FILE:LINE", for messages */
+	const char	*what;	/* "FILE:LINE: NAME", for messages on values */
+	const char	*name;
+	const char	*value;
+	const char	*path;	/* the value as a path: a relative one taken
+				   from the job file's directory */
+};
+/* Called once per line of [job]: 0 to go on, -1 (reported) to stop. */
+typedef int (*job_fn)(void *arg, const struct job_line *);
 /*
- * Read the job file "path" (INI, section [job]) into "cfg": bucket,
- * directory, prefix, include, exclude, exclude_from, storage_class,
- * mtime, checksum, delete, tag_deleted, follow_symlinks, max_delete,
- * max_uploads, jobs, endpoint_url, region, profile, report, encrypt_key,
- * compress.  The command line overrides it: options_parse calls this
- * first.  Returns 0, or -1 (reported).
+ * Read the job file "path" (INI, section [job]) and hand every line of
+ * [job] to "fn" with "arg", in order; what a key means is the caller's
+ * (options_job_load).  Returns 0, or -1 after reporting: the file cannot
+ * be read, a syntax error or a key outside [job] ("FILE:LINE: ..."), or
+ * "fn" returned -1.
  */
-int	 job_load(struct config *, const char *path);
+int	 job_load(const char *path, job_fn, void *arg);
 /*
  * Take the lock of the job "cfg->job_path" (flock on a file in the
  * state directory).  Returns the lock's fd (kept open for the run), or

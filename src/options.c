@@ -1,113 +1,20 @@
 /*
- * The command line: getopt_long over the command-line contract (README,
- * p3backup(1)), into the settings struct.  Options whose feature is not
- * built yet are accepted by name and refused with a usage error (exit
- * 2), so scripts written against the documented contract fail loudly,
- * not silently.
+ * The command line: getopt_long over the table of settings (opttab.c,
+ * which job files go through too), then the positional BUCKET and
+ * DIRECTORY and the checks of the whole, into the settings struct.  The
+ * contract is README's and p3backup(1)'s.
  */
 #include "config.h"
 
 #include <err.h>
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "extern.h"
 
-enum {
-	OPT_ENDPOINT = 256,
-	OPT_REGION,
-	OPT_PROFILE,
-	OPT_PATH_STYLE,
-	OPT_PREFIX,
-	OPT_MTIME,
-	OPT_SIZE_ONLY,
-	OPT_CHECKSUM,
-	OPT_INCLUDE,
-	OPT_EXCLUDE,
-	OPT_STORAGE_CLASS,
-	OPT_MAX_UPLOADS,
-	OPT_DELETE,
-	OPT_TAG_DELETED,
-	OPT_MP_THRESHOLD,
-	OPT_PART_SIZE,
-	OPT_RESTORE,
-	OPT_ENCRYPT_KEY,
-	OPT_DECRYPT_KEY,
-	OPT_JSON,
-	OPT_PROGRESS,
-	OPT_NO_PROGRESS,
-	OPT_FOLLOW_SYMLINKS,
-	OPT_RETRIES,
-	OPT_TIMEOUT,
-	OPT_COMPRESS,
-	OPT_NEW_SETTINGS,
-	OPT_EXCLUDE_FROM,
-	OPT_MAX_DELETE,
-	OPT_REPORT,
-	OPT_CONFIG,
-	OPT_INCLUDE_DELETED,
-	OPT_RESTORE_REQUEST,
-	OPT_RESTORE_TIER,
-	OPT_SSE,
-	OPT_SSE_KMS_KEY_ID,
-	OPT_SSE_C_KEY_FILE,
-	OPT_ACL,
-	OPT_REQUEST_PAYER,
-};
-
-static const struct option longopts[] = {
-	{ "endpoint-url",	required_argument, NULL, OPT_ENDPOINT },
-	{ "region",		required_argument, NULL, OPT_REGION },
-	{ "profile",		required_argument, NULL, OPT_PROFILE },
-	{ "path-style",		no_argument,	   NULL, OPT_PATH_STYLE },
-	{ "prefix",		required_argument, NULL, OPT_PREFIX },
-	{ "dry-run",		no_argument,	   NULL, 'n' },
-	{ "mtime",		no_argument,	   NULL, OPT_MTIME },
-	{ "size-only",		no_argument,	   NULL, OPT_SIZE_ONLY },
-	{ "checksum",		no_argument,	   NULL, OPT_CHECKSUM },
-	{ "jobs",		required_argument, NULL, 'j' },
-	{ "include",		required_argument, NULL, OPT_INCLUDE },
-	{ "exclude",		required_argument, NULL, OPT_EXCLUDE },
-	{ "storage-class",	required_argument, NULL, OPT_STORAGE_CLASS },
-	{ "max-uploads",	required_argument, NULL, OPT_MAX_UPLOADS },
-	{ "delete",		no_argument,	   NULL, OPT_DELETE },
-	{ "tag-deleted",	no_argument,	   NULL, OPT_TAG_DELETED },
-	{ "multipart-threshold", required_argument, NULL, OPT_MP_THRESHOLD },
-	{ "part-size",		required_argument, NULL, OPT_PART_SIZE },
-	{ "restore",		no_argument,	   NULL, OPT_RESTORE },
-	{ "encrypt-key",	required_argument, NULL, OPT_ENCRYPT_KEY },
-	{ "decrypt-key",	required_argument, NULL, OPT_DECRYPT_KEY },
-	{ "json",		no_argument,	   NULL, OPT_JSON },
-	{ "quiet",		no_argument,	   NULL, 'q' },
-	{ "verbose",		no_argument,	   NULL, 'v' },
-	{ "progress",		no_argument,	   NULL, OPT_PROGRESS },
-	{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
-	{ "follow-symlinks",	no_argument,	   NULL, OPT_FOLLOW_SYMLINKS },
-	{ "exclude-from",	required_argument, NULL, OPT_EXCLUDE_FROM },
-	{ "max-delete",		required_argument, NULL, OPT_MAX_DELETE },
-	{ "report",		required_argument, NULL, OPT_REPORT },
-	{ "config",		required_argument, NULL, OPT_CONFIG },
-	{ "include-deleted",	no_argument,	   NULL, OPT_INCLUDE_DELETED },
-	{ "restore-request",	required_argument, NULL, OPT_RESTORE_REQUEST },
-	{ "restore-tier",	required_argument, NULL, OPT_RESTORE_TIER },
-	{ "retries",		required_argument, NULL, OPT_RETRIES },
-	{ "timeout",		required_argument, NULL, OPT_TIMEOUT },
-	{ "compress",		no_argument,	   NULL, OPT_COMPRESS },
-	{ "new-settings",	no_argument,	   NULL, OPT_NEW_SETTINGS },
-	{ "sse",		required_argument, NULL, OPT_SSE },
-	{ "sse-kms-key-id",	required_argument, NULL, OPT_SSE_KMS_KEY_ID },
-	{ "sse-c-key-file",	required_argument, NULL, OPT_SSE_C_KEY_FILE },
-	{ "acl",		required_argument, NULL, OPT_ACL },
-	{ "request-payer",	optional_argument, NULL, OPT_REQUEST_PAYER },
-	{ "help",		no_argument,	   NULL, 'h' },
-	{ "version",		no_argument,	   NULL, 'V' },
-	{ NULL,			0,		   NULL, 0 }
-};
-
+/* --help: each option of opttab.c's table has its lines here. */
 static void
 options_help(void)
 {
@@ -200,128 +107,29 @@ options_help(void)
 }
 
 /*
- * Parse a whole number in [min, max] into *out; "what" names it in the
- * message.  Returns 0, or -1 after reporting.
- */
-int
-options_number(const char *what, const char *arg, long min, long max,
-    int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
-		warnx("%s %s: must be a whole number from %ld to %ld",
-		    what, arg, min, max);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-/*
- * Parse a size: a whole number of bytes, or with a K, M or G suffix
- * (powers of 1024), within [min, max].  -1 after reporting otherwise.
- */
-static int
-options_size(const char *opt, const char *arg, uint64_t min, uint64_t max,
-    uint64_t *out)
-{
-	unsigned long long v;
-	uint64_t mult = 1;
-	char *end;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (*end == 'K' || *end == 'k')
-		mult = 1024;
-	else if (*end == 'M' || *end == 'm')
-		mult = 1024 * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mult = 1024 * 1024 * 1024;
-	if (mult > 1)
-		end++;
-	if (errno != 0 || end == arg || *arg == '-' || *end != '\0' ||
-	    v > max / mult || v * mult < min) {
-		warnx("%s %s: must be a size from %llu to %llu bytes "
-		    "(K, M and G suffixes are powers of 1024)", opt, arg,
-		    (unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
-	*out = v * mult;
-	return 0;
-}
-
-/*
- * Whether "arg" is one of the storage classes S3 takes in
- * x-amz-storage-class; "what" names it in the message.
- * Returns 0, or -1 after reporting.
- */
-int
-options_storage_class(const char *what, const char *arg)
-{
-	static const char *classes[] = { "STANDARD", "STANDARD_IA",
-	    "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "GLACIER_IR",
-	    "DEEP_ARCHIVE", "REDUCED_REDUNDANCY" };
-	size_t i;
-
-	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-		if (strcmp(arg, classes[i]) == 0)
-			return 0;
-	warnx("%s %s: not a storage class (STANDARD, STANDARD_IA, "
-	    "ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, GLACIER_IR, "
-	    "DEEP_ARCHIVE, REDUCED_REDUNDANCY)", what, arg);
-	return -1;
-}
-
-/*
- * A whole number >= 0 into *out; "what" names it in the message.
- * Returns 0, or -1 after reporting.
- */
-int
-options_count(const char *what, const char *arg, long *out)
-{
-	int v;
-
-	if (options_number(what, arg, 0, INT_MAX, &v) == -1)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static struct filter *
-options_filter(struct config *cfg)
-{
-	if (cfg->filter == NULL)
-		cfg->filter = filter_new();
-	return cfg->filter;
-}
-
-/* getopt_long's short options, for both passes over argv. */
-#define OPTIONS_SHORT	":nj:qvhV"
-
-/*
  * The options needed before the others, read the way getopt_long will
  * read them (so "--conf" is --config, as getopt accepts unambiguous
  * prefixes): the last --config's FILE into *config, and whether --json
  * is given into *json.  Resets getopt for the real pass.
  */
 static void
-options_prescan(int argc, char *argv[], const char **config, int *json)
+options_prescan(int argc, char *argv[], const struct option *longopts,
+    const char *shortopts, const char **config, int *json)
 {
+	const char *name;
 	int ch, idx;
 
 	*config = NULL;
 	*json = 0;
 	opterr = 0;
 	optind = 0;		/* GNU: start afresh */
-	while ((ch = getopt_long(argc, argv, OPTIONS_SHORT, longopts,
+	while ((ch = getopt_long(argc, argv, shortopts, longopts,
 	    &idx)) != -1) {
-		if (ch == OPT_CONFIG)
+		if ((name = opttab_name(ch)) == NULL)
+			continue;
+		if (strcmp(name, "config") == 0)
 			*config = optarg;
-		else if (ch == OPT_JSON)
+		else if (strcmp(name, "json") == 0)
 			*json = 1;
 	}
 	optind = 0;
@@ -334,25 +142,19 @@ options_prescan(int argc, char *argv[], const char **config, int *json)
  * the job file.
  */
 static int
-options_job(struct config *cfg, int argc, char *argv[])
+options_early(struct config *cfg, int argc, char *argv[],
+    const struct option *longopts, const char *shortopts)
 {
 	const char *path;
 
-	options_prescan(argc, argv, &path, &cfg->json);
+	options_prescan(argc, argv, longopts, shortopts, &path, &cfg->json);
 	if (cfg->json)
 		report_take_stderr();
 	if (path == NULL)
 		return 0;
 	free(cfg->job_path);
 	cfg->job_path = xstrdup(path);
-	return job_load(cfg, path);
-}
-
-static void
-options_set(char **slot, const char *arg)
-{
-	free(*slot);
-	*slot = xstrdup(arg);
+	return opttab_job_load(cfg, path);
 }
 
 /*
@@ -385,26 +187,8 @@ options_s3_url(struct config *cfg, const char *url, int prefix_given)
 		    "them", url);
 		return -1;
 	}
-	options_prefix(cfg, slash + 1);
+	opttab_prefix(cfg, slash + 1);
 	return 0;
-}
-
-/*
- * Set cfg->prefix from "arg": keys go under "P/", so P is kept without
- * slashes at its ends, and NULL when nothing is left.
- */
-void
-options_prefix(struct config *cfg, const char *arg)
-{
-	size_t len;
-
-	while (*arg == '/')
-		arg++;
-	len = strlen(arg);
-	while (len > 0 && arg[len - 1] == '/')
-		len--;
-	free(cfg->prefix);
-	cfg->prefix = len == 0 ? NULL : xstrndup(arg, len);
 }
 
 /* The encryption options belong to one direction each. */
@@ -429,64 +213,30 @@ options_crypt_check(const struct config *cfg)
 	return sse_check(cfg);
 }
 
+/* Replace the string in "slot" by a copy of "arg". */
+static void
+options_set(char **slot, const char *arg)
+{
+	free(*slot);
+	*slot = xstrdup(arg);
+}
+
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {
-	int ch, idx, quiet = 0, verbose = 0, size_only = 0, mtime = 0;
-	int checksum = 0;
-	int prefix_given = 0;
+	const struct option *longopts;
+	const char *shortopts;
+	unsigned char given[OPTTAB_MAX] = { 0 };
+	int ch, idx, quiet = 0, verbose = 0, size_only, mtime, checksum;
 
-	if (options_job(cfg, argc, argv) == -1)
+	opttab_getopt(&longopts, &shortopts);
+	if (options_early(cfg, argc, argv, longopts, shortopts) == -1)
 		return OPT_USAGE;
 	opterr = 0;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, OPTIONS_SHORT, longopts,
+	while ((ch = getopt_long(argc, argv, shortopts, longopts,
 	    &idx)) != -1) {
 		switch (ch) {
-		case OPT_ENDPOINT:
-			options_set(&cfg->opt_endpoint, optarg);
-			break;
-		case OPT_REGION:
-			options_set(&cfg->opt_region, optarg);
-			break;
-		case OPT_PROFILE:
-			options_set(&cfg->profile, optarg);
-			cfg->profile_explicit = 1;
-			break;
-		case OPT_PATH_STYLE:
-			cfg->opt_path_style = 1;
-			break;
-		case OPT_PREFIX:
-			options_prefix(cfg, optarg);
-			prefix_given = 1;
-			break;
-		case 'n':
-			cfg->dry_run = 1;
-			break;
-		case OPT_MTIME:
-			mtime = 1;
-			break;
-		case OPT_SIZE_ONLY:
-			size_only = 1;
-			break;
-		case 'j':
-			if (options_number("--jobs", optarg, 1,
-			    OPTIONS_JOBS_MAX, &cfg->jobs) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_RETRIES:
-			if (options_number("--retries", optarg, 0, 20,
-			    &cfg->max_retries) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_TIMEOUT:
-			if (options_number("--timeout", optarg, 1, 3600,
-			    &cfg->timeout) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_JSON:
-			cfg->json = 1;
-			break;
 		case 'q':
 			quiet = 1;
 			log_level = -1;
@@ -495,120 +245,6 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			verbose = 1;
 			if (log_level < 2)
 				log_level = log_level < 0 ? 1 : log_level + 1;
-			break;
-		case OPT_PROGRESS:
-			cfg->progress = 1;
-			break;
-		case OPT_NO_PROGRESS:
-			cfg->progress = 0;
-			break;
-		case OPT_FOLLOW_SYMLINKS:
-			cfg->follow_symlinks = 1;
-			break;
-		case OPT_CHECKSUM:
-			checksum = 1;
-			break;
-		case OPT_MP_THRESHOLD:
-			if (options_size("--multipart-threshold", optarg, 1,
-			    MP_MAX_PART * MP_MAX_PARTS,
-			    &cfg->multipart_threshold) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_PART_SIZE:
-			if (options_size("--part-size", optarg, MP_MIN_PART,
-			    MP_MAX_PART, &cfg->part_size) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_INCLUDE:
-		case OPT_EXCLUDE:
-			if (filter_add(options_filter(cfg), ch == OPT_INCLUDE,
-			    optarg) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_EXCLUDE_FROM:
-			if (filter_add_file(options_filter(cfg), optarg) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_STORAGE_CLASS:
-			if (options_storage_class("--storage-class",
-			    optarg) == -1)
-				return OPT_USAGE;
-			options_set(&cfg->storage_class, optarg);
-			break;
-		case OPT_MAX_UPLOADS:
-			if (options_count("--max-uploads", optarg,
-			    &cfg->max_uploads) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_MAX_DELETE:
-			if (options_count("--max-delete", optarg,
-			    &cfg->max_delete) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_DELETE:
-			cfg->delete_mode = DELETE_OBJECTS;
-			break;
-		case OPT_TAG_DELETED:
-			cfg->delete_mode = DELETE_TAG;
-			break;
-		case OPT_REPORT:
-			options_set(&cfg->report_path, optarg);
-			break;
-		case OPT_CONFIG:
-			break;		/* read first, in options_job */
-		case OPT_RESTORE:
-			cfg->restore = 1;
-			break;
-		case OPT_INCLUDE_DELETED:
-			cfg->include_deleted = 1;
-			break;
-		case OPT_RESTORE_REQUEST:
-			if (options_number("--restore-request", optarg, 1, 30000,
-			    &cfg->restore_days) == -1)
-				return OPT_USAGE;
-			break;
-		case OPT_RESTORE_TIER:
-			if (strcmp(optarg, "Standard") != 0 &&
-			    strcmp(optarg, "Bulk") != 0 &&
-			    strcmp(optarg, "Expedited") != 0) {
-				warnx("--restore-tier %s: must be Standard, Bulk "
-				    "or Expedited", optarg);
-				return OPT_USAGE;
-			}
-			options_set(&cfg->restore_tier, optarg);
-			break;
-		case OPT_ENCRYPT_KEY:
-			options_set(&cfg->encrypt_key, optarg);
-			break;
-		case OPT_DECRYPT_KEY:
-			options_set(&cfg->decrypt_key, optarg);
-			break;
-		case OPT_COMPRESS:
-			cfg->compress = 1;
-			break;
-		case OPT_NEW_SETTINGS:
-			cfg->new_settings = 1;
-			break;
-		case OPT_SSE:
-			options_set(&cfg->sse, optarg);
-			break;
-		case OPT_SSE_KMS_KEY_ID:
-			options_set(&cfg->sse_kms_key_id, optarg);
-			break;
-		case OPT_SSE_C_KEY_FILE:
-			options_set(&cfg->sse_c_key_file, optarg);
-			break;
-		case OPT_ACL:
-			options_set(&cfg->acl, optarg);
-			break;
-		case OPT_REQUEST_PAYER:
-			/* The AWS CLI's --request-payer requester, as =VALUE. */
-			if (optarg != NULL && strcmp(optarg, "requester") != 0) {
-				warnx("--request-payer=%s: the only value is "
-				    "requester", optarg);
-				return OPT_USAGE;
-			}
-			cfg->request_payer = 1;
 			break;
 		case 'h':
 			options_help();
@@ -621,9 +257,14 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			    argv[optind - 1]);
 			return OPT_USAGE;
 		default:
-			warnx("%s: unknown option (see --help)",
-			    argv[optind - 1]);
-			return OPT_USAGE;
+			if (opttab_name(ch) == NULL) {
+				warnx("%s: unknown option (see --help)",
+				    argv[optind - 1]);
+				return OPT_USAGE;
+			}
+			if (opttab_option(cfg, ch, optarg, given) == -1)
+				return OPT_USAGE;
+			break;
 		}
 	}
 	if (quiet && verbose) {
@@ -632,6 +273,9 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		return OPT_USAGE;
 	}
 	/* The command line's way to compare replaces the job file's. */
+	size_only = opttab_given(given, "size-only");
+	mtime = opttab_given(given, "mtime");
+	checksum = opttab_given(given, "checksum");
 	if (size_only || mtime || checksum) {
 		cfg->size_only = size_only;
 		cfg->mtime = mtime;
@@ -655,7 +299,8 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		return OPT_USAGE;
 	}
 	if (argc >= 1 && strncmp(argv[0], "s3://", 5) == 0) {
-		if (options_s3_url(cfg, argv[0], prefix_given) == -1)
+		if (options_s3_url(cfg, argv[0],
+		    opttab_given(given, "prefix")) == -1)
 			return OPT_USAGE;
 	} else if (argc >= 1 && strcmp(argv[0], "default") != 0)
 		options_set(&cfg->bucket, argv[0]);
@@ -693,3 +338,4 @@ options_parse(struct config *cfg, int argc, char *argv[])
 	}
 	return OPT_RUN;
 }
+

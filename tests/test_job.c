@@ -1,7 +1,8 @@
 /*
- * Unit tests for job.c: job files (--config) and their lock.  Job files
- * are written into a mkdtemp(3) directory; XDG_STATE_HOME points there
- * too, so the locks are taken in a private state directory.
+ * Unit tests for job.c: job files (--config), their keys read through
+ * opttab.c's table as --config does, and their lock.  Job files are
+ * written into a mkdtemp(3) directory; XDG_STATE_HOME points there too,
+ * so the locks are taken in a private state directory.
  */
 #include "config.h"
 
@@ -45,7 +46,7 @@ put_job(const char *name, const char *content)
 	return path;
 }
 
-/* job_load of jobdir/name holding "content", stderr into msg. */
+/* opttab_job_load of jobdir/name holding "content", stderr into msg. */
 static int
 load(struct config *cfg, const char *name, const char *content)
 {
@@ -55,7 +56,7 @@ load(struct config *cfg, const char *name, const char *content)
 	path = put_job(name, content);
 	if ((h = tap_capture_begin()) == -1)
 		exit(99);
-	rc = job_load(cfg, path);
+	rc = opttab_job_load(cfg, path);
 	tap_capture_end(h, msg, sizeof(msg));
 	free(path);
 	return rc;
@@ -281,13 +282,50 @@ test_errors(void)
 	want = xasprintf("nope.conf: %s", strerror(ENOENT));
 	if ((h = tap_capture_begin()) == -1)
 		exit(99);
-	rc = job_load(&cfg, path);
+	rc = opttab_job_load(&cfg, path);
 	tap_capture_end(h, msg, sizeof(msg));
 	ok(rc == -1 && strstr(msg, want) != NULL,
 	    "a missing job file: -1 and \"%s\"", want);
 	free(path);
 	free(want);
 	config_free(&cfg);
+}
+
+/* A job_fn that notes each line as "WHERE|WHAT|VALUE|PATH;" in "arg". */
+static int
+note_line(void *arg, const struct job_line *line)
+{
+	char *seen = arg;
+	size_t len = strlen(seen);
+
+	snprintf(seen + len, 4096 - len, "%s|%s|%s|%s;", line->where,
+	    line->what, line->value, line->path);
+	return strcmp(line->name, "stop") == 0 ? -1 : 0;
+}
+
+/* job_load itself: each line of [job] to the caller's function. */
+static void
+test_lines(void)
+{
+	char seen[4096], *path, *want;
+	int h, rc;
+
+	path = put_job("lines.conf", "# lines\n[job]\nkey = a/b\n\n"
+	    "other = /abs\nstop = x\nlast = y\n");
+	seen[0] = '\0';
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	rc = job_load(path, note_line, seen);
+	tap_capture_end(h, msg, sizeof(msg));
+	want = xasprintf("%s:3|%s:3: key|a/b|%s/a/b;%s:5|%s:5: other|/abs|"
+	    "/abs;%s:6|%s:6: stop|x|%s/x;", path, path, jobdir, path, path,
+	    path, path, jobdir);
+	ok(rc == -1 && msg[0] == '\0', "job_load: -1 when the function "
+	    "says so, nothing more reported");
+	is_str(seen, want, "job_load: FILE:LINE, the key, the value and "
+	    "the value as a path, in order, up to the stop");
+	free(want);
+	free(path);
 }
 
 /* options_parse of "argc" arguments, stderr into msg. */
@@ -461,6 +499,7 @@ main(void)
 	test_values();
 	test_bools();
 	test_errors();
+	test_lines();
 	test_options();
 	test_lock();
 	ok(tap_rmtree(tmpdir) == 0, "temporary tree removed");
