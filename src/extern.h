@@ -101,6 +101,14 @@ void	 content_md5(const void *body, size_t len, char out[32]);
 
 /* Milliseconds from a monotonic clock. */
 uint64_t now_ms(void);
+/*
+ * Percent-encode "len" bytes of "s" the way S3 signs them: every byte
+ * outside A-Za-z0-9-._~ becomes %XX (upper-case hex), and '/' too
+ * unless keep_slash.  Result is owned by the caller.
+ */
+char	*uri_encode(const char *s, size_t len, int keep_slash);
+/* Lower-case hex SHA-256 of a buffer into out[65]. */
+void	 sha256_hex(const void *, size_t, char out[65]);
 
 /* ------------------------------------------------------------------ */
 /* options.c: the command line */
@@ -355,14 +363,6 @@ struct sigv4_result {
  */
 int	 sigv4_sign(const struct sigv4_request *, struct sigv4_result *);
 void	 sigv4_result_free(struct sigv4_result *);
-/*
- * Percent-encode "len" bytes of "s" the way S3 signs them: every byte
- * outside A-Za-z0-9-._~ becomes %XX (upper-case hex), and '/' too
- * unless keep_slash.  Result is owned by the caller.
- */
-char	*sigv4_uri_encode(const char *s, size_t len, int keep_slash);
-/* Lower-case hex SHA-256 of a buffer into out[65]. */
-void	 sigv4_sha256_hex(const void *, size_t, char out[65]);
 /* Format "t" as YYYYMMDDTHHMMSSZ into out[17]. */
 void	 sigv4_amzdate(time_t t, char out[17]);
 

@@ -305,7 +305,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 		if (i == n)
 			break;
 		e = v[i];
-		enc = sigv4_uri_encode(e->key, strlen(e->key), 1);
+		enc = uri_encode(e->key, strlen(e->key), 1);
 		hex_encode(e->rmd5, 16, etag);
 		if (e->rparts > 0)
 			snprintf(etag + 32, sizeof(etag) - 32, "-%u", e->rparts);

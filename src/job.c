@@ -309,7 +309,7 @@ job_lock(const struct config *cfg)
 	}
 	if ((dir = journal_ready()) == NULL)
 		goto out;
-	sigv4_sha256_hex(real, strlen(real), hash);
+	sha256_hex(real, strlen(real), hash);
 	lock = xasprintf("%s/lock-%s", dir, hash);
 	if ((fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600)) == -1) {

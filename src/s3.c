@@ -386,7 +386,7 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 	if (c->unsigned_payload || c->body_fd >= 0)
 		strcpy(hash, "UNSIGNED-PAYLOAD");
 	else if (c->body != NULL)
-		sigv4_sha256_hex(c->body, c->body_len, hash);
+		sha256_hex(c->body, c->body_len, hash);
 	else
 		strcpy(hash, EMPTY_SHA256);
 

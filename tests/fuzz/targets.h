@@ -21,7 +21,7 @@ int	 fuzz_list(const uint8_t *, size_t);
 int	 fuzz_error(const uint8_t *, size_t);
 /* ini_parse_buf. */
 int	 fuzz_ini(const uint8_t *, size_t);
-/* sigv4_uri_encode / url_decode round trip, download_key_check. */
+/* uri_encode / url_decode round trip, download_key_check. */
 int	 fuzz_key(const uint8_t *, size_t);
 /* filter_add, filter_file, filter_prune_dir: "patterns\0path". */
 int	 fuzz_glob(const uint8_t *, size_t);
