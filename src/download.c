@@ -45,6 +45,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 enum DLF_STATE {
 	DLF_RUNNING,		/* calls under way or to come */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* Every key a job file may set; anything else is an error. */
 static const char *const job_keys[] = {

@@ -26,6 +26,7 @@
 #include <libxml/parser.h>
 
 #include "extern.h"
+#include "s3.h"
 
 struct scanjob {
 	const char		*root;

@@ -30,6 +30,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 enum MP_STATE {
 	MP_STARTING,		/* waiting for Create or ListParts */
@@ -185,7 +186,7 @@ mp_create_done(struct s3_call *c, void *arg)
 	if (!sse_etag_is_md5(c))
 		mp->sse = 1;
 	if (!mp_call_failed(mp, c, "CreateMultipartUpload")) {
-		if (xml_parse_initiate(c->resp.data, c->resp.len,
+		if (mpdoc_parse_initiate(c->resp.data, c->resp.len,
 		    &mp->j.upload_id) == -1 || mp_journal_save(mp) == -1)
 			mp->failed = 1;
 		else
@@ -218,7 +219,7 @@ mp_create(struct mpfile *mp)
 
 /* ListParts: forget journal parts the server does not hold as recorded. */
 static int
-mp_list_part(void *arg, const struct list_part *lp)
+mp_list_part(void *arg, const struct mpdoc_part *lp)
 {
 	struct mpfile *mp = arg;
 	char hex[33];
@@ -329,7 +330,7 @@ mp_listparts_done(struct s3_call *c, void *arg)
 	int truncated = 0;
 
 	mp->inflight--;
-	if (c->ok && xml_parse_list_parts(c->resp.data, c->resp.len,
+	if (c->ok && mpdoc_parse_parts(c->resp.data, c->resp.len,
 	    mp_list_part, mp, &truncated, &marker) == 0) {
 		/* Only what the server confirmed counts as stored. */
 		for (i = 0; i < mp->j.nparts; i++)
@@ -808,7 +809,7 @@ mp_complete_done(struct s3_call *c, void *arg)
 		    strcmp(c->err.code, "NoSuchUpload") == 0))
 			journal_remove(&mp->j);
 	}
-	else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
+	else if (mpdoc_parse_complete(c->resp.data, c->resp.len, &etag,
 	    &err) == -1) {
 		report_error(mp->up->rep, mp->e->key, "CompleteMultipartUpload "
 		    "failed: %s", err.code != NULL ? err.code : "bad answer");
@@ -826,7 +827,7 @@ mp_complete_done(struct s3_call *c, void *arg)
 	mp_finish(mp);
 out:
 	free(etag);
-	s3_error_free(&err);
+	xml_error_free(&err);
 	s3_call_free(c);
 }
 

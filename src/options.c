@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "s3.h"
 
 enum {
 	OPT_ENDPOINT = 256,

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -153,7 +154,7 @@ s3_call_reset(struct s3_call *c)
 	c->out_errno = 0;
 	c->curl_msg = NULL;
 	c->content_length = -1;
-	s3_error_free(&c->err);
+	xml_error_free(&c->err);
 	c->curl_code = 0;
 	c->ok = 0;
 	c->sent = 0;
@@ -490,7 +491,7 @@ out:
 void
 s3_call_finish(struct s3_call *c)
 {
-	s3_error_free(&c->err);
+	xml_error_free(&c->err);
 	if (c->resp.len > 0)
 		(void)xml_parse_error(c->resp.data, c->resp.len, &c->err);
 	/* Some servers send the code only as a header (or bad XML). */
@@ -688,50 +689,6 @@ s3_create_bucket(struct s3 *s3, const char *bucket, int must_be_new)
 out:
 	free(msg);
 	free(body);
-	s3_call_free(c);
-	return rc;
-}
-
-int
-s3_list(struct s3 *s3, const char *bucket, const char *prefix,
-    list_entry_fn fn, void *arg)
-{
-	struct s3_call *c = NULL;
-	struct list_page page;
-	char *token = NULL, *msg = NULL;
-	long pages = 0;
-	int rc = -1;
-
-	memset(&page, 0, sizeof(page));
-	do {
-		c = s3_call_new("GET", bucket, NULL);
-		s3_call_query(c, "list-type", "2");
-		s3_call_query(c, "encoding-type", "url");
-		if (prefix != NULL && *prefix != '\0')
-			s3_call_query(c, "prefix", prefix);
-		if (token != NULL)
-			s3_call_query(c, "continuation-token", token);
-		if (s3_exec(s3, c) == -1) {
-			msg = s3_call_errstr(c);
-			warnx("list bucket %s: %s", bucket, msg);
-			goto out;
-		}
-		free(token);
-		token = NULL;
-		if (xml_parse_list_page(c->resp.data, c->resp.len, 1, fn, arg,
-		    &page) == -1)
-			goto out;
-		pages++;
-		token = page.next_token;
-		page.next_token = NULL;
-		s3_call_free(c);
-		c = NULL;
-	} while (page.truncated && token != NULL);
-	logmsg(1, "listed bucket %s in %ld page(s)", bucket, pages);
-	rc = 0;
-out:
-	free(msg);
-	free(token);
 	s3_call_free(c);
 	return rc;
 }

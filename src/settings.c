@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define SETTINGS_NAME	RESERVED_PREFIX "settings"
 #define SETTINGS_FORMAT	1

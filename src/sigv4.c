@@ -16,6 +16,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define SIGV4_ALGORITHM	"AWS4-HMAC-SHA256"
 #define SIGV4_HASHLEN	32

@@ -29,6 +29,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define SSEC_KEYLEN	32
 /* A key file holds at most 64 hex digits and a line end. */

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define BACKOFF_BASE_MS	200
 #define BACKOFF_MAX_MS	20000

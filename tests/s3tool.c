@@ -25,6 +25,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 static int
 print_entry(void *arg, const struct list_entry *e)
@@ -93,7 +94,7 @@ main(int argc, char *argv[])
 		    (exists == 1 && s3_create_bucket(&s3, argv[2], 0) == 0))
 			rc = 0;
 	} else if (strcmp(argv[1], "ls") == 0) {
-		if (s3_list(&s3, argv[2], argc > 3 ? argv[3] : NULL,
+		if (list_objects(&s3, argv[2], argc > 3 ? argv[3] : NULL,
 		    print_entry, NULL) == 0)
 			rc = 0;
 	} else if (strcmp(argv[1], "put") == 0 && argc == 5)

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 #define HELLO_MD5	"5d41402abc4b2a76b9719d911017c592"
@@ -355,7 +356,7 @@ test_classify(void)
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    archive_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: 403 InvalidObjectState (fixture) is archived");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	ok(archive_class(doc, len, &sc, &tier) == 0,
 	    "archive class: GLACIER document parsed");
 	is_str(sc, "GLACIER", "archive class: StorageClass GLACIER");
@@ -368,7 +369,7 @@ test_classify(void)
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    archive_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: Intelligent-Tiering archive tier is archived");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	ok(archive_class(doc, len, &sc, &tier) == 0,
 	    "archive class: tiering document parsed");
 	is_str(sc, "INTELLIGENT_TIERING", "archive class: INTELLIGENT_TIERING");
@@ -381,7 +382,7 @@ test_classify(void)
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    archive_classify(409, err.code) == DL_RESTORE_RUNNING,
 	    "classify: 409 RestoreAlreadyInProgress (fixture) is running");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	ok(archive_class(doc, len, &sc, &tier) == 0 && sc == NULL &&
 	    tier == NULL, "archive class: none in another error");
 	free(doc);

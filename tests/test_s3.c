@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 /* The value of header "name" in the call's prepared header list. */

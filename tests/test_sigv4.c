@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 #define EMPTY_SHA256 \

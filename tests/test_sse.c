@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 static char tmpdir[256];
