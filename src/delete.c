@@ -252,7 +252,7 @@ delete_submit_batch(struct delrun *dr)
 			dr->next++;
 			continue;
 		}
-		key = list_object_key(dr->s3->cfg, a->e->key);
+		key = list_object_key(s3_config(dr->s3), a->e->key);
 		if (!delete_xml_ok(key)) {
 			free(key);
 			break;
@@ -275,7 +275,7 @@ delete_submit_batch(struct delrun *dr)
 	s3_call_body(c, dc->body.data, dc->body.len, "application/xml");
 	c->done = delete_done;
 	c->arg = dc;
-	xfer_submit(dr->s3->xfer, c);
+	xfer_submit(s3_xfer(dr->s3), c);
 	return n;
 }
 
@@ -288,7 +288,7 @@ delete_submit_one(struct delrun *dr, struct action *a)
 
 	dc = delete_call_new(dr, a->act, 1);
 	dc->v[0].e = a->e;
-	dc->v[0].key = list_object_key(dr->s3->cfg, a->e->key);
+	dc->v[0].key = list_object_key(s3_config(dr->s3), a->e->key);
 	dc->n = 1;
 	if (a->act == ACT_TAG) {
 		c = s3_call_new("PUT", dr->bucket, dc->v[0].key);
@@ -301,7 +301,7 @@ delete_submit_one(struct delrun *dr, struct action *a)
 		c = s3_call_new("DELETE", dr->bucket, dc->v[0].key);
 	c->done = delete_done;
 	c->arg = dc;
-	xfer_submit(dr->s3->xfer, c);
+	xfer_submit(s3_xfer(dr->s3), c);
 }
 
 /* Engine callback: submit the next request, if any. */
@@ -361,8 +361,8 @@ delete_run(struct s3 *s3, const char *bucket, struct plan *plan,
 	    "</TagSet></Tagging>", S3_XMLNS, when);
 	content_md5(dr.tagging, strlen(dr.tagging), dr.tagging_md5);
 
-	xfer_set_feed(s3->xfer, delete_feed, &dr);
-	if (xfer_run(s3->xfer) == -1)
+	xfer_set_feed(s3_xfer(s3), delete_feed, &dr);
+	if (xfer_run(s3_xfer(s3)) == -1)
 		goto out;
 	rc = dr.fatal ? -1 : 0;
 out:

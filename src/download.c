@@ -552,7 +552,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	rc->done = dl_restore_done;
 	rc->arg = f;
 	f->inflight++;
-	xfer_submit(dl->s3->xfer, rc);
+	xfer_submit(s3_xfer(dl->s3), rc);
 }
 
 /*
@@ -604,7 +604,7 @@ dl_submit(struct dlfile *f, uint32_t i)
 		f->feeding = 0;
 		dl->big = NULL;
 	}
-	xfer_submit(dl->s3->xfer, c);
+	xfer_submit(s3_xfer(dl->s3), c);
 }
 
 /*
@@ -816,8 +816,8 @@ download_run(struct download *dl)
 		warn("%s", dl->root);
 		goto out;
 	}
-	xfer_set_feed(dl->s3->xfer, dl_feed, &run);
-	if (xfer_run(dl->s3->xfer) == 0 && !dl->fatal)
+	xfer_set_feed(s3_xfer(dl->s3), dl_feed, &run);
+	if (xfer_run(s3_xfer(dl->s3)) == 0 && !dl->fatal)
 		rc = 0;
 	/*
 	 * Interrupted before every range of a large file was sent, or the

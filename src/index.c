@@ -173,17 +173,18 @@ index_load(struct index *ix, struct s3 *s3, const char *bucket,
 		warn("index: temporary file");
 		goto out;
 	}
-	key = list_object_key(s3->cfg, INDEX_NAME);
+	key = list_object_key(s3_config(s3), INDEX_NAME);
 	c = s3_call_new("GET", bucket, key);
 	c->out_fd = fileno(fp);
 	if (s3_exec(s3, c) == -1) {
 		if (c->status == 404)
 			rc = 0;		/* first run: no index yet */
-		else if (sse_c_hint(s3->cfg, c) != NULL && !s3->cfg->restore)
+		else if (sse_c_hint(s3_config(s3), c) != NULL &&
+		    !s3_config(s3)->restore)
 			/* The backups here are SSE-C: never go on without. */
 			warnx("index %s: %s (HTTP %ld): a backup without the key "
 			    "would store files unencrypted; nothing uploaded",
-			    key, sse_c_hint(s3->cfg, c), c->status);
+			    key, sse_c_hint(s3_config(s3), c), c->status);
 		else {
 			msg = s3_call_errstr(c);
 			warnx("index %s: %s; asking the bucket instead", key, msg);
@@ -332,7 +333,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	}
 	size = ftell(fp);
 	mbedtls_base64_encode(b64, sizeof(b64), &olen, md5, 16);
-	key = list_object_key(s3->cfg, INDEX_NAME);
+	key = list_object_key(s3_config(s3), INDEX_NAME);
 	c = s3_put_new(bucket, key, fileno(fp), (uint64_t)size, (char *)b64,
 	    NULL, "text/plain");
 	if (s3_exec(s3, c) == -1) {
@@ -406,13 +407,13 @@ index_head_done(struct s3_call *c, void *arg)
 			e->rmtime_known = 1;
 		index_head_crypt(e, c);
 		checksum_note_answer(e, c);
-	} else if (!c->ok && sse_c_hint(hr->s3->cfg, c) != NULL &&
-	    !hr->s3->cfg->restore) {
+	} else if (!c->ok && sse_c_hint(s3_config(hr->s3), c) != NULL &&
+	    !s3_config(hr->s3)->restore) {
 		/* Uploading it again would drop its SSE-C: stop here. */
 		if (!hr->fatal)
 			warnx("%s: %s (HTTP %ld): a backup without the key would "
 			    "store files unencrypted; nothing uploaded", e->key,
-			    sse_c_hint(hr->s3->cfg, c), c->status);
+			    sse_c_hint(s3_config(hr->s3), c), c->status);
 		hr->fatal = 1;
 	} else if (!c->ok) {
 		msg = s3_call_errstr(c);
@@ -435,13 +436,13 @@ index_head_feed(void *arg)
 	if (hr->next == hr->n || hr->fatal)
 		return 0;
 	e = hr->v[hr->next++];
-	key = list_object_key(hr->s3->cfg, e->key);
+	key = list_object_key(s3_config(hr->s3), e->key);
 	c = s3_call_new("HEAD", hr->bucket, key);
 	free(key);
 	c->done = index_head_done;
 	c->arg = e;
 	c->arg2 = hr;
-	xfer_submit(hr->s3->xfer, c);
+	xfer_submit(s3_xfer(hr->s3), c);
 	return 1;
 }
 
@@ -487,13 +488,13 @@ index_head_where(struct s3 *s3, const char *bucket, struct table *tbl,
 	hr.bucket = bucket;
 	hr.v = xcalloc(tbl->n + 1, sizeof(*hr.v));
 	TABLE_FOREACH(tbl, ti, e)
-		if (want(e, s3->cfg))
+		if (want(e, s3_config(s3)))
 			hr.v[hr.n++] = e;
 	if (hr.n > 0)
 		logmsg(1, "index: asking the bucket for the metadata of %zu "
 		    "object(s)", hr.n);
-	xfer_set_feed(s3->xfer, index_head_feed, &hr);
-	rc = xfer_run(s3->xfer) == -1 || hr.fatal ? -1 : 0;
+	xfer_set_feed(s3_xfer(s3), index_head_feed, &hr);
+	rc = xfer_run(s3_xfer(s3)) == -1 || hr.fatal ? -1 : 0;
 	*v = hr.v;
 	*n = hr.n;
 	return rc;

@@ -388,8 +388,8 @@ list_bucket(struct s3 *s3, const char *bucket, struct table *tbl)
 
 	ctx.tbl = tbl;
 	ctx.skip = 0;
-	if (s3->cfg->prefix != NULL) {
-		prefix = xasprintf("%s/", s3->cfg->prefix);
+	if (s3_config(s3)->prefix != NULL) {
+		prefix = xasprintf("%s/", s3_config(s3)->prefix);
 		ctx.skip = strlen(prefix);
 	}
 	rc = list_objects(s3, bucket, prefix, list_add, &ctx);

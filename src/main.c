@@ -69,10 +69,10 @@ check_content(struct s3 *s3, const char *bucket, struct scanjob *sj,
 	size_t n = 0;
 	int rc = -1;
 
-	checksum_table(sj->root, s3->cfg, &sj->tbl, failed);
+	checksum_table(sj->root, s3_config(s3), &sj->tbl, failed);
 	if (index_head_doubtful(s3, bucket, &sj->tbl, &v, &n) == -1)
 		goto out;
-	checksum_again(sj->root, s3->cfg, v, n, failed);
+	checksum_again(sj->root, s3_config(s3), v, n, failed);
 	rc = 0;
 out:
 	free(v);
@@ -197,15 +197,15 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 			*exists = 1;
 			return 0;
 		}
-		if (s3->cfg->restore) {
+		if (s3_config(s3)->restore) {
 			warnx("bucket %s: no such bucket: nothing to restore",
 			    bucket);
 			return -1;
 		}
 	}
 	if (dry_run) {
-		fprintf(report_stream(s3->cfg), "would create bucket %s\n",
-		    bucket);
+		fprintf(report_stream(s3_config(s3)),
+		    "would create bucket %s\n", bucket);
 		return 0;
 	}
 	if (!generated) {
@@ -319,7 +319,7 @@ main(int argc, char *argv[])
 	struct settings settings;
 	struct upload up;
 	struct download dl;
-	struct s3 s3;
+	struct s3 *s3;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
 	char *bucket = NULL, *state, *slash, *head, *realroot = NULL;
@@ -389,7 +389,7 @@ main(int argc, char *argv[])
 	}
 	if (load_key(&cfg, &key) == -1)
 		goto out;
-	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
+	if (config_load(&cfg) == -1 || (s3 = s3_new(&cfg)) == NULL)
 		goto out;
 	s3_ready = 1;
 	/*
@@ -417,13 +417,13 @@ main(int argc, char *argv[])
 	}
 	started = 1;
 	rc = EXIT_FATAL;
-	if (ensure_bucket(&s3, bucket, generated, cfg.dry_run, &exists) == -1)
+	if (ensure_bucket(s3, bucket, generated, cfg.dry_run, &exists) == -1)
 		goto out;
 	if (generated && !cfg.json)
 		printf("bucket: %s\n", bucket);
 	fflush(stdout);
-	if (exists && (list_bucket(&s3, bucket, &remote) == -1 ||
-	    index_load(&ix, &s3, bucket, &remote) == -1))
+	if (exists && (list_bucket(s3, bucket, &remote) == -1 ||
+	    index_load(&ix, s3, bucket, &remote) == -1))
 		goto out;
 	pthread_join(sj.tid, NULL);
 	started = 0;
@@ -438,15 +438,15 @@ main(int argc, char *argv[])
 
 	/* index: metadata the index could not vouch for. */
 	if ((cfg.mtime || (cfg.checksum && cfg.crypt_hlen > 0)) && exists &&
-	    index_head_missing(&s3, bucket, &sj.tbl) == -1)
+	    index_head_missing(s3, bucket, &sj.tbl) == -1)
 		goto out;
 	/* checksum: content of same-size files against their ETags. */
-	if (cfg.checksum && exists && check_content(&s3, bucket, &sj,
+	if (cfg.checksum && exists && check_content(s3, bucket, &sj,
 	    &rep.failed) == -1)
 		goto out;
 
 	/* settings: never contradict what the backup is (its encryption). */
-	if (exists && settings_load(&s3, bucket, &sj.tbl, &settings) == -1)
+	if (exists && settings_load(s3, bucket, &sj.tbl, &settings) == -1)
 		goto out;
 	if (exists && settings_check(&settings, &cfg, bucket) == -1) {
 		rc = EXIT_USAGE;
@@ -504,7 +504,7 @@ main(int argc, char *argv[])
 		if (missing && make_directory(sj.root) == -1)
 			goto out;
 		memset(&dl, 0, sizeof(dl));
-		dl.s3 = &s3;
+		dl.s3 = s3;
 		dl.cfg = &cfg;
 		dl.bucket = bucket;
 		dl.root = sj.root;
@@ -523,12 +523,12 @@ main(int argc, char *argv[])
 
 	/* Recorded before the first object written under them. */
 	if (settings_changed(&settings, &cfg) &&
-	    settings_save(&s3, bucket) == -1)
+	    settings_save(s3, bucket) == -1)
 		goto out;
 
 	/* upload */
 	memset(&up, 0, sizeof(up));
-	up.s3 = &s3;
+	up.s3 = s3;
 	up.cfg = &cfg;
 	up.bucket = bucket;
 	up.root = sj.root;
@@ -542,11 +542,11 @@ main(int argc, char *argv[])
 	}
 	sweep_run(&up);
 	/* delete or tag what is gone, once the new files are safe. */
-	if (plan.ndelete > 0 && delete_run(&s3, bucket, &plan, &rep) == -1) {
+	if (plan.ndelete > 0 && delete_run(s3, bucket, &plan, &rep) == -1) {
 		report_summary(&rep, bucket);
 		goto out;
 	}
-	(void)index_save(&ix, &s3, bucket, &sj.tbl);
+	(void)index_save(&ix, s3, bucket, &sj.tbl);
 
 	/* report */
 	report_summary(&rep, bucket);
@@ -564,7 +564,7 @@ out:
 	table_free(&remote);
 	table_free(&sj.tbl);
 	if (s3_ready)
-		s3_free(&s3);
+		s3_free(s3);
 	crypt_key_free(key);
 	free(realroot);
 	config_free(&cfg);

@@ -92,7 +92,7 @@ multipart_endpoint(const struct upload *up)
 {
 	if (up->cfg->endpoint != NULL)
 		return xstrdup(up->cfg->endpoint);
-	return xasprintf("aws:%s", up->s3->region);
+	return xasprintf("aws:%s", s3_region(up->s3));
 }
 
 static struct s3_call *
@@ -142,7 +142,7 @@ mp_abort(struct mpfile *mp, const char *upload_id)
 
 	c = mp_call(mp, "DELETE", mp_abort_done, mp);
 	s3_call_query(c, "uploadId", upload_id);
-	xfer_submit(mp->up->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->up->s3), c);
 }
 
 /* Write mp's journal; a failure is this file's error. 0, or -1. */
@@ -214,7 +214,7 @@ mp_create(struct mpfile *mp)
 	if (mp->up->cfg->storage_class != NULL)
 		s3_call_header(c, "x-amz-storage-class",
 		    mp->up->cfg->storage_class);
-	xfer_submit(mp->up->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->up->s3), c);
 }
 
 /* ListParts: forget journal parts the server does not hold as recorded. */
@@ -297,7 +297,7 @@ multipart_forget(struct upload *up, struct entry *e)
 		c = s3_call_new("DELETE", up->bucket, okey);
 		s3_call_query(c, "uploadId", stale);
 		c->done = mp_forget_done;
-		xfer_submit(up->s3->xfer, c);
+		xfer_submit(s3_xfer(up->s3), c);
 		free(stale);
 	}
 	free(okey);
@@ -450,7 +450,7 @@ mp_readahead(struct mpfile *mp)
 	spec.hmac = mp->encrypted ? &mp->hmac : NULL;
 	spec.whole = &mp->whole;
 	spec.wake = xfer_wakeup;
-	spec.wake_arg = mp->up->s3->xfer;
+	spec.wake_arg = s3_xfer(mp->up->s3);
 	return readahead_start(&spec);
 }
 
@@ -527,7 +527,7 @@ multipart_begin(struct upload *up, struct entry *e, int fd,
 		logmsg(1, "%s: resuming an interrupted upload", e->key);
 		c = mp_call(mp, "GET", mp_listparts_done, mp);
 		s3_call_query(c, "uploadId", mp->j.upload_id);
-		xfer_submit(up->s3->xfer, c);
+		xfer_submit(s3_xfer(up->s3), c);
 		return 0;
 	}
 	mp_create(mp);
@@ -655,7 +655,7 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 	c->body_len = p->len;
 	c->unsigned_payload = 1;
 	mp->sent++;
-	xfer_submit(mp->up->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->up->s3), c);
 	return 1;
 }
 
@@ -817,7 +817,7 @@ mp_complete_done(struct s3_call *c, void *arg)
 	} else if (etag[0] == '\0') {
 		/* Ceph RGW 16 answers <ETag></ETag>: ask the object. */
 		head = mp_call(mp, "HEAD", mp_complete_head_done, mp);
-		xfer_submit(mp->up->s3->xfer, head);
+		xfer_submit(s3_xfer(mp->up->s3), head);
 		goto out;
 	} else {
 		mp_completed(mp, etag, NULL);
@@ -859,7 +859,7 @@ mp_complete(struct mpfile *mp)
 	s3_call_query(c, "uploadId", mp->j.upload_id);
 	c->body = body.data;
 	c->body_len = body.len;
-	xfer_submit(mp->up->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->up->s3), c);
 }
 
 /*

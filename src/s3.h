@@ -39,13 +39,8 @@ struct sigv4_result {
 	char	*authorization;	/* the Authorization header's value */
 };
 
-/*
- * Sign "req".  Fills "res" (caller frees with sigv4_result_free).
- * Returns 0, or -1 on bad input (reported).
- */
 int	 sigv4_sign(const struct sigv4_request *, struct sigv4_result *);
 void	 sigv4_result_free(struct sigv4_result *);
-/* Format "t" as YYYYMMDDTHHMMSSZ into out[17]. */
 void	 sigv4_amzdate(time_t t, char out[17]);
 
 /* ------------------------------------------------------------------ */
@@ -148,22 +143,13 @@ int	 mpdoc_parse_parts(const char *, size_t, mpdoc_part_fn, void *arg,
 #define S3_MAXQUERY	4
 #define S3_MAXHDR	12
 
-struct xfer;
+struct s3;		/* the client, one per run: s3_new() */
 struct s3_call;
+struct s3_wire;		/* s3.c's state of a call on the wire */
+struct xfer_slot;	/* transfer.c's state of a queued call */
+struct curl_slist;
+struct xfer;
 typedef void (*s3_done_fn)(struct s3_call *, void *arg);
-
-/* One client per run. */
-struct s3 {
-	const struct config *cfg;
-	char		*scheme;	/* "https" or "http" */
-	char		*endpoint_host;	/* host[:port] of a custom endpoint */
-	char		*endpoint_path;	/* path part of the endpoint, "" if none */
-	char		*region;	/* follows region redirects */
-	int		 path_style;
-	struct xfer	*xfer;
-	char		*ssec_key;	/* SSE-C: base64 key (secret), or NULL */
-	char		*ssec_md5;	/* ...and base64 of its MD5 */
-};
 
 /* A name/value pair owned by a call: the name is a literal. */
 struct s3_pair {
@@ -226,77 +212,41 @@ struct s3_call {
 	void		*arg;
 	void		*arg2;
 
-	/* transfer engine state */
-	int		 attempt;
-	int		 redirected;
-	uint64_t	 not_before;	/* monotonic ms */
-	void		*easy;
-	struct curl_slist *hdrlist;
-	uint64_t	 sent;
-	struct s3_call	*next;
+	/* private: s3.c's and transfer.c's own */
+	struct s3_wire	*wire;
+	struct xfer_slot *slot;
 };
 
-/*
- * Set up the client from "cfg" (which must outlive it).  Returns 0, or
- * -1 after reporting a bad endpoint.
- */
-int	 s3_init(struct s3 *, const struct config *);
-void	 s3_free(struct s3 *);
-/* A new call; bucket and key are copied (either may be NULL). */
-struct s3_call *s3_call_new(const char *method, const char *bucket,
-	    const char *key);
-void	 s3_call_query(struct s3_call *, const char *name, const char *value);
-void	 s3_call_header(struct s3_call *, const char *name, const char *value);
-/*
- * Send "len" bytes of "body" (not owned; it must outlive the call) with
- * their Content-MD5 and content type "ctype".
- */
-void	 s3_call_body(struct s3_call *, const char *body, size_t len,
-	    const char *ctype);
-/* Forget the response of a previous attempt. */
-void	 s3_call_reset(struct s3_call *);
-void	 s3_call_free(struct s3_call *);
-/*
- * Sign the call for "now" and configure the curl easy handle "easy"
- * with its URL, method, headers and body.  Used by the transfer engine
- * before every attempt.  Returns 0, or -1 (reported).
- */
-int	 s3_call_prepare(struct s3 *, struct s3_call *, void *easy);
-/* Record one response header line (called by the engine). */
-void	 s3_call_header_line(struct s3_call *, const char *, size_t);
-/* Parse the error document, if any, after the call ended. */
-void	 s3_call_finish(struct s3_call *);
-/*
- * One line describing why a finished call failed, with a hint for the
- * well-known causes (wrong secret, clock skew, missing bucket).
- * Returns a string owned by the caller.
- */
-char	*s3_call_errstr(const struct s3_call *);
-/* 1 when the failure means no other request can succeed either. */
-int	 s3_call_fatal(const struct s3_call *);
-/* Run one call to completion (with retries).  Returns 0 on 2xx. */
-int	 s3_exec(struct s3 *, struct s3_call *);
+struct s3	*s3_new(const struct config *);
+void		 s3_free(struct s3 *);
+struct xfer	*s3_xfer(const struct s3 *);
+const struct config *s3_config(const struct s3 *);
+const char	*s3_region(const struct s3 *);
 
-/*
- * HeadBucket.  Returns 0 when it exists and is ours, 1 when it does
- * not exist, -1 on any other failure (reported).
- */
-int	 s3_head_bucket(struct s3 *, const char *bucket);
-/*
- * CreateBucket "bucket" (with a LocationConstraint outside us-east-1).
- * Returns 0 when created, or already ours and "must_be_new" is 0; 1 when
- * it exists and "must_be_new" (BucketAlreadyOwnedByYou or
- * BucketAlreadyExists, without a message); -1 after reporting.
- */
-int	 s3_create_bucket(struct s3 *, const char *bucket, int must_be_new);
-/*
- * A PutObject call for "size" bytes of "fd" from offset 0, with
- * Content-MD5 "md5b64", x-amz-meta-mtime "mtime" and content type
- * "ctype" (either may be NULL).  The caller owns the call.
- */
-struct s3_call *s3_put_new(const char *bucket, const char *key, int fd,
-	    uint64_t size, const char *md5b64, const char *mtime,
-	    const char *ctype);
+struct s3_call	*s3_call_new(const char *method, const char *bucket,
+		    const char *key);
+void		 s3_call_query(struct s3_call *, const char *name,
+		    const char *value);
+void		 s3_call_header(struct s3_call *, const char *name,
+		    const char *value);
+void		 s3_call_body(struct s3_call *, const char *body, size_t len,
+		    const char *ctype);
+void		 s3_call_reset(struct s3_call *);
+void		 s3_call_free(struct s3_call *);
+int		 s3_call_prepare(struct s3 *, struct s3_call *, void *easy);
+const struct curl_slist *s3_call_sent_headers(const struct s3_call *);
+void		 s3_call_header_line(struct s3_call *, const char *, size_t);
+void		 s3_call_finish(struct s3_call *);
+char		*s3_call_errstr(const struct s3_call *);
+int		 s3_call_fatal(const struct s3_call *);
+int		 s3_exec(struct s3 *, struct s3_call *);
+
+int		 s3_head_bucket(struct s3 *, const char *bucket);
+int		 s3_create_bucket(struct s3 *, const char *bucket,
+		    int must_be_new);
+struct s3_call	*s3_put_new(const char *bucket, const char *key, int fd,
+		    uint64_t size, const char *md5b64, const char *mtime,
+		    const char *ctype);
 
 /* ------------------------------------------------------------------ */
 /* sse.c: server-side settings sent as headers: --sse, --sse-kms-key-id,
@@ -305,80 +255,57 @@ struct s3_call *s3_put_new(const char *bucket, const char *key, int fd,
 /* The most headers sse_headers adds to one request. */
 #define SSE_MAXHDR	7
 
-/*
- * Whether "value" is a value of --sse / a canned ACL for objects;
- * "what" names it in the message.  0, or -1 after reporting.
- */
+/* The settings and the SSE-C key they load (s3.c keeps one). */
+struct sse {
+	const struct config *cfg;
+	char		*ssec_key;	/* SSE-C: base64 key (secret), or NULL */
+	char		*ssec_md5;	/* ...and base64 of its MD5 */
+};
+
 int	 sse_valid(const char *what, const char *value);
 int	 sse_valid_acl(const char *what, const char *value);
-/*
- * Check the values of those settings in "cfg", and that they go
- * together, before any request.
- * Returns 0, or -1 after reporting (a usage error).
- */
 int	 sse_check(const struct config *);
-/*
- * Read cfg->sse_c_key_file, when set, into s3->ssec_key/ssec_md5.
- * Returns 0, or -1 after reporting (a configuration error).
- */
-int	 sse_load(struct s3 *);
-/* Wipe and free what sse_load set. */
-void	 sse_free(struct s3 *);
-/*
- * Fill hv[] (room for SSE_MAXHDR) with the headers the settings add to
- * call "c", by what the call is (see the top of sse.c).  The values
- * point into s3 and its config.  Returns how many.
- */
-size_t	 sse_headers(const struct s3 *, const struct s3_call *,
+int	 sse_load(struct sse *);
+void	 sse_free(struct sse *);
+size_t	 sse_headers(const struct sse *, const struct s3_call *,
 	    struct sigv4_kv *);
-/*
- * What a failed GET or HEAD of an object means when SSE-C is in play:
- * the key is missing, or another key sealed the object; NULL when the
- * answer says neither.
- */
 const char *sse_c_hint(const struct config *, const struct s3_call *);
-/*
- * A GET or HEAD sent with SSE-C headers failed with 400: mark it to go
- * again without them (the object may be stored plain) and return 1,
- * once; else 0.
- */
-int	 sse_c_plain_retry(const struct s3 *, struct s3_call *);
-/*
- * Whether the ETag of answer "c" can be the MD5 of the content: not
- * when the server says it stored the object with SSE-KMS or SSE-C
- * (AWS documents that those ETags are not an MD5).
- */
+int	 sse_c_plain_retry(const struct sse *, struct s3_call *);
 int	 sse_etag_is_md5(const struct s3_call *);
-/* Whether the settings ask for SSE-KMS or SSE-C: ETags are no MD5. */
 int	 sse_etags_not_md5(const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* transfer.c: the libcurl multi engine; the one place retries happen */
 
-/* A new engine running at most "jobs" requests at once. */
-struct xfer *xfer_new(struct s3 *, int jobs);
-void	 xfer_free(struct xfer *);
 /*
- * Called by the engine whenever it has room for more work: submit the
- * next call and return XFER_FEED_MORE; return XFER_FEED_WAIT when
- * nothing can start until a call under way finishes, XFER_FEED_LATER
- * when another thread will call xfer_wakeup once something can start,
- * XFER_FEED_DONE when there is nothing left at all.
+ * What the engine asks of the layer whose calls it runs (s3.c), so that
+ * it never calls back into it by name.  "arg" is passed to each.
  */
+struct xfer_ops {
+	/* Set up "easy" for the next attempt: 0, or -1 (reported). */
+	int	(*prepare)(void *arg, struct s3_call *, void *easy);
+	/*
+	 * The attempt ended (status, curl_code set): classify the answer;
+	 * return 1 when the call goes again at once, uncounted.
+	 */
+	int	(*finish)(void *arg, struct s3_call *);
+	/* Why a failed attempt failed, for the retry message; caller frees. */
+	char	*(*errstr)(const struct s3_call *);
+	void	*arg;
+	int	 max_retries;	/* retries of a failed attempt */
+};
+
 enum { XFER_FEED_DONE = 0, XFER_FEED_MORE = 1, XFER_FEED_WAIT = 2,
 	XFER_FEED_LATER = 3 };
 typedef int (*xfer_feed_fn)(void *arg);
+
+struct xfer *xfer_new(const struct xfer_ops *, int jobs);
+void	 xfer_free(struct xfer *);
+void	 xfer_slot_free(struct xfer_slot *);
 void	 xfer_set_feed(struct xfer *, xfer_feed_fn, void *arg);
-/* From any thread: make xfer_run ask its feed again soon (a struct xfer). */
 void	 xfer_wakeup(void *xfer);
-/* Queue a call; its done callback runs once it succeeded or gave up. */
 void	 xfer_submit(struct xfer *, struct s3_call *);
-/*
- * Run until every queued call has finished (callbacks may queue more).
- * Returns 0, or -1 when the engine itself failed (reported).
- */
 int	 xfer_run(struct xfer *);
-/* Exponential backoff with full jitter for retry "attempt" (1-based). */
 uint64_t xfer_backoff_ms(int attempt);
 
 #endif /* !P3BACKUP_S3_H */

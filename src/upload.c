@@ -312,7 +312,7 @@ upload_submit(struct upjob *job)
 		s3_call_header(c, "x-amz-storage-class", cfg->storage_class);
 	c->done = upload_done;
 	c->arg = job;
-	xfer_submit(up->s3->xfer, c);
+	xfer_submit(s3_xfer(up->s3), c);
 }
 
 /* A directory marker: an empty object whose key ends in '/'. */
@@ -340,7 +340,7 @@ upload_marker(struct upjob *job)
 	job->st.st_mtim.tv_nsec = job->e->lmtime_nsec;
 	c->done = upload_done;
 	c->arg = job;
-	xfer_submit(job->up->s3->xfer, c);
+	xfer_submit(s3_xfer(job->up->s3), c);
 }
 
 static void
@@ -485,8 +485,8 @@ upload_run(struct upload *up)
 
 	up->next = 0;
 	up->fatal = 0;
-	xfer_set_feed(up->s3->xfer, upload_feed, up);
-	rc = xfer_run(up->s3->xfer);
+	xfer_set_feed(s3_xfer(up->s3), upload_feed, up);
+	rc = xfer_run(s3_xfer(up->s3));
 	/* Join the read-ahead thread before the engine goes away. */
 	multipart_stop(up);
 	if (rc == -1)

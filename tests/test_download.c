@@ -559,7 +559,7 @@ test_run_offline(void)
 	static const char *refused[] = { "../escape", "a/../../escape2",
 	    "/abs", "a//b" };
 	struct config cfg;
-	struct s3 s3;
+	struct s3 *s3;
 	struct table tbl;
 	struct plan plan;
 	struct report rep;
@@ -580,7 +580,7 @@ test_run_offline(void)
 	cfg.path_style = 1;
 	cfg.creds.access_key = xstrdup("AKIDEXAMPLE");
 	cfg.creds.secret_key = xstrdup("secret");
-	if (s3_init(&s3, &cfg) == -1)
+	if ((s3 = s3_new(&cfg)) == NULL)
 		exit(99);
 	report_init(&rep, &cfg);
 	root = tpath("dst");
@@ -622,7 +622,7 @@ test_run_offline(void)
 	planned(&tbl, &plan, "sub/file.txt", 5, ACT_DOWNLOAD);
 
 	memset(&dl, 0, sizeof(dl));
-	dl.s3 = &s3;
+	dl.s3 = s3;
 	dl.cfg = &cfg;
 	dl.bucket = "bucket";
 	dl.root = root;
@@ -674,7 +674,7 @@ test_run_offline(void)
 	free(plan.v);
 	table_free(&tbl);
 	report_close(&rep);
-	s3_free(&s3);
+	s3_free(s3);
 	config_free(&cfg);
 }
 
@@ -720,7 +720,7 @@ test_run_fake(void)
 	    "norange.bin" };
 	struct fake fk;
 	struct config cfg;
-	struct s3 s3;
+	struct s3 *s3;
 	struct table tbl;
 	struct report rep;
 	struct download dl;
@@ -743,7 +743,7 @@ test_run_fake(void)
 	cfg.part_size = 5 * 1024 * 1024;
 	cfg.creds.access_key = xstrdup("AKIDEXAMPLE");
 	cfg.creds.secret_key = xstrdup("secret");
-	if (s3_init(&s3, &cfg) == -1)
+	if ((s3 = s3_new(&cfg)) == NULL)
 		exit(99);
 	remote(&tbl, "cold.bin", 5, HELLO_MD5);
 	remote(&tbl, "busy.bin", 5, HELLO_MD5);
@@ -752,7 +752,7 @@ test_run_fake(void)
 	remote(&tbl, "short.txt", 10, HELLO_MD5);
 	remote(&tbl, "norange.bin", BIG, HELLO_MD5);
 
-	rc = fake_run(&cfg, &s3, &tbl, cold, 1, &dl, &rep, out, sizeof(out), root);
+	rc = fake_run(&cfg, s3, &tbl, cold, 1, &dl, &rep, out, sizeof(out), root);
 	ok(rc == 0 && dl.pending == 1 && rep.failed == 0 && rep.downloaded == 0,
 	    "archived: pending, not failed");
 	ok(strstr(out, "cold.bin: archived in GLACIER: not downloadable until "
@@ -762,7 +762,7 @@ test_run_fake(void)
 
 	cfg.restore_days = 3;
 	cfg.restore_tier = xstrdup("Bulk");
-	rc = fake_run(&cfg, &s3, &tbl, archived, 2, &dl, &rep, out,
+	rc = fake_run(&cfg, s3, &tbl, archived, 2, &dl, &rep, out,
 	    sizeof(out), root);
 	ok(rc == 0 && dl.pending == 2 && rep.failed == 0,
 	    "--restore-request: both pending, not failed");
@@ -786,7 +786,7 @@ test_run_fake(void)
 	    !exists("fake/busy.bin"),
 	    "archived: no file and no temporary file");
 
-	rc = fake_run(&cfg, &s3, &tbl, wrong, 4, &dl, &rep, out, sizeof(out), root);
+	rc = fake_run(&cfg, s3, &tbl, wrong, 4, &dl, &rep, out, sizeof(out), root);
 	ok(rc == 0 && rep.downloaded == 1 && rep.failed == 3 &&
 	    rep.downloaded_bytes == 5, "answers: 1 downloaded, 3 failed (%zu, "
 	    "%zu)", rep.downloaded, rep.failed);
@@ -806,7 +806,7 @@ test_run_fake(void)
 	if (rep.failed != 3)
 		tap_diag("%s", out);
 
-	s3_free(&s3);
+	s3_free(s3);
 	config_free(&cfg);
 	table_free(&tbl);
 	fake_stop(&fk);
