@@ -330,7 +330,7 @@ int	 ini_parse_buf(const char *name, const char *buf, size_t len,
 size_t	 ini_lineno(void);
 
 /* ------------------------------------------------------------------ */
-/* bucket.c: bucket names */
+/* bucket.c: bucket names, HeadBucket and CreateBucket */
 
 /* "p3backup-MM-DD-YY-HHMMSS" and its NUL. */
 /* "p3backup-MM-DD-YY-HHMMSS", a "-N" suffix and the NUL. */
@@ -348,6 +348,18 @@ void	 bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN]);
  */
 void	 bucket_default_next(const char *base, int n,
 	    char out[BUCKET_DEFAULT_LEN]);
+/*
+ * HeadBucket.  Returns 0 when it exists and is ours, 1 when it does
+ * not exist, -1 on any other failure (reported).
+ */
+int	 bucket_head(struct s3 *, const char *bucket);
+/*
+ * CreateBucket "bucket" (with a LocationConstraint outside us-east-1).
+ * Returns 0 when created, or already ours and "must_be_new" is 0; 1 when
+ * it exists and "must_be_new" (BucketAlreadyOwnedByYou or
+ * BucketAlreadyExists, without a message); -1 after reporting.
+ */
+int	 bucket_create(struct s3 *, const char *bucket, int must_be_new);
 
 /* ------------------------------------------------------------------ */
 /* sweep.c: journals of uploads that are gone */

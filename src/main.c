@@ -191,7 +191,7 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 
 	*exists = 0;
 	if (!generated) {
-		if ((r = s3_head_bucket(s3, bucket)) == -1)
+		if ((r = bucket_head(s3, bucket)) == -1)
 			return -1;
 		if (r == 0) {
 			*exists = 1;
@@ -209,7 +209,7 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 		return 0;
 	}
 	if (!generated) {
-		if (s3_create_bucket(s3, bucket, 0) == -1)
+		if (bucket_create(s3, bucket, 0) == -1)
 			return -1;
 		logmsg(1, "created bucket %s", bucket);
 		return 0;
@@ -224,11 +224,11 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 	memcpy(base, bucket, BUCKET_DEFAULT_LEN);
 	for (n = 1; n <= 99; n++) {
 		bucket_default_next(base, n, bucket);
-		if ((r = s3_head_bucket(s3, bucket)) == -1)
+		if ((r = bucket_head(s3, bucket)) == -1)
 			return -1;
 		if (r == 0)
 			continue;
-		if ((r = s3_create_bucket(s3, bucket, 1)) == -1 ||
+		if ((r = bucket_create(s3, bucket, 1)) == -1 ||
 		    (r == 0 && (r = claim_bucket(s3, bucket)) == -1))
 			return -1;
 		if (r == 0) {

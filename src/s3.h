@@ -87,9 +87,9 @@ int	 xml_parse_error(const char *, size_t, struct s3_error *);
 void	 xml_error_free(struct s3_error *);
 
 /* Per <Error> of a DeleteObjects answer: 0 goes on, -1 stops. */
-typedef int (*delete_error_fn)(void *arg, const char *key,
+typedef int (*xml_delete_fn)(void *arg, const char *key,
 	    const char *code, const char *message);
-int	 xml_parse_delete_result(const char *, size_t, delete_error_fn,
+int	 xml_parse_delete_result(const char *, size_t, xml_delete_fn,
 	    void *arg);
 
 /* ------------------------------------------------------------------ */
@@ -241,9 +241,6 @@ char		*s3_call_errstr(const struct s3_call *);
 int		 s3_call_fatal(const struct s3_call *);
 int		 s3_exec(struct s3 *, struct s3_call *);
 
-int		 s3_head_bucket(struct s3 *, const char *bucket);
-int		 s3_create_bucket(struct s3 *, const char *bucket,
-		    int must_be_new);
 struct s3_call	*s3_put_new(const char *bucket, const char *key, int fd,
 		    uint64_t size, const char *md5b64, const char *mtime,
 		    const char *ctype);

@@ -286,7 +286,7 @@ static const char *const xml_del_names[XML_DEL_NFIELDS] = {
 
 /* One DeleteObjects answer being read. */
 struct xml_del_ctx {
-	delete_error_fn	 fn;
+	xml_delete_fn	 fn;
 	void		*arg;
 	int		 is_error;	/* the root is <Error> */
 	int		 in_error;	/* inside a per-key <Error> */
@@ -360,7 +360,7 @@ xml_del_end(void *arg, int depth, const char *name, const struct buf *text)
  * reported).
  */
 int
-xml_parse_delete_result(const char *buf, size_t len, delete_error_fn fn,
+xml_parse_delete_result(const char *buf, size_t len, xml_delete_fn fn,
     void *arg)
 {
 	struct xml_del_ctx ctx;

@@ -90,8 +90,8 @@ main(int argc, char *argv[])
 		goto out;
 	rc = 3;
 	if (strcmp(argv[1], "mb") == 0) {
-		if ((exists = s3_head_bucket(s3, argv[2])) == 0 ||
-		    (exists == 1 && s3_create_bucket(s3, argv[2], 0) == 0))
+		if ((exists = bucket_head(s3, argv[2])) == 0 ||
+		    (exists == 1 && bucket_create(s3, argv[2], 0) == 0))
 			rc = 0;
 	} else if (strcmp(argv[1], "ls") == 0) {
 		if (list_objects(s3, argv[2], argc > 3 ? argv[3] : NULL,
