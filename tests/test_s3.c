@@ -44,7 +44,7 @@ check_host(const char *endpoint, int path_style, const char *region,
 	cfg.creds.access_key = xstrdup("AKIDEXAMPLE");
 	cfg.creds.secret_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
 	if ((s3 = s3_new(&cfg)) == NULL) {
-		ok(0, "s3_init for %s", endpoint ? endpoint : "AWS");
+		ok(0, "s3_new for %s", endpoint ? endpoint : "AWS");
 		config_free(&cfg);
 		return;
 	}
