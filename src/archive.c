@@ -13,6 +13,7 @@
 #include <libxml/xmlreader.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /*
  * What a finished GET or RestoreObject call means (enum DL_ANSWER),

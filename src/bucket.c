@@ -1,16 +1,22 @@
 /*
- * Bucket names: the generated default name and the checks S3 applies,
- * done locally so a bad name fails before any request is sent.
- * Rules from the AWS S3 User Guide, "General purpose bucket naming rules".
+ * Buckets: the generated default name and the checks S3 applies to
+ * names, done locally so a bad name fails before any request is sent
+ * (rules from the AWS S3 User Guide, "General purpose bucket naming
+ * rules"), and the HeadBucket and CreateBucket requests.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <err.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "extern.h"
+#include "s3.h"
 
 const char *
 bucket_check(const char *name)
@@ -73,4 +79,84 @@ bucket_default_next(const char *base, int n, char out[BUCKET_DEFAULT_LEN])
 	else
 		snprintf(out, BUCKET_DEFAULT_LEN, "%.24s-%u", base,
 		    (unsigned)n % 100);
+}
+
+int
+bucket_head(struct s3 *s3, const char *bucket)
+{
+	struct s3_call *c;
+	char *msg = NULL;
+	int rc = -1;
+
+	c = s3_call_new("HEAD", bucket, NULL);
+	if (s3_exec(s3, c) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (c->curl_code == CURLE_OK && c->status == 404) {
+		rc = 1;
+		goto out;
+	}
+	if (c->curl_code == CURLE_OK && c->err.code == NULL &&
+	    (c->status == 400 || c->status == 403)) {
+		/* A HEAD answer has no body: ask again to learn the cause. */
+		s3_call_free(c);
+		c = s3_call_new("GET", bucket, NULL);
+		s3_call_query(c, "list-type", "2");
+		s3_call_query(c, "max-keys", "1");
+		if (s3_exec(s3, c) == 0) {
+			rc = 0;
+			goto out;
+		}
+	}
+	msg = s3_call_errstr(c);
+	if (c->curl_code == CURLE_OK && c->status == 403 && c->err.code == NULL)
+		warnx("bucket %s: access denied (HTTP 403): it belongs to "
+		    "another account, or the credentials are wrong", bucket);
+	else
+		warnx("bucket %s: %s", bucket, msg);
+out:
+	free(msg);
+	s3_call_free(c);
+	return rc;
+}
+
+int
+bucket_create(struct s3 *s3, const char *bucket, int must_be_new)
+{
+	struct s3_call *c;
+	char *body = NULL, *msg = NULL;
+	int rc = -1;
+
+	c = s3_call_new("PUT", bucket, NULL);
+	/* us-east-1 is the default location and must not be named. */
+	if (strcmp(s3_region(s3), "us-east-1") != 0) {
+		body = xasprintf("<CreateBucketConfiguration xmlns=\""
+		    S3_XMLNS "\">"
+		    "<LocationConstraint>%s</LocationConstraint>"
+		    "</CreateBucketConfiguration>", s3_region(s3));
+		c->body = body;
+		c->body_len = strlen(body);
+	}
+	if (s3_exec(s3, c) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (c->err.code != NULL &&
+	    strcmp(c->err.code, "BucketAlreadyOwnedByYou") == 0) {
+		rc = must_be_new;
+		goto out;
+	}
+	if (must_be_new && c->err.code != NULL &&
+	    strcmp(c->err.code, "BucketAlreadyExists") == 0) {
+		rc = 1;
+		goto out;
+	}
+	msg = s3_call_errstr(c);
+	warnx("create bucket %s: %s", bucket, msg);
+out:
+	free(msg);
+	free(body);
+	s3_call_free(c);
+	return rc;
 }

@@ -29,6 +29,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define MIB		(1024ULL * 1024)
 #define CSUM_CHUNK	(1024 * 1024)	/* bytes per pread */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* Whether .p3backup/claim of "bucket" holds "body": ours after all. */
 static int

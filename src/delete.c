@@ -18,6 +18,7 @@
 
 
 #include "extern.h"
+#include "s3.h"
 
 /* S3's limit of keys per DeleteObjects request. */
 #define DELETE_BATCH	1000

@@ -41,6 +41,7 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* A directory, by identity, already cleared of stale temporary files. */
 struct dlseen {

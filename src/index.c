@@ -36,6 +36,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define INDEX_MAGIC	"p3backup-index 1"
 #define INDEX_NAME	RESERVED_PREFIX "index"
@@ -171,17 +172,18 @@ index_load(struct index *ix, struct s3 *s3, const char *bucket,
 		warn("index: temporary file");
 		goto out;
 	}
-	key = list_object_key(s3->cfg, INDEX_NAME);
+	key = list_object_key(s3_config(s3), INDEX_NAME);
 	c = s3_call_new("GET", bucket, key);
 	c->out_fd = fileno(fp);
 	if (s3_exec(s3, c) == -1) {
 		if (c->status == 404)
 			rc = 0;		/* first run: no index yet */
-		else if (sse_c_hint(s3->cfg, c) != NULL && !s3->cfg->restore)
+		else if (sse_c_hint(s3_config(s3), c) != NULL &&
+		    !s3_config(s3)->restore)
 			/* The backups here are SSE-C: never go on without. */
 			warnx("index %s: %s (HTTP %ld): a backup without the key "
 			    "would store files unencrypted; nothing uploaded",
-			    key, sse_c_hint(s3->cfg, c), c->status);
+			    key, sse_c_hint(s3_config(s3), c), c->status);
 		else {
 			msg = s3_call_errstr(c);
 			warnx("index %s: %s; asking the bucket instead", key, msg);
@@ -304,7 +306,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 		if (i == n)
 			break;
 		e = v[i];
-		enc = sigv4_uri_encode(e->key, strlen(e->key), 1);
+		enc = uri_encode(e->key, strlen(e->key), 1);
 		hex_encode(e->rmd5, 16, etag);
 		if (e->rparts > 0)
 			snprintf(etag + 32, sizeof(etag) - 32, "-%u", e->rparts);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 
 struct job {
 	const char	*path;		/* the job file, for messages */
@@ -150,7 +151,7 @@ job_lock(const struct config *cfg)
 	}
 	if ((dir = journal_ready()) == NULL)
 		goto out;
-	sigv4_sha256_hex(real, strlen(real), hash);
+	sha256_hex(real, strlen(real), hash);
 	lock = xasprintf("%s/lock-%s", dir, hash);
 	if ((fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600)) == -1) {

@@ -196,7 +196,7 @@ journal_encodes(const char *enc, const char *s, size_t len)
 	char *want;
 	int same;
 
-	want = sigv4_uri_encode(s, len, 0);
+	want = uri_encode(s, len, 0);
 	same = strcmp(enc, want) == 0;
 	free(want);
 	return same;
@@ -443,7 +443,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	buf_append(&ident, endpoint, strlen(endpoint) + 1);
 	buf_append(&ident, bucket, strlen(bucket) + 1);
 	buf_append(&ident, key, strlen(key));
-	sigv4_sha256_hex(ident.data, ident.len, hash);
+	sha256_hex(ident.data, ident.len, hash);
 	j->path = xasprintf("%s/%s.journal", dir, hash);
 	/* One run at a time per journal: a second would fight over it. */
 	j->lock = xasprintf("%s/%s.lock", dir, hash);
@@ -502,10 +502,10 @@ journal_format(const struct journal *j, struct buf *text)
 	char *ep, *bucket, *key, *id, *line, hex[33];
 	uint32_t i;
 
-	ep = sigv4_uri_encode(j->endpoint, strlen(j->endpoint), 0);
-	bucket = sigv4_uri_encode(j->bucket, strlen(j->bucket), 0);
-	key = sigv4_uri_encode(j->key, strlen(j->key), 0);
-	id = sigv4_uri_encode(j->upload_id, strlen(j->upload_id), 0);
+	ep = uri_encode(j->endpoint, strlen(j->endpoint), 0);
+	bucket = uri_encode(j->bucket, strlen(j->bucket), 0);
+	key = uri_encode(j->key, strlen(j->key), 0);
+	id = uri_encode(j->upload_id, strlen(j->upload_id), 0);
 	/* One allocation: the text may hold a data key (no stale copies). */
 	buf_reserve(text, 4 * (strlen(ep) + strlen(bucket) + strlen(key) +
 	    strlen(id)) + (j->root != NULL ? 3 * strlen(j->root) : 0) +
@@ -518,11 +518,11 @@ journal_format(const struct journal *j, struct buf *text)
 	buf_append(text, line, strlen(line));
 	free(line);
 	if (j->root != NULL) {
-		line = sigv4_uri_encode(j->root, strlen(j->root), 0);
+		line = uri_encode(j->root, strlen(j->root), 0);
 		buf_append(text, "root ", 5);
 		buf_append(text, line, strlen(line));
 		free(line);
-		line = sigv4_uri_encode(j->prefix != NULL ? j->prefix : "",
+		line = uri_encode(j->prefix != NULL ? j->prefix : "",
 		    j->prefix != NULL ? strlen(j->prefix) : 0, 0);
 		buf_append(text, "\nprefix ", 8);
 		buf_append(text, line, strlen(line));

@@ -1,15 +1,325 @@
 /*
  * The list stage: every object under the backup's prefix into the
  * remote side of a table, keyed like the scan's keys (prefix removed).
- * p3backup's own objects (".p3backup/...") are left out.
+ * p3backup's own objects (".p3backup/...") are left out.  The
+ * ListObjectsV2 requests and their pages, read with xml.c's walk, are
+ * here too.
  */
 #include "config.h"
 
 #include <err.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "extern.h"
+#include "s3.h"
+
+/* The children of <Contents> we keep, and their element names. */
+enum LIST_FIELD {
+	LIST_KEY,
+	LIST_SIZE,
+	LIST_ETAG,
+	LIST_MTIME,
+	LIST_CLASS,
+	LIST_NFIELDS
+};
+static const char *const list_names[LIST_NFIELDS] = {
+	"Key", "Size", "ETag", "LastModified", "StorageClass"
+};
+
+struct list_page_ctx {
+	const char	*doc;		/* the whole page, for the pre-scan */
+	size_t		 doclen;
+	int		 decode;	/* -1 not known yet, 0 raw, 1 decode */
+	list_entry_fn	 fn;
+	void		*arg;
+	struct list_page *page;
+	int		 is_error;	/* the root is <Error> */
+	int		 in_contents;	/* inside a <Contents> */
+	int		 have;		/* 1 << LIST_* seen in this <Contents> */
+	struct buf	 field[LIST_NFIELDS];
+	struct buf	 dkey;		/* the decoded key */
+};
+
+static int
+list_enc_end(void *arg, int depth, const char *name, const struct buf *text)
+{
+	int *url = arg;
+
+	if (depth != 1 || strcmp(name, "EncodingType") != 0)
+		return XML_WALK_GO;
+	*url = strcmp(text->data, "url") == 0;
+	return XML_WALK_STOP;
+}
+
+/*
+ * Whether the page says <EncodingType>url</EncodingType> anywhere.
+ * S3 sends the element before the first <Contents>, but other servers
+ * put it last, so when a <Contents> comes first the page is read once
+ * more up to it.  Returns 1, 0, or -1 on malformed XML (reported).
+ */
+static int
+list_prescan(const struct list_page_ctx *ctx)
+{
+	struct xml_walker w;
+	struct xml_diag diag;
+	int url = 0;
+
+	w.start = NULL;
+	w.end = list_enc_end;
+	w.arg = &url;
+	if (xml_walk(ctx->doc, ctx->doclen, &w, &diag) == XML_WALK_BAD) {
+		warnx("listing: malformed XML at line %d: %s",
+		    diag.line, diag.msg);
+		return -1;
+	}
+	return url;
+}
+
+/*
+ * Decode "src" as application/x-www-form-urlencoded into "dst": '+' is
+ * a space and %XX a byte, whether or not S3 left '/' unencoded.
+ * Returns 0, or -1 on a bad escape or a decoded NUL (reported).
+ */
+static int
+list_urldecode(struct buf *dst, const struct buf *src)
+{
+	if (url_decode(dst, src->data, src->len, 1) == -1) {
+		warnx("listing: key \"%s\" has an invalid %%-escape or "
+		    "decodes to a NUL byte", src->data);
+		return -1;
+	}
+	return 0;
+}
+
+/* The text of field "f" of this <Contents>, or NULL when absent. */
+static char *
+list_get(struct list_page_ctx *ctx, enum LIST_FIELD f)
+{
+	return ctx->have & (1 << f) ? ctx->field[f].data : NULL;
+}
+
+/* Check and hand one finished <Contents> to the callback. */
+static int
+list_entry_done(struct list_page_ctx *ctx)
+{
+	struct list_entry e;
+	struct buf *key = &ctx->field[LIST_KEY];
+	const char *size;
+	long long n;
+	char *end;
+
+	if (list_get(ctx, LIST_KEY) == NULL) {
+		warnx("listing: <Contents> without <Key>");
+		return XML_WALK_FAIL;
+	}
+	if (ctx->decode == -1 && (ctx->decode = list_prescan(ctx)) == -1)
+		return XML_WALK_FAIL;
+	if (ctx->decode == 1) {
+		if (list_urldecode(&ctx->dkey, key) == -1)
+			return XML_WALK_FAIL;
+		key = &ctx->dkey;
+	}
+	if (key->len == 0) {
+		warnx("listing: <Contents> with an empty <Key>");
+		return XML_WALK_FAIL;
+	}
+	if ((size = list_get(ctx, LIST_SIZE)) == NULL) {
+		warnx("listing: %s: <Contents> without <Size>", key->data);
+		return XML_WALK_FAIL;
+	}
+	errno = 0;
+	n = strtoll(size, &end, 10);
+	if (size[0] < '0' || size[0] > '9' || *end != '\0' || errno != 0) {
+		warnx("listing: %s: bad <Size> \"%s\"", key->data, size);
+		return XML_WALK_FAIL;
+	}
+	memset(&e, 0, sizeof(e));
+	e.key = key->data;
+	e.keylen = key->len;
+	e.size = n;
+	e.etag = list_get(ctx, LIST_ETAG) != NULL ?
+	    xml_unquote(&ctx->field[LIST_ETAG]) : NULL;
+	e.last_modified = list_get(ctx, LIST_MTIME);
+	e.storage_class = list_get(ctx, LIST_CLASS);
+	ctx->page->count++;
+	return ctx->fn(ctx->arg, &e) == 0 ? XML_WALK_GO : XML_WALK_FAIL;
+}
+
+static int
+list_start(void *arg, int depth, const char *name)
+{
+	struct list_page_ctx *ctx = arg;
+
+	if (depth == 0 && strcmp(name, "ListBucketResult") != 0) {
+		if (strcmp(name, "Error") == 0)
+			ctx->is_error = 1;
+		else
+			warnx("listing: unexpected root element <%s>", name);
+		return XML_WALK_FAIL;
+	}
+	if (depth == 1 && strcmp(name, "Contents") == 0) {
+		ctx->in_contents = 1;
+		ctx->have = 0;
+	}
+	return XML_WALK_GO;
+}
+
+static int
+list_end(void *arg, int depth, const char *name, const struct buf *text)
+{
+	struct list_page_ctx *ctx = arg;
+	struct list_page *page = ctx->page;
+	int i;
+
+	if (depth == 2 && ctx->in_contents) {
+		for (i = 0; i < LIST_NFIELDS; i++)
+			if (strcmp(name, list_names[i]) == 0) {
+				buf_reset(&ctx->field[i]);
+				buf_append(&ctx->field[i], text->data, text->len);
+				ctx->have |= 1 << i;
+			}
+		return XML_WALK_GO;
+	}
+	if (depth != 1)
+		return XML_WALK_GO;
+	if (strcmp(name, "Contents") == 0) {
+		ctx->in_contents = 0;
+		return list_entry_done(ctx);
+	}
+	if (strcmp(name, "IsTruncated") == 0) {
+		if (strcmp(text->data, "true") != 0 &&
+		    strcmp(text->data, "false") != 0) {
+			warnx("listing: bad <IsTruncated> \"%s\"", text->data);
+			return XML_WALK_FAIL;
+		}
+		page->truncated = strcmp(text->data, "true") == 0;
+	} else if (strcmp(name, "NextContinuationToken") == 0) {
+		/* Tokens are opaque: passed back exactly as received. */
+		free(page->next_token);
+		page->next_token = xstrdup(text->data);
+	} else if (strcmp(name, "EncodingType") == 0 && ctx->decode == -1)
+		ctx->decode = strcmp(text->data, "url") == 0;
+	return XML_WALK_GO;
+}
+
+/*
+ * Parse one ListObjectsV2 page in "buf", calling "fn" for every
+ * <Contents> in document order; the entry's strings are valid during
+ * the call only.  With "url_encoded" (the request asked for
+ * encoding-type=url), keys are decoded as '+' to space and %XX to a
+ * byte, but only when the page says <EncodingType>url</EncodingType>:
+ * servers that ignore the parameter (s3rver) send raw keys.
+ * Fills "page"; page->next_token is owned by the caller.
+ * Returns 0, or -1 on malformed XML, an <Error> document or a bad
+ * entry (all reported with one line), or when "fn" returned non-zero
+ * (not reported); page->next_token is then NULL.
+ */
+int
+list_parse_page(const char *buf, size_t len, int url_encoded,
+    list_entry_fn fn, void *arg, struct list_page *page)
+{
+	struct list_page_ctx ctx;
+	struct xml_walker w = { list_start, list_end, &ctx };
+	struct xml_diag diag;
+	struct s3_error err;
+	int i, rc = -1;
+
+	memset(page, 0, sizeof(*page));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.doc = buf;
+	ctx.doclen = len;
+	ctx.decode = url_encoded ? -1 : 0;
+	ctx.fn = fn;
+	ctx.arg = arg;
+	ctx.page = page;
+
+	switch (xml_walk(buf, len, &w, &diag)) {
+	case XML_WALK_GO:
+		break;
+	case XML_WALK_BAD:
+		warnx("listing: malformed XML at line %d: %s",
+		    diag.line, diag.msg);
+		goto out;
+	default:
+		if (ctx.is_error) {
+			if (xml_parse_error(buf, len, &err) == 0)
+				warnx("listing: server error %s: %s", err.code,
+				    err.message != NULL ? err.message : "");
+			else
+				warnx("listing: server sent an <Error>");
+			xml_error_free(&err);
+		}
+		goto out;
+	}
+	if (page->truncated &&
+	    (page->next_token == NULL || page->next_token[0] == '\0')) {
+		warnx("listing: <IsTruncated> is true but no "
+		    "<NextContinuationToken>");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1) {
+		free(page->next_token);
+		page->next_token = NULL;
+	}
+	for (i = 0; i < LIST_NFIELDS; i++)
+		buf_free(&ctx.field[i]);
+	buf_free(&ctx.dkey);
+	return rc;
+}
+
+/*
+ * ListObjectsV2 over every page of "bucket" under "prefix" (NULL or "":
+ * all), with encoding-type=url, calling "fn" per object as
+ * list_parse_page() does.  Returns 0, or -1 (reported).
+ */
+int
+list_objects(struct s3 *s3, const char *bucket, const char *prefix,
+    list_entry_fn fn, void *arg)
+{
+	struct s3_call *c = NULL;
+	struct list_page page;
+	char *token = NULL, *msg = NULL;
+	long pages = 0;
+	int rc = -1;
+
+	memset(&page, 0, sizeof(page));
+	do {
+		c = s3_call_new("GET", bucket, NULL);
+		s3_call_query(c, "list-type", "2");
+		s3_call_query(c, "encoding-type", "url");
+		if (prefix != NULL && *prefix != '\0')
+			s3_call_query(c, "prefix", prefix);
+		if (token != NULL)
+			s3_call_query(c, "continuation-token", token);
+		if (s3_exec(s3, c) == -1) {
+			msg = s3_call_errstr(c);
+			warnx("list bucket %s: %s", bucket, msg);
+			goto out;
+		}
+		free(token);
+		token = NULL;
+		if (list_parse_page(c->resp.data, c->resp.len, 1, fn, arg,
+		    &page) == -1)
+			goto out;
+		pages++;
+		token = page.next_token;
+		page.next_token = NULL;
+		s3_call_free(c);
+		c = NULL;
+	} while (page.truncated && token != NULL);
+	logmsg(1, "listed bucket %s in %ld page(s)", bucket, pages);
+	rc = 0;
+out:
+	free(msg);
+	free(token);
+	s3_call_free(c);
+	return rc;
+}
+
 
 struct list_ctx {
 	struct table	*tbl;
@@ -78,11 +388,11 @@ list_bucket(struct s3 *s3, const char *bucket, struct table *tbl)
 
 	ctx.tbl = tbl;
 	ctx.skip = 0;
-	if (s3->cfg->prefix != NULL) {
-		prefix = xasprintf("%s/", s3->cfg->prefix);
+	if (s3_config(s3)->prefix != NULL) {
+		prefix = xasprintf("%s/", s3_config(s3)->prefix);
 		ctx.skip = strlen(prefix);
 	}
-	rc = s3_list(s3, bucket, prefix, list_add, &ctx);
+	rc = list_objects(s3, bucket, prefix, list_add, &ctx);
 	free(prefix);
 	return rc;
 }

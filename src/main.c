@@ -31,6 +31,7 @@
 #include <libxml/parser.h>
 
 #include "extern.h"
+#include "s3.h"
 
 struct scanjob {
 	const char		*root;
@@ -194,25 +195,25 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 
 	*exists = 0;
 	if (!generated) {
-		if ((r = s3_head_bucket(s3, bucket)) == -1)
+		if ((r = bucket_head(s3, bucket)) == -1)
 			return -1;
 		if (r == 0) {
 			*exists = 1;
 			return 0;
 		}
-		if (s3->cfg->restore) {
+		if (s3_config(s3)->restore) {
 			warnx("bucket %s: no such bucket: nothing to restore",
 			    bucket);
 			return -1;
 		}
 	}
 	if (dry_run) {
-		fprintf(report_stream(s3->cfg), "would create bucket %s\n",
-		    bucket);
+		fprintf(report_stream(s3_config(s3)),
+		    "would create bucket %s\n", bucket);
 		return 0;
 	}
 	if (!generated) {
-		if (s3_create_bucket(s3, bucket, 0) == -1)
+		if (bucket_create(s3, bucket, 0) == -1)
 			return -1;
 		logmsg(1, "created bucket %s", bucket);
 		return 0;
@@ -227,11 +228,11 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 	memcpy(base, bucket, BUCKET_DEFAULT_LEN);
 	for (n = 1; n <= 99; n++) {
 		bucket_default_next(base, n, bucket);
-		if ((r = s3_head_bucket(s3, bucket)) == -1)
+		if ((r = bucket_head(s3, bucket)) == -1)
 			return -1;
 		if (r == 0)
 			continue;
-		if ((r = s3_create_bucket(s3, bucket, 1)) == -1 ||
+		if ((r = bucket_create(s3, bucket, 1)) == -1 ||
 		    (r == 0 && (r = claim_bucket(s3, bucket)) == -1))
 			return -1;
 		if (r == 0) {
@@ -392,7 +393,7 @@ main(int argc, char *argv[])
 	}
 	if (load_key(&cfg, &key) == -1)
 		goto out;
-	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
+	if (config_load(&cfg) == -1 || (s3 = s3_new(&cfg)) == NULL)
 		goto out;
 	s3_ready = 1;
 	/*
@@ -424,13 +425,13 @@ main(int argc, char *argv[])
 	}
 	started = 1;
 	rc = EXIT_FATAL;
-	if (ensure_bucket(&s3, bucket, generated, cfg.dry_run, &exists) == -1)
+	if (ensure_bucket(s3, bucket, generated, cfg.dry_run, &exists) == -1)
 		goto out;
 	if (generated && !cfg.json)
 		printf("bucket: %s\n", bucket);
 	fflush(stdout);
-	if (exists && (list_bucket(&s3, bucket, &remote) == -1 ||
-	    index_load(&ix, &s3, bucket, &remote) == -1))
+	if (exists && (list_bucket(s3, bucket, &remote) == -1 ||
+	    index_load(&ix, s3, bucket, &remote) == -1))
 		goto out;
 	pthread_join(sj.tid, NULL);
 	started = 0;
@@ -453,7 +454,7 @@ main(int argc, char *argv[])
 		goto out;
 
 	/* settings: never contradict what the backup is (its encryption). */
-	if (exists && settings_load(&s3, bucket, &sj.tbl, &settings) == -1)
+	if (exists && settings_load(s3, bucket, &sj.tbl, &settings) == -1)
 		goto out;
 	if (exists && settings_check(&settings, &cfg, bucket) == -1) {
 		rc = EXIT_USAGE;
@@ -522,7 +523,7 @@ main(int argc, char *argv[])
 
 	/* Recorded before the first object written under them. */
 	if (settings_changed(&settings, &cfg) &&
-	    settings_save(&s3, bucket) == -1)
+	    settings_save(s3, bucket) == -1)
 		goto out;
 
 	/* upload */
@@ -536,7 +537,7 @@ main(int argc, char *argv[])
 		report_summary(&rep, bucket);
 		goto out;
 	}
-	(void)index_save(&ix, &s3, bucket, &sj.tbl);
+	(void)index_save(&ix, s3, bucket, &sj.tbl);
 
 	/* report */
 	report_summary(&rep, bucket);
@@ -554,7 +555,7 @@ out:
 	table_free(&remote);
 	table_free(&sj.tbl);
 	if (s3_ready)
-		s3_free(&s3);
+		s3_free(s3);
 	crypt_key_free(key);
 	free(realroot);
 	config_free(&cfg);

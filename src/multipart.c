@@ -33,6 +33,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 enum MP_STATE {
 	MP_STARTING,		/* waiting for Create or ListParts */
@@ -186,7 +187,7 @@ mp_create_done(struct s3_call *c, void *arg)
 	if (!sse_etag_is_md5(c))
 		mp->sse = 1;
 	if (!mp_call_failed(mp, c, "CreateMultipartUpload")) {
-		if (xml_parse_initiate(c->resp.data, c->resp.len,
+		if (mpdoc_parse_initiate(c->resp.data, c->resp.len,
 		    &mp->j.upload_id) == -1 || mp_journal_save(mp) == -1)
 			mp->failed = 1;
 		else
@@ -215,7 +216,7 @@ mp_create(struct mpfile *mp)
 
 /* ListParts: forget journal parts the server does not hold as recorded. */
 static int
-mp_list_part(void *arg, const struct list_part *lp)
+mp_list_part(void *arg, const struct mpdoc_part *lp)
 {
 	struct mpfile *mp = arg;
 	char hex[33];
@@ -265,7 +266,7 @@ mp_listparts_done(struct s3_call *c, void *arg)
 	int truncated = 0;
 
 	mp->inflight--;
-	if (c->ok && xml_parse_list_parts(c->resp.data, c->resp.len,
+	if (c->ok && mpdoc_parse_parts(c->resp.data, c->resp.len,
 	    mp_list_part, mp, &truncated, &marker) == 0) {
 		/* Only what the server confirmed counts as stored. */
 		for (i = 0; i < mp->j.nparts; i++)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* --help: each option of opttab.c's table has its lines here. */
 static void

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -26,15 +27,46 @@
 /* Largest error or result document we keep in memory. */
 #define RESP_MAX_DEFAULT	(16u * 1024 * 1024)
 
-int
-s3_init(struct s3 *s3, const struct config *cfg)
+/* The client. */
+struct s3 {
+	const struct config *cfg;
+	char		*scheme;	/* "https" or "http" */
+	char		*endpoint_host;	/* host[:port] of a custom endpoint */
+	char		*endpoint_path;	/* path part of the endpoint, "" if none */
+	char		*region;	/* follows region redirects */
+	int		 path_style;
+	struct xfer	*xfer;
+	struct sse	 sse;		/* the SSE-C key, when one is set */
+};
+
+/* A call on the wire: what one attempt needs, and the redirect it took. */
+struct s3_wire {
+	void		*easy;		/* the attempt's curl handle */
+	struct curl_slist *hdrlist;	/* its request headers */
+	uint64_t	 sent;		/* body bytes read for it */
+	int		 redirected;	/* the region changed once for it */
+};
+
+static int	 s3_xfer_prepare(void *, struct s3_call *, void *);
+static int	 s3_xfer_finish(void *, struct s3_call *);
+
+/*
+ * A new client for "cfg" (which must outlive it), with its transfer
+ * engine and the SSE-C key, if any.  Returns NULL after reporting a bad
+ * endpoint or key file.  Free it with s3_free().
+ */
+struct s3 *
+s3_new(const struct config *cfg)
 {
+	struct s3 *s3;
+	struct xfer_ops ops;
 	const char *p, *host;
 	size_t hostlen;
 	int rc = -1;
 
-	memset(s3, 0, sizeof(*s3));
+	s3 = xcalloc(1, sizeof(*s3));
 	s3->cfg = cfg;
+	s3->sse.cfg = cfg;
 	s3->region = xstrdup(cfg->region != NULL ? cfg->region : "us-east-1");
 	s3->path_style = cfg->path_style;
 	if (cfg->endpoint == NULL) {
@@ -64,31 +96,65 @@ s3_init(struct s3 *s3, const struct config *cfg)
 			hostlen--;
 		s3->endpoint_path = xstrndup(p, hostlen);
 	}
-	if (sse_load(s3) == -1)
+	if (sse_load(&s3->sse) == -1)
 		goto out;
-	if ((s3->xfer = xfer_new(s3, cfg->jobs > 0 ? cfg->jobs : 1)) == NULL)
+	memset(&ops, 0, sizeof(ops));
+	ops.prepare = s3_xfer_prepare;
+	ops.finish = s3_xfer_finish;
+	ops.errstr = s3_call_errstr;
+	ops.arg = s3;
+	ops.max_retries = cfg->max_retries;
+	if ((s3->xfer = xfer_new(&ops, cfg->jobs > 0 ? cfg->jobs : 1)) == NULL)
 		goto out;
 	rc = 0;
 out:
-	if (rc == -1)
+	if (rc == -1) {
 		s3_free(s3);
-	return rc;
+		s3 = NULL;
+	}
+	return s3;
 }
 
+/* Free "s3" and its engine, wiping the SSE-C key; accepts NULL. */
 void
 s3_free(struct s3 *s3)
 {
 	if (s3 == NULL)
 		return;
 	xfer_free(s3->xfer);
-	sse_free(s3);
+	sse_free(&s3->sse);
 	free(s3->scheme);
 	free(s3->endpoint_host);
 	free(s3->endpoint_path);
 	free(s3->region);
-	memset(s3, 0, sizeof(*s3));
+	free(s3);
 }
 
+/* The transfer engine of "s3", for callers that run calls themselves. */
+struct xfer *
+s3_xfer(const struct s3 *s3)
+{
+	return s3->xfer;
+}
+
+/* The settings "s3" was made with. */
+const struct config *
+s3_config(const struct s3 *s3)
+{
+	return s3->cfg;
+}
+
+/* The region requests are signed for now (it follows redirects). */
+const char *
+s3_region(const struct s3 *s3)
+{
+	return s3->region;
+}
+
+/*
+ * A new call "method" on "bucket" and "key" (copied; either may be
+ * NULL), without body or output file.  Free it with s3_call_free().
+ */
 struct s3_call *
 s3_call_new(const char *method, const char *bucket, const char *key)
 {
@@ -105,6 +171,7 @@ s3_call_new(const char *method, const char *bucket, const char *key)
 	return c;
 }
 
+/* Add query parameter "name" (a literal) = "value" (copied; NULL is ""). */
 void
 s3_call_query(struct s3_call *c, const char *name, const char *value)
 {
@@ -115,6 +182,7 @@ s3_call_query(struct s3_call *c, const char *name, const char *value)
 	c->nquery++;
 }
 
+/* Add request header "name" (a literal): "value" (copied). */
 void
 s3_call_header(struct s3_call *c, const char *name, const char *value)
 {
@@ -125,6 +193,7 @@ s3_call_header(struct s3_call *c, const char *name, const char *value)
 	c->nhdr++;
 }
 
+/* Forget the response of a previous attempt. */
 void
 s3_call_reset(struct s3_call *c)
 {
@@ -153,14 +222,17 @@ s3_call_reset(struct s3_call *c)
 	c->out_errno = 0;
 	c->curl_msg = NULL;
 	c->content_length = -1;
-	s3_error_free(&c->err);
+	xml_error_free(&c->err);
 	c->curl_code = 0;
 	c->ok = 0;
-	c->sent = 0;
-	curl_slist_free_all(c->hdrlist);
-	c->hdrlist = NULL;
+	if (c->wire != NULL) {
+		c->wire->sent = 0;
+		curl_slist_free_all(c->wire->hdrlist);
+		c->wire->hdrlist = NULL;
+	}
 }
 
+/* Free "c" with everything it owns; accepts NULL. */
 void
 s3_call_free(struct s3_call *c)
 {
@@ -177,6 +249,8 @@ s3_call_free(struct s3_call *c)
 	free(c->server);
 	free(c->bucket);
 	free(c->key);
+	free(c->wire);
+	xfer_slot_free(c->slot);
 	free(c);
 }
 
@@ -215,29 +289,30 @@ static size_t
 s3_read_body(char *dst, size_t size, size_t nmemb, void *arg)
 {
 	struct s3_call *c = arg;
+	struct s3_wire *w = c->wire;
 	size_t want = size * nmemb;
 	uint64_t left;
 	ssize_t n;
 
 	if (c->body_fd >= 0) {
-		left = c->body_size - c->sent;
+		left = c->body_size - w->sent;
 		if (want > left)
 			want = left;
 		if (want == 0)
 			return 0;
-		n = pread(c->body_fd, dst, want, c->body_off + (off_t)c->sent);
+		n = pread(c->body_fd, dst, want, c->body_off + (off_t)w->sent);
 		if (n <= 0) {
 			/* The file shrank or cannot be read: abort this attempt. */
 			return CURL_READFUNC_ABORT;
 		}
-		c->sent += (uint64_t)n;
+		w->sent += (uint64_t)n;
 		return (size_t)n;
 	}
-	left = c->body_len - c->sent;
+	left = c->body_len - w->sent;
 	if (want > left)
 		want = left;
-	memcpy(dst, c->body + c->sent, want);
-	c->sent += want;
+	memcpy(dst, c->body + w->sent, want);
+	w->sent += want;
 	return want;
 }
 
@@ -248,7 +323,7 @@ s3_seek_body(void *arg, curl_off_t offset, int origin)
 
 	if (origin != SEEK_SET || offset < 0)
 		return CURL_SEEKFUNC_CANTSEEK;
-	c->sent = (uint64_t)offset;
+	c->wire->sent = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -260,7 +335,7 @@ s3_write_resp(char *src, size_t size, size_t nmemb, void *arg)
 	ssize_t w;
 	long status = 0;
 
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c->wire->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (c->out_fd >= 0 && status >= 200 && status < 300) {
 		/* pwrite: ranges of one object land at their own offsets. */
 		for (keep = 0; keep < n; keep += (size_t)w) {
@@ -289,6 +364,10 @@ s3_write_header(char *src, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/*
+ * Record response header line "line" ("len" bytes, with its CRLF) in
+ * the fields of "c" it fills; other headers are ignored.
+ */
 void
 s3_call_header_line(struct s3_call *c, const char *line, size_t len)
 {
@@ -366,6 +445,11 @@ s3_url(const char *scheme, const char *host, const char *creq)
 	    (int)(q - 1 - uri), uri, (int)(end - q), q);
 }
 
+/*
+ * Sign "c" for now and configure the curl easy handle "easy" with its
+ * URL, method, headers and body, forgetting any previous answer.  The
+ * engine does this before every attempt.  Returns 0, or -1 (reported).
+ */
 int
 s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 {
@@ -380,13 +464,15 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 
 	memset(&res, 0, sizeof(res));
 	s3_call_reset(c);
-	c->easy = easy;
+	if (c->wire == NULL)
+		c->wire = xcalloc(1, sizeof(*c->wire));
+	c->wire->easy = easy;
 	s3_call_target(s3, c, &host, &path);
 	sigv4_amzdate(time(NULL), amzdate);
 	if (c->unsigned_payload || c->body_fd >= 0)
 		strcpy(hash, "UNSIGNED-PAYLOAD");
 	else if (c->body != NULL)
-		sigv4_sha256_hex(c->body, c->body_len, hash);
+		sha256_hex(c->body, c->body_len, hash);
 	else
 		strcpy(hash, EMPTY_SHA256);
 
@@ -408,7 +494,7 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 		hv[nh].name = c->hdr[i].name;
 		hv[nh++].value = c->hdr[i].value;
 	}
-	nh += sse_headers(s3, c, hv + nh);
+	nh += sse_headers(&s3->sse, c, hv + nh);
 
 	memset(&sr, 0, sizeof(sr));
 	sr.method = c->method;
@@ -432,23 +518,22 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 	logmsg(2, "%s %s", c->method, url);
 	for (i = 0; i < nh; i++) {
 		line = xasprintf("%s: %s", hv[i].name, hv[i].value);
-		c->hdrlist = curl_slist_append(c->hdrlist, line);
+		c->wire->hdrlist = curl_slist_append(c->wire->hdrlist, line);
 		freezero_str(line);
 	}
 	line = xasprintf("Authorization: %s", res.authorization);
-	c->hdrlist = curl_slist_append(c->hdrlist, line);
+	c->wire->hdrlist = curl_slist_append(c->wire->hdrlist, line);
 	freezero_str(line);
 	/* No 100-continue round trip, and no default content type. */
-	c->hdrlist = curl_slist_append(c->hdrlist, "Expect:");
-	c->hdrlist = curl_slist_append(c->hdrlist, "Accept:");
-	if (c->hdrlist == NULL)
+	c->wire->hdrlist = curl_slist_append(c->wire->hdrlist, "Expect:");
+	c->wire->hdrlist = curl_slist_append(c->wire->hdrlist, "Accept:");
+	if (c->wire->hdrlist == NULL)
 		errx(3, "curl_slist_append: out of memory");
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	/* Keys may hold "." and ".." segments: send the path as signed. */
 	curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, c->hdrlist);
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, c->wire->hdrlist);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -487,10 +572,21 @@ out:
 	return rc;
 }
 
+/* The list of request headers of the last attempt, or NULL (for tests). */
+const struct curl_slist *
+s3_call_sent_headers(const struct s3_call *c)
+{
+	return c->wire != NULL ? c->wire->hdrlist : NULL;
+}
+
+/*
+ * After an attempt ended: parse its error document, if any, and set
+ * c->ok (2xx, and no <Error> inside).
+ */
 void
 s3_call_finish(struct s3_call *c)
 {
-	s3_error_free(&c->err);
+	xml_error_free(&c->err);
 	if (c->resp.len > 0)
 		(void)xml_parse_error(c->resp.data, c->resp.len, &c->err);
 	/* Some servers send the code only as a header (or bad XML). */
@@ -533,6 +629,11 @@ s3_hint(const char *code)
 	return NULL;
 }
 
+/*
+ * One line describing why a finished call failed, with a hint for the
+ * well-known causes (wrong secret, clock skew, missing bucket).
+ * Returns a string owned by the caller.
+ */
 char *
 s3_call_errstr(const struct s3_call *c)
 {
@@ -577,6 +678,7 @@ s3_call_errstr(const struct s3_call *c)
 	}
 }
 
+/* 1 when the failure of "c" means no other request can succeed either. */
 int
 s3_call_fatal(const struct s3_call *c)
 {
@@ -603,6 +705,10 @@ s3_call_fatal(const struct s3_call *c)
 	return 0;
 }
 
+/*
+ * Run "c" to completion on the engine of "s3" (with its retries).
+ * Returns 0 on 2xx, -1 otherwise (not reported: see s3_call_errstr).
+ */
 int
 s3_exec(struct s3 *s3, struct s3_call *c)
 {
@@ -612,130 +718,10 @@ s3_exec(struct s3 *s3, struct s3_call *c)
 	return c->ok ? 0 : -1;
 }
 
-int
-s3_head_bucket(struct s3 *s3, const char *bucket)
-{
-	struct s3_call *c;
-	char *msg = NULL;
-	int rc = -1;
-
-	c = s3_call_new("HEAD", bucket, NULL);
-	if (s3_exec(s3, c) == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (c->curl_code == CURLE_OK && c->status == 404) {
-		rc = 1;
-		goto out;
-	}
-	if (c->curl_code == CURLE_OK && c->err.code == NULL &&
-	    (c->status == 400 || c->status == 403)) {
-		/* A HEAD answer has no body: ask again to learn the cause. */
-		s3_call_free(c);
-		c = s3_call_new("GET", bucket, NULL);
-		s3_call_query(c, "list-type", "2");
-		s3_call_query(c, "max-keys", "1");
-		if (s3_exec(s3, c) == 0) {
-			rc = 0;
-			goto out;
-		}
-	}
-	msg = s3_call_errstr(c);
-	if (c->curl_code == CURLE_OK && c->status == 403 && c->err.code == NULL)
-		warnx("bucket %s: access denied (HTTP 403): it belongs to "
-		    "another account, or the credentials are wrong", bucket);
-	else
-		warnx("bucket %s: %s", bucket, msg);
-out:
-	free(msg);
-	s3_call_free(c);
-	return rc;
-}
-
-int
-s3_create_bucket(struct s3 *s3, const char *bucket, int must_be_new)
-{
-	struct s3_call *c;
-	char *body = NULL, *msg = NULL;
-	int rc = -1;
-
-	c = s3_call_new("PUT", bucket, NULL);
-	/* us-east-1 is the default location and must not be named. */
-	if (strcmp(s3->region, "us-east-1") != 0) {
-		body = xasprintf("<CreateBucketConfiguration xmlns=\""
-		    S3_XMLNS "\">"
-		    "<LocationConstraint>%s</LocationConstraint>"
-		    "</CreateBucketConfiguration>", s3->region);
-		c->body = body;
-		c->body_len = strlen(body);
-	}
-	if (s3_exec(s3, c) == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (c->err.code != NULL &&
-	    strcmp(c->err.code, "BucketAlreadyOwnedByYou") == 0) {
-		rc = must_be_new;
-		goto out;
-	}
-	if (must_be_new && c->err.code != NULL &&
-	    strcmp(c->err.code, "BucketAlreadyExists") == 0) {
-		rc = 1;
-		goto out;
-	}
-	msg = s3_call_errstr(c);
-	warnx("create bucket %s: %s", bucket, msg);
-out:
-	free(msg);
-	free(body);
-	s3_call_free(c);
-	return rc;
-}
-
-int
-s3_list(struct s3 *s3, const char *bucket, const char *prefix,
-    list_entry_fn fn, void *arg)
-{
-	struct s3_call *c = NULL;
-	struct list_page page;
-	char *token = NULL, *msg = NULL;
-	long pages = 0;
-	int rc = -1;
-
-	memset(&page, 0, sizeof(page));
-	do {
-		c = s3_call_new("GET", bucket, NULL);
-		s3_call_query(c, "list-type", "2");
-		s3_call_query(c, "encoding-type", "url");
-		if (prefix != NULL && *prefix != '\0')
-			s3_call_query(c, "prefix", prefix);
-		if (token != NULL)
-			s3_call_query(c, "continuation-token", token);
-		if (s3_exec(s3, c) == -1) {
-			msg = s3_call_errstr(c);
-			warnx("list bucket %s: %s", bucket, msg);
-			goto out;
-		}
-		free(token);
-		token = NULL;
-		if (xml_parse_list_page(c->resp.data, c->resp.len, 1, fn, arg,
-		    &page) == -1)
-			goto out;
-		pages++;
-		token = page.next_token;
-		page.next_token = NULL;
-		s3_call_free(c);
-		c = NULL;
-	} while (page.truncated && token != NULL);
-	logmsg(1, "listed bucket %s in %ld page(s)", bucket, pages);
-	rc = 0;
-out:
-	free(msg);
-	free(token);
-	s3_call_free(c);
-	return rc;
-}
-
+/*
+ * Send "len" bytes of "body" (not owned; it must outlive the call) with
+ * their Content-MD5 and content type "ctype".
+ */
 void
 s3_call_body(struct s3_call *c, const char *body, size_t len,
     const char *ctype)
@@ -749,6 +735,12 @@ s3_call_body(struct s3_call *c, const char *body, size_t len,
 	s3_call_header(c, "content-type", ctype);
 }
 
+/*
+ * A PutObject call for "size" bytes of "fd" from offset 0, with
+ * Content-MD5 "md5b64", x-amz-meta-mtime "mtime" and content type
+ * "ctype" (any may be NULL; the type is then application/octet-stream).
+ * The caller owns the call.
+ */
 struct s3_call *
 s3_put_new(const char *bucket, const char *key, int fd, uint64_t size,
     const char *md5b64, const char *mtime, const char *ctype)
@@ -770,4 +762,48 @@ s3_put_new(const char *bucket, const char *key, int fd, uint64_t size,
 	if (mtime != NULL)
 		s3_call_header(c, "x-amz-meta-mtime", mtime);
 	return c;
+}
+
+/* The engine's prepare: see s3_call_prepare(). */
+static int
+s3_xfer_prepare(void *arg, struct s3_call *c, void *easy)
+{
+	return s3_call_prepare(arg, c, easy);
+}
+
+/*
+ * A 301, or a 400 naming another region, means the bucket lives
+ * elsewhere: switch the client's region once and go again at once.
+ */
+static int
+s3_redirect(struct s3 *s3, struct s3_call *c)
+{
+	const char *region;
+
+	if (c->wire->redirected || (c->status != 301 && c->status != 400))
+		return 0;
+	region = c->bucket_region != NULL ? c->bucket_region : c->err.region;
+	if (region == NULL || *region == '\0' ||
+	    strcmp(region, s3->region) == 0)
+		return 0;
+	logmsg(1, "bucket %s is in region %s, not %s: following it",
+	    c->bucket != NULL ? c->bucket : "", region, s3->region);
+	free(s3->region);
+	s3->region = xstrdup(region);
+	c->wire->redirected = 1;
+	return 1;
+}
+
+/*
+ * The engine's finish: classify the answer, and send the call again at
+ * once when it went to the wrong region or needs no SSE-C headers.
+ */
+static int
+s3_xfer_finish(void *arg, struct s3_call *c)
+{
+	struct s3 *s3 = arg;
+
+	s3_call_finish(c);
+	return !c->ok && (s3_redirect(s3, c) ||
+	    sse_c_plain_retry(&s3->sse, c));
 }

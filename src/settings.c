@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define SETTINGS_NAME	RESERVED_PREFIX "settings"
 #define SETTINGS_FORMAT	1
@@ -110,7 +111,7 @@ settings_infer(struct s3 *s3, const char *bucket, const struct table *tbl,
 		if (!e->remote || e->dir || e->rcrypt != RCRYPT_UNKNOWN)
 			continue;
 		asked++;
-		key = list_object_key(s3->cfg, e->key);
+		key = list_object_key(s3_config(s3), e->key);
 		c = s3_call_new("HEAD", bucket, key);
 		free(key);
 		if (s3_exec(s3, c) == 0)
@@ -143,20 +144,21 @@ settings_load(struct s3 *s3, const char *bucket, struct table *tbl,
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
-	key = list_object_key(s3->cfg, SETTINGS_NAME);
+	key = list_object_key(s3_config(s3), SETTINGS_NAME);
 	c = s3_call_new("GET", bucket, key);
 	if (s3_exec(s3, c) == -1) {
 		if (c->status == 404) {
 			settings_infer(s3, bucket, tbl, st);
 			rc = 0;
-		} else if (sse_c_hint(s3->cfg, c) != NULL && s3->cfg->restore) {
+		} else if (sse_c_hint(s3_config(s3), c) != NULL &&
+		    s3_config(s3)->restore) {
 			/* Written with SSE-C: the restore says so per file. */
-			logmsg(1, "%s: %s", key, sse_c_hint(s3->cfg, c));
+			logmsg(1, "%s: %s", key, sse_c_hint(s3_config(s3), c));
 			rc = 0;
-		} else if (sse_c_hint(s3->cfg, c) != NULL)
+		} else if (sse_c_hint(s3_config(s3), c) != NULL)
 			warnx("%s: %s (HTTP %ld): a backup without the key would "
 			    "store files unencrypted; nothing uploaded", key,
-			    sse_c_hint(s3->cfg, c), c->status);
+			    sse_c_hint(s3_config(s3), c), c->status);
 		else {
 			msg = s3_call_errstr(c);
 			warnx("%s: %s", key, msg);
@@ -267,7 +269,7 @@ settings_changed(const struct settings *st, const struct config *cfg)
 int
 settings_save(struct s3 *s3, const char *bucket)
 {
-	const struct config *cfg = s3->cfg;
+	const struct config *cfg = s3_config(s3);
 	char hex[2 * KEYID_LEN + 1], *text = NULL, *key, *msg;
 	struct s3_call *c;
 	json_t *o;

@@ -16,6 +16,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define SIGV4_ALGORITHM	"AWS4-HMAC-SHA256"
 #define SIGV4_HASHLEN	32
@@ -42,48 +43,6 @@ sigv4_md(void)
 	if ((md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256)) == NULL)
 		errx(3, "sigv4: mbedTLS has no SHA-256");
 	return md;
-}
-
-/*
- * Percent-encode "len" bytes of "s" the way S3 signs them: every byte
- * outside A-Za-z0-9-._~ becomes %XX (upper-case hex), and '/' too
- * unless keep_slash.  Result is owned by the caller.
- */
-char *
-sigv4_uri_encode(const char *s, size_t len, int keep_slash)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	struct buf b = { NULL, 0, 0 };
-	unsigned char c;
-	char esc[3];
-	size_t i;
-
-	buf_append(&b, "", 0);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~' || (c == '/' && keep_slash)) {
-			buf_append(&b, &s[i], 1);
-			continue;
-		}
-		esc[0] = '%';
-		esc[1] = digits[c >> 4];
-		esc[2] = digits[c & 0xf];
-		buf_append(&b, esc, sizeof(esc));
-	}
-	return b.data;
-}
-
-/* Lower-case hex SHA-256 of a buffer into out[65]. */
-void
-sigv4_sha256_hex(const void *p, size_t len, char out[65])
-{
-	unsigned char digest[SIGV4_HASHLEN];
-
-	if (mbedtls_md(sigv4_md(), p, len, digest) != 0)
-		errx(3, "sigv4: SHA-256 failed");
-	hex_encode(digest, sizeof(digest), out);
 }
 
 /*
@@ -189,9 +148,9 @@ sigv4_canon_query(const struct sigv4_request *req, struct buf *out)
 	for (i = 0; i < req->nquery; i++) {
 		/* A NULL value is a bare "?name", signed as "name=". */
 		v = req->query[i].value != NULL ? req->query[i].value : "";
-		qp[i].name = sigv4_uri_encode(req->query[i].name,
+		qp[i].name = uri_encode(req->query[i].name,
 		    strlen(req->query[i].name), 0);
-		qp[i].value = sigv4_uri_encode(v, strlen(v), 0);
+		qp[i].value = uri_encode(v, strlen(v), 0);
 	}
 	qsort(qp, req->nquery, sizeof(*qp), sigv4_qparam_cmp);
 	for (i = 0; i < req->nquery; i++) {
@@ -347,7 +306,7 @@ sigv4_sign(const struct sigv4_request *req, struct sigv4_result *res)
 
 	/* S3: encode the path once, keep '/', never normalise. */
 	uri = *req->path == '\0' ? xstrdup("/") :
-	    sigv4_uri_encode(req->path, strlen(req->path), 1);
+	    uri_encode(req->path, strlen(req->path), 1);
 	buf_append(&creq, req->method, strlen(req->method));
 	buf_append(&creq, "\n", 1);
 	buf_append(&creq, uri, strlen(uri));
@@ -362,7 +321,7 @@ sigv4_sign(const struct sigv4_request *req, struct sigv4_result *res)
 
 	scope = xasprintf("%.8s/%s/%s/aws4_request", req->amzdate,
 	    req->region, req->service);
-	sigv4_sha256_hex(creq.data, creq.len, hash);
+	sha256_hex(creq.data, creq.len, hash);
 	res->string_to_sign = xasprintf("%s\n%s\n%s\n%s", SIGV4_ALGORITHM,
 	    req->amzdate, scope, hash);
 

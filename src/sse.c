@@ -29,11 +29,16 @@
 #include <mbedtls/platform_util.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define SSEC_KEYLEN	32
 /* A key file holds at most 64 hex digits and a line end. */
 #define SSEC_FILE_MAX	128
 
+/*
+ * Whether "value" is a value of --sse; "what" names it in the message.
+ * Returns 0, or -1 after reporting.
+ */
 int
 sse_valid(const char *what, const char *value)
 {
@@ -44,6 +49,10 @@ sse_valid(const char *what, const char *value)
 	return -1;
 }
 
+/*
+ * Whether "value" is a canned ACL for objects; "what" names it in the
+ * message.  Returns 0, or -1 after reporting.
+ */
 int
 sse_valid_acl(const char *what, const char *value)
 {
@@ -61,6 +70,11 @@ sse_valid_acl(const char *what, const char *value)
 	return -1;
 }
 
+/*
+ * Check the values of those settings in "cfg", and that they go
+ * together, before any request.
+ * Returns 0, or -1 after reporting (a usage error).
+ */
 int
 sse_check(const struct config *cfg)
 {
@@ -115,10 +129,15 @@ sse_key_parse(const unsigned char *buf, size_t len,
 	return rc;
 }
 
+/*
+ * Read sse->cfg->sse_c_key_file, when set, into sse->ssec_key and
+ * sse->ssec_md5 (free with sse_free).  Returns 0, or -1 after reporting
+ * (a configuration error).
+ */
 int
-sse_load(struct s3 *s3)
+sse_load(struct sse *sse)
 {
-	const char *path = s3->cfg->sse_c_key_file;
+	const char *path = sse->cfg->sse_c_key_file;
 	unsigned char buf[SSEC_FILE_MAX + 1], key[SSEC_KEYLEN], md5[16];
 	size_t len = 0, olen;
 	ssize_t n;
@@ -146,11 +165,11 @@ sse_load(struct s3 *s3)
 		goto out;
 	}
 	mbedtls_md5_ret(key, sizeof(key), md5);
-	s3->ssec_key = xmalloc(48);
-	s3->ssec_md5 = xmalloc(32);
-	mbedtls_base64_encode((unsigned char *)s3->ssec_key, 48, &olen, key,
+	sse->ssec_key = xmalloc(48);
+	sse->ssec_md5 = xmalloc(32);
+	mbedtls_base64_encode((unsigned char *)sse->ssec_key, 48, &olen, key,
 	    sizeof(key));
-	mbedtls_base64_encode((unsigned char *)s3->ssec_md5, 32, &olen, md5,
+	mbedtls_base64_encode((unsigned char *)sse->ssec_md5, 32, &olen, md5,
 	    sizeof(md5));
 	rc = 0;
 out:
@@ -161,12 +180,13 @@ out:
 	return rc;
 }
 
+/* Wipe and free what sse_load set. */
 void
-sse_free(struct s3 *s3)
+sse_free(struct sse *sse)
 {
-	freezero_str(s3->ssec_key);
-	free(s3->ssec_md5);
-	s3->ssec_key = s3->ssec_md5 = NULL;
+	freezero_str(sse->ssec_key);
+	free(sse->ssec_md5);
+	sse->ssec_key = sse->ssec_md5 = NULL;
 }
 
 /* Whether call "c" has the query parameter "name". */
@@ -181,11 +201,16 @@ sse_has_query(const struct s3_call *c, const char *name)
 	return 0;
 }
 
+/*
+ * Fill hv[] (room for SSE_MAXHDR) with the headers the settings add to
+ * call "c", by what the call is (see the top of this file).  The values
+ * point into "sse" and its config.  Returns how many.
+ */
 size_t
-sse_headers(const struct s3 *s3, const struct s3_call *c,
+sse_headers(const struct sse *sse, const struct s3_call *c,
     struct sigv4_kv *hv)
 {
-	const struct config *cfg = s3->cfg;
+	const struct config *cfg = sse->cfg;
 	int put, create, part, get, ssec;
 	size_t n = 0;
 
@@ -198,7 +223,7 @@ sse_headers(const struct s3 *s3, const struct s3_call *c,
 	    strcmp(c->method, "HEAD") == 0) && c->key != NULL &&
 	    (c->nquery == 0 || sse_has_query(c, "partNumber") ||
 	    sse_has_query(c, "versionId"));
-	ssec = s3->ssec_key != NULL && !c->ssec_off &&
+	ssec = sse->ssec_key != NULL && !c->ssec_off &&
 	    (put || create || part || get);
 	if ((put || create) && cfg->sse != NULL) {
 		hv[n].name = "x-amz-server-side-encryption";
@@ -216,9 +241,9 @@ sse_headers(const struct s3 *s3, const struct s3_call *c,
 		hv[n].name = "x-amz-server-side-encryption-customer-algorithm";
 		hv[n++].value = "AES256";
 		hv[n].name = "x-amz-server-side-encryption-customer-key";
-		hv[n++].value = s3->ssec_key;
+		hv[n++].value = sse->ssec_key;
 		hv[n].name = "x-amz-server-side-encryption-customer-key-md5";
-		hv[n++].value = s3->ssec_md5;
+		hv[n++].value = sse->ssec_md5;
 	}
 	if (cfg->request_payer && c->bucket != NULL) {
 		hv[n].name = "x-amz-request-payer";
@@ -227,6 +252,11 @@ sse_headers(const struct s3 *s3, const struct s3_call *c,
 	return n;
 }
 
+/*
+ * What a failed GET or HEAD of an object means when SSE-C is in play:
+ * the key is missing, or another key sealed the object; NULL when the
+ * answer says neither.
+ */
 const char *
 sse_c_hint(const struct config *cfg, const struct s3_call *c)
 {
@@ -260,8 +290,13 @@ sse_c_hint(const struct config *cfg, const struct s3_call *c)
 	    "access denied)";
 }
 
+/*
+ * A GET or HEAD sent with SSE-C headers failed with 400: mark it to go
+ * again without them (the object may be stored plain) and return 1,
+ * once; else 0.
+ */
 int
-sse_c_plain_retry(const struct s3 *s3, struct s3_call *c)
+sse_c_plain_retry(const struct sse *sse, struct s3_call *c)
 {
 	/*
 	 * AWS refuses SSE-C headers on an object stored without them (400
@@ -269,7 +304,7 @@ sse_c_plain_retry(const struct s3 *s3, struct s3_call *c)
 	 * this object"), and a HEAD shows no code: ask once more without.
 	 * An SSE-C object then fails the same way again.
 	 */
-	if (s3->ssec_key == NULL || c->ssec_off || c->curl_code != 0 ||
+	if (sse->ssec_key == NULL || c->ssec_off || c->curl_code != 0 ||
 	    c->status != 400 || c->key == NULL ||
 	    (strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0))
 		return 0;
@@ -277,6 +312,7 @@ sse_c_plain_retry(const struct s3 *s3, struct s3_call *c)
 	return 1;
 }
 
+/* Whether the settings ask for SSE-KMS or SSE-C: ETags are no MD5. */
 int
 sse_etags_not_md5(const struct config *cfg)
 {
@@ -284,6 +320,11 @@ sse_etags_not_md5(const struct config *cfg)
 	    strncmp(cfg->sse, "aws:kms", 7) == 0);
 }
 
+/*
+ * Whether the ETag of answer "c" can be the MD5 of the content: not
+ * when the server says it stored the object with SSE-KMS or SSE-C
+ * (AWS documents that those ETags are not an MD5).
+ */
 int
 sse_etag_is_md5(const struct s3_call *c)
 {

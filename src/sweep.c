@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /*
  * Whether the file of "key" (relative) is no longer a multipart upload.

@@ -14,12 +14,20 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 
 #define BACKOFF_BASE_MS	200
 #define BACKOFF_MAX_MS	20000
 
+/* A call's place in the engine: kept from one attempt to the next. */
+struct xfer_slot {
+	int		 attempt;	/* retries so far */
+	uint64_t	 not_before;	/* monotonic ms */
+	struct s3_call	*next;		/* in the queue */
+};
+
 struct xfer {
-	struct s3	*s3;
+	struct xfer_ops	 ops;
 	CURLM		*multi;
 	int		 jobs;
 	int		 running;	/* easy handles inside the multi */
@@ -32,13 +40,18 @@ struct xfer {
 	int		 feed_later;	/* ...and another thread will wake us */
 };
 
+/*
+ * A new engine running at most "jobs" requests at once, with "ops"
+ * (copied) for what only the callers' layer knows.  Returns NULL when
+ * libcurl cannot start (reported).
+ */
 struct xfer *
-xfer_new(struct s3 *s3, int jobs)
+xfer_new(const struct xfer_ops *ops, int jobs)
 {
 	struct xfer *x;
 
 	x = xcalloc(1, sizeof(*x));
-	x->s3 = s3;
+	x->ops = *ops;
 	x->jobs = jobs;
 	if ((x->multi = curl_multi_init()) == NULL) {
 		warnx("cannot start libcurl");
@@ -51,6 +64,7 @@ xfer_new(struct s3 *s3, int jobs)
 	return x;
 }
 
+/* Free the engine; accepts NULL.  Calls still queued are not freed. */
 void
 xfer_free(struct xfer *x)
 {
@@ -60,6 +74,20 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
+/* Free a call's engine state (by s3_call_free); accepts NULL. */
+void
+xfer_slot_free(struct xfer_slot *slot)
+{
+	free(slot);
+}
+
+/*
+ * Have the engine call "feed"("arg") whenever it has room for more
+ * work: the feed submits the next call and returns XFER_FEED_MORE;
+ * XFER_FEED_WAIT when nothing can start until a call under way
+ * finishes, XFER_FEED_LATER when another thread will call xfer_wakeup
+ * once something can start, XFER_FEED_DONE when nothing is left at all.
+ */
 void
 xfer_set_feed(struct xfer *x, xfer_feed_fn feed, void *arg)
 {
@@ -67,18 +95,25 @@ xfer_set_feed(struct xfer *x, xfer_feed_fn feed, void *arg)
 	x->feed_arg = arg;
 }
 
+/* Queue call "c"; its done callback runs once it succeeded or gave up. */
 void
 xfer_submit(struct xfer *x, struct s3_call *c)
 {
+	if (c->slot == NULL)
+		c->slot = xcalloc(1, sizeof(*c->slot));
 	x->queued++;
-	c->next = NULL;
+	c->slot->next = NULL;
 	if (x->tail != NULL)
-		x->tail->next = c;
+		x->tail->slot->next = c;
 	else
 		x->head = c;
 	x->tail = c;
 }
 
+/*
+ * The wait before retry "attempt" (1-based): exponential backoff with
+ * jitter, in milliseconds.
+ */
 uint64_t
 xfer_backoff_ms(int attempt)
 {
@@ -133,29 +168,6 @@ xfer_retryable(const struct s3_call *c)
 	return 0;
 }
 
-/*
- * A 301, or a 400 naming another region, means the bucket lives
- * elsewhere: switch the client's region once and go again at once.
- */
-static int
-xfer_redirect(struct xfer *x, struct s3_call *c)
-{
-	const char *region;
-
-	if (c->redirected || (c->status != 301 && c->status != 400))
-		return 0;
-	region = c->bucket_region != NULL ? c->bucket_region : c->err.region;
-	if (region == NULL || *region == '\0' ||
-	    strcmp(region, x->s3->region) == 0)
-		return 0;
-	logmsg(1, "bucket %s is in region %s, not %s: following it",
-	    c->bucket != NULL ? c->bucket : "", region, x->s3->region);
-	free(x->s3->region);
-	x->s3->region = xstrdup(region);
-	c->redirected = 1;
-	return 1;
-}
-
 /* Start every waiting call that is due, as long as there is room. */
 static void
 xfer_start(struct xfer *x, uint64_t now)
@@ -179,25 +191,24 @@ xfer_start(struct xfer *x, uint64_t now)
 			break;
 	}
 	for (c = x->head; c != NULL && x->running < x->jobs; c = next) {
-		next = c->next;
-		if (c->not_before > now) {
+		next = c->slot->next;
+		if (c->slot->not_before > now) {
 			prev = c;
 			continue;
 		}
 		if (prev != NULL)
-			prev->next = next;
+			prev->slot->next = next;
 		else
 			x->head = next;
 		if (x->tail == c)
 			x->tail = prev;
-		c->next = NULL;
+		c->slot->next = NULL;
 		x->queued--;
 
 		if ((easy = curl_easy_init()) == NULL)
 			errx(3, "curl_easy_init: out of memory");
-		if (s3_call_prepare(x->s3, c, easy) == -1) {
+		if (x->ops.prepare(x->ops.arg, c, easy) == -1) {
 			curl_easy_cleanup(easy);
-			c->easy = NULL;
 			c->curl_code = CURLE_URL_MALFORMAT;
 			c->curl_msg = xstrdup("cannot sign the request");
 			c->ok = 0;
@@ -205,6 +216,7 @@ xfer_start(struct xfer *x, uint64_t now)
 				c->done(c, c->arg);
 			continue;
 		}
+		curl_easy_setopt(easy, CURLOPT_PRIVATE, c);
 		curl_multi_add_handle(x->multi, easy);
 		x->running++;
 	}
@@ -215,7 +227,7 @@ static void
 xfer_finished(struct xfer *x, CURL *easy, CURLcode code)
 {
 	struct s3_call *c = NULL;
-	int max_retries = x->s3->cfg->max_retries;
+	int max_retries = x->ops.max_retries;
 	char *why;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
@@ -225,21 +237,21 @@ xfer_finished(struct xfer *x, CURL *easy, CURLcode code)
 		c->curl_msg = xasprintf("%s", curl_easy_strerror(code));
 	curl_multi_remove_handle(x->multi, easy);
 	curl_easy_cleanup(easy);
-	c->easy = NULL;
 	x->running--;
-	s3_call_finish(c);
 
-	if (!c->ok && (xfer_redirect(x, c) || sse_c_plain_retry(x->s3, c))) {
+	if (x->ops.finish(x->ops.arg, c)) {
 		xfer_submit(x, c);
 		return;
 	}
-	if (!c->ok && xfer_retryable(c) && c->attempt < max_retries) {
-		c->attempt++;
-		c->not_before = now_ms() + xfer_backoff_ms(c->attempt);
-		why = s3_call_errstr(c);
+	if (!c->ok && xfer_retryable(c) && c->slot->attempt < max_retries) {
+		c->slot->attempt++;
+		c->slot->not_before = now_ms() +
+		    xfer_backoff_ms(c->slot->attempt);
+		why = x->ops.errstr(c);
 		logmsg(1, "%s %s%s%s: %s; retry %d of %d", c->method,
 		    c->bucket != NULL ? c->bucket : "", c->key ? "/" : "",
-		    c->key != NULL ? c->key : "", why, c->attempt, max_retries);
+		    c->key != NULL ? c->key : "", why, c->slot->attempt,
+		    max_retries);
 		free(why);
 		xfer_submit(x, c);
 		return;
@@ -248,6 +260,10 @@ xfer_finished(struct xfer *x, CURL *easy, CURLcode code)
 		c->done(c, c->arg);
 }
 
+/*
+ * From any thread: make xfer_run ask its feed again soon ("arg" is the
+ * struct xfer).
+ */
 void
 xfer_wakeup(void *arg)
 {
@@ -257,6 +273,11 @@ xfer_wakeup(void *arg)
 	curl_multi_wakeup(x->multi);
 }
 
+/*
+ * Run until every queued call has finished (done callbacks and the
+ * feed may queue more).  Returns 0, or -1 when the engine itself
+ * failed (reported).
+ */
 int
 xfer_run(struct xfer *x)
 {
@@ -292,15 +313,15 @@ xfer_run(struct xfer *x)
 		if (x->feed != NULL && !x->feed_waiting &&
 		    x->running + x->queued < x->jobs)
 			wait = 0;
-		for (c = x->head; c != NULL; c = c->next) {
+		for (c = x->head; c != NULL; c = c->slot->next) {
 			if (x->running >= x->jobs)
 				break;
-			if (c->not_before <= now) {
+			if (c->slot->not_before <= now) {
 				wait = 0;
 				break;
 			}
-			if (c->not_before - now < wait)
-				wait = c->not_before - now;
+			if (c->slot->not_before - now < wait)
+				wait = c->slot->not_before - now;
 		}
 		if (wait > 0)
 			curl_multi_poll(x->multi, NULL, 0, (int)wait, NULL);

@@ -22,6 +22,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* Files up to this size are read once into memory and sent from there. */
 #define SMALL_MAX	(1024 * 1024)

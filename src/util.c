@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 #include <mbedtls/platform_util.h>
 
@@ -396,4 +397,42 @@ content_md5(const void *body, size_t len, char out[32])
 
 	mbedtls_md5_ret((const unsigned char *)body, len, md5);
 	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
+}
+
+char *
+uri_encode(const char *s, size_t len, int keep_slash)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	struct buf b = { NULL, 0, 0 };
+	unsigned char c;
+	char esc[3];
+	size_t i;
+
+	buf_append(&b, "", 0);
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~' || (c == '/' && keep_slash)) {
+			buf_append(&b, &s[i], 1);
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = digits[c >> 4];
+		esc[2] = digits[c & 0xf];
+		buf_append(&b, esc, sizeof(esc));
+	}
+	return b.data;
+}
+
+void
+sha256_hex(const void *p, size_t len, char out[65])
+{
+	const mbedtls_md_info_t *md;
+	unsigned char digest[32];
+
+	if ((md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256)) == NULL ||
+	    mbedtls_md(md, p, len, digest) != 0)
+		errx(3, "SHA-256 failed");
+	hex_encode(digest, sizeof(digest), out);
 }

@@ -25,6 +25,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 
 static int
 print_entry(void *arg, const struct list_entry *e)
@@ -76,7 +77,7 @@ int
 main(int argc, char *argv[])
 {
 	struct config cfg;
-	struct s3 s3;
+	struct s3 *s3;
 	int rc = 2, exists;
 
 	if (argc < 3)
@@ -85,24 +86,24 @@ main(int argc, char *argv[])
 	config_init(&cfg);
 	if (getenv("S3TOOL_VERBOSE") != NULL)
 		log_level = 2;
-	if (config_load(&cfg) == -1 || s3_init(&s3, &cfg) == -1)
+	if (config_load(&cfg) == -1 || (s3 = s3_new(&cfg)) == NULL)
 		goto out;
 	rc = 3;
 	if (strcmp(argv[1], "mb") == 0) {
-		if ((exists = s3_head_bucket(&s3, argv[2])) == 0 ||
-		    (exists == 1 && s3_create_bucket(&s3, argv[2], 0) == 0))
+		if ((exists = bucket_head(s3, argv[2])) == 0 ||
+		    (exists == 1 && bucket_create(s3, argv[2], 0) == 0))
 			rc = 0;
 	} else if (strcmp(argv[1], "ls") == 0) {
-		if (s3_list(&s3, argv[2], argc > 3 ? argv[3] : NULL,
+		if (list_objects(s3, argv[2], argc > 3 ? argv[3] : NULL,
 		    print_entry, NULL) == 0)
 			rc = 0;
 	} else if (strcmp(argv[1], "put") == 0 && argc == 5)
-		rc = put_file(&s3, argv[2], argv[3], argv[4]);
+		rc = put_file(s3, argv[2], argv[3], argv[4]);
 	else {
 		warnx("unknown command %s", argv[1]);
 		rc = 2;
 	}
-	s3_free(&s3);
+	s3_free(s3);
 out:
 	config_free(&cfg);
 	curl_global_cleanup();

@@ -20,6 +20,7 @@
 #include <mbedtls/md5.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 #define MIB		(1024ULL * 1024)

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 #define HELLO_MD5	"5d41402abc4b2a76b9719d911017c592"
@@ -355,7 +356,7 @@ test_classify(void)
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    archive_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: 403 InvalidObjectState (fixture) is archived");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	ok(archive_class(doc, len, &sc, &tier) == 0,
 	    "archive class: GLACIER document parsed");
 	is_str(sc, "GLACIER", "archive class: StorageClass GLACIER");
@@ -368,7 +369,7 @@ test_classify(void)
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    archive_classify(403, err.code) == DL_ARCHIVED,
 	    "classify: Intelligent-Tiering archive tier is archived");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	ok(archive_class(doc, len, &sc, &tier) == 0,
 	    "archive class: tiering document parsed");
 	is_str(sc, "INTELLIGENT_TIERING", "archive class: INTELLIGENT_TIERING");
@@ -381,7 +382,7 @@ test_classify(void)
 	ok(xml_parse_error(doc, len, &err) == 0 &&
 	    archive_classify(409, err.code) == DL_RESTORE_RUNNING,
 	    "classify: 409 RestoreAlreadyInProgress (fixture) is running");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	ok(archive_class(doc, len, &sc, &tier) == 0 && sc == NULL &&
 	    tier == NULL, "archive class: none in another error");
 	free(doc);
@@ -558,7 +559,7 @@ test_run_offline(void)
 	static const char *refused[] = { "../escape", "a/../../escape2",
 	    "/abs", "a//b" };
 	struct config cfg;
-	struct s3 s3;
+	struct s3 *s3;
 	struct table tbl;
 	struct plan plan;
 	struct report rep;
@@ -579,7 +580,7 @@ test_run_offline(void)
 	cfg.path_style = 1;
 	cfg.creds.access_key = xstrdup("AKIDEXAMPLE");
 	cfg.creds.secret_key = xstrdup("secret");
-	if (s3_init(&s3, &cfg) == -1)
+	if ((s3 = s3_new(&cfg)) == NULL)
 		exit(99);
 	report_init(&rep, &cfg);
 	root = tpath("dst");
@@ -667,7 +668,7 @@ test_run_offline(void)
 	free(plan.v);
 	table_free(&tbl);
 	report_close(&rep);
-	s3_free(&s3);
+	s3_free(s3);
 	config_free(&cfg);
 }
 
@@ -708,7 +709,7 @@ test_run_fake(void)
 	    "norange.bin" };
 	struct fake fk;
 	struct config cfg;
-	struct s3 s3;
+	struct s3 *s3;
 	struct table tbl;
 	struct report rep;
 	size_t pending;
@@ -731,7 +732,7 @@ test_run_fake(void)
 	cfg.part_size = 5 * 1024 * 1024;
 	cfg.creds.access_key = xstrdup("AKIDEXAMPLE");
 	cfg.creds.secret_key = xstrdup("secret");
-	if (s3_init(&s3, &cfg) == -1)
+	if ((s3 = s3_new(&cfg)) == NULL)
 		exit(99);
 	remote(&tbl, "cold.bin", 5, HELLO_MD5);
 	remote(&tbl, "busy.bin", 5, HELLO_MD5);
@@ -796,7 +797,7 @@ test_run_fake(void)
 	if (rep.failed != 3)
 		tap_diag("%s", out);
 
-	s3_free(&s3);
+	s3_free(s3);
 	config_free(&cfg);
 	table_free(&tbl);
 	fake_stop(&fk);

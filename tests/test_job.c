@@ -410,7 +410,7 @@ test_lock(void)
 	cfg.job_path = xasprintf("%s/full.conf", jobdir);
 	if (realpath(cfg.job_path, real) == NULL)
 		bail("realpath", cfg.job_path);
-	sigv4_sha256_hex(real, strlen(real), hash);
+	sha256_hex(real, strlen(real), hash);
 	lockfile = xasprintf("%s/lock-%s", statedir, hash);
 
 	fd1 = lock(&cfg);

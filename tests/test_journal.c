@@ -167,7 +167,7 @@ test_roundtrip(void)
 	    j.part_size == PART && j.mtime_sec == SEC && j.mtime_nsec == NSEC &&
 	    memchr(j.done, 1, 4) == NULL, "identity and four parts, none done");
 	ok(mode_of(statedir) == 0700, "journal directory created with 0700");
-	sigv4_sha256_hex(EP "\0" BUCKET "\0" KEY, sizeof(EP BUCKET KEY) + 1,
+	sha256_hex(EP "\0" BUCKET "\0" KEY, sizeof(EP BUCKET KEY) + 1,
 	    hash);
 	path = xasprintf("%s/%s.journal", statedir, hash);
 	is_str(j.path, path, "file named by SHA-256 of endpoint NUL bucket NUL key");

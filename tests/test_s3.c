@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 /* The value of header "name" in the call's prepared header list. */
@@ -21,7 +22,7 @@ header_of(const struct s3_call *c, const char *name)
 	const struct curl_slist *l;
 	size_t n = strlen(name);
 
-	for (l = c->hdrlist; l != NULL; l = l->next)
+	for (l = s3_call_sent_headers(c); l != NULL; l = l->next)
 		if (strncasecmp(l->data, name, n) == 0 && l->data[n] == ':')
 			return l->data + n + 2;
 	return NULL;
@@ -32,7 +33,7 @@ check_host(const char *endpoint, int path_style, const char *region,
     const char *bucket, const char *want)
 {
 	struct config cfg;
-	struct s3 s3;
+	struct s3 *s3;
 	struct s3_call *c;
 	CURL *easy;
 
@@ -42,14 +43,14 @@ check_host(const char *endpoint, int path_style, const char *region,
 	cfg.region = xstrdup(region);
 	cfg.creds.access_key = xstrdup("AKIDEXAMPLE");
 	cfg.creds.secret_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-	if (s3_init(&s3, &cfg) == -1) {
-		ok(0, "s3_init for %s", endpoint ? endpoint : "AWS");
+	if ((s3 = s3_new(&cfg)) == NULL) {
+		ok(0, "s3_new for %s", endpoint ? endpoint : "AWS");
 		config_free(&cfg);
 		return;
 	}
 	easy = curl_easy_init();
 	c = s3_call_new("GET", bucket, "k");
-	ok(s3_call_prepare(&s3, c, easy) == 0, "prepare %s", want);
+	ok(s3_call_prepare(s3, c, easy) == 0, "prepare %s", want);
 	is_str(header_of(c, "host"), want, "host for bucket %s via %s%s",
 	    bucket, endpoint ? endpoint : "AWS", path_style ? " (path)" : "");
 	ok(header_of(c, "Authorization") != NULL &&
@@ -60,7 +61,7 @@ check_host(const char *endpoint, int path_style, const char *region,
 	    "credential scope names region %s", region);
 	s3_call_free(c);
 	curl_easy_cleanup(easy);
-	s3_free(&s3);
+	s3_free(s3);
 	config_free(&cfg);
 }
 

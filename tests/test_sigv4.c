@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 #define EMPTY_SHA256 \
@@ -225,7 +226,7 @@ run_case(const char *dir, const char *name, int creq_only)
 	if (!ok(parse_request(&v) == 0, "%s: request parsed", name))
 		goto out;
 
-	sigv4_sha256_hex(v.body, v.bodylen, hash);
+	sha256_hex(v.body, v.bodylen, hash);
 	memset(&req, 0, sizeof(req));
 	req.method = v.method;
 	req.path = v.path;
@@ -359,7 +360,7 @@ test_s3_examples(void)
 	    "s3 GET Object: authorization");
 	sigv4_result_free(&res);
 
-	sigv4_sha256_hex(put_body, strlen(put_body), put_hash);
+	sha256_hex(put_body, strlen(put_body), put_hash);
 	is_str(put_hash,
 	    "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
 	    "s3 PUT Object: payload hash");
@@ -550,19 +551,19 @@ test_bad_input(void)
 	ok(sigv4_sign(&req, NULL) == -1, "refused: NULL result");
 }
 
-/* Check one sigv4_uri_encode() answer. */
+/* Check one uri_encode() answer. */
 static void
 check_encode(const char *in, size_t len, int keep_slash, const char *want,
     const char *what)
 {
 	char *got;
 
-	got = sigv4_uri_encode(in, len, keep_slash);
+	got = uri_encode(in, len, keep_slash);
 	is_str(got, want, "uri_encode %s (keep_slash=%d)", what, keep_slash);
 	free(got);
 }
 
-/* sigv4_uri_encode(), sigv4_sha256_hex() and sigv4_amzdate(). */
+/* uri_encode(), sha256_hex() and sigv4_amzdate(). */
 static void
 test_helpers(void)
 {
@@ -584,9 +585,9 @@ test_helpers(void)
 	check_encode("a\0b", 3, 0, "a%00b", "embedded NUL");
 	check_encode("", 0, 0, "", "empty");
 
-	sigv4_sha256_hex("", 0, hex);
+	sha256_hex("", 0, hex);
 	is_str(hex, EMPTY_SHA256, "sha256_hex of \"\"");
-	sigv4_sha256_hex("abc", 3, hex);
+	sha256_hex("abc", 3, hex);
 	is_str(hex,
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 	    "sha256_hex of \"abc\"");

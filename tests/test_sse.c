@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 static char tmpdir[256];
@@ -46,7 +47,7 @@ value_of(const struct sigv4_kv *hv, size_t n, const char *name)
 
 /* The headers of a call "method" on "key" with query "q" (or NULL). */
 static size_t
-headers(struct s3 *s3, const char *method, const char *key, const char *q,
+headers(struct sse *sse, const char *method, const char *key, const char *q,
     struct sigv4_kv *hv)
 {
 	struct s3_call *c;
@@ -55,7 +56,7 @@ headers(struct s3 *s3, const char *method, const char *key, const char *q,
 	c = s3_call_new(method, "bkt", key);
 	if (q != NULL)
 		s3_call_query(c, q, q[0] == 'p' ? "1" : "");
-	n = sse_headers(s3, c, hv);
+	n = sse_headers(sse, c, hv);
 	s3_call_free(c);
 	return n;
 }
@@ -67,7 +68,7 @@ test_keyfile(void)
 	static const char raw[] = "0123456789abcdef0123456789abcdef";
 	static const char *b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 	struct config cfg;
-	struct s3 s3;
+	struct sse sse;
 	char hex[65 + 1], *path;
 	size_t i;
 
@@ -76,47 +77,47 @@ test_keyfile(void)
 	hex[64] = '\n';
 	hex[65] = '\0';
 	config_init(&cfg);
-	memset(&s3, 0, sizeof(s3));
-	s3.cfg = &cfg;
+	memset(&sse, 0, sizeof(sse));
+	sse.cfg = &cfg;
 
 	cfg.sse_c_key_file = keyfile("raw", raw, 32);
-	ok(sse_load(&s3) == 0 && strcmp(s3.ssec_key, b64) == 0,
+	ok(sse_load(&sse) == 0 && strcmp(sse.ssec_key, b64) == 0,
 	    "32 raw bytes: the key, base64");
-	ok(s3.ssec_md5 != NULL && strlen(s3.ssec_md5) == 24,
+	ok(sse.ssec_md5 != NULL && strlen(sse.ssec_md5) == 24,
 	    "...and its MD5, base64");
-	sse_free(&s3);
-	ok(s3.ssec_key == NULL, "sse_free clears it");
+	sse_free(&sse);
+	ok(sse.ssec_key == NULL, "sse_free clears it");
 	free(cfg.sse_c_key_file);
 
 	cfg.sse_c_key_file = keyfile("hex", hex, 65);
-	ok(sse_load(&s3) == 0 && strcmp(s3.ssec_key, b64) == 0,
+	ok(sse_load(&sse) == 0 && strcmp(sse.ssec_key, b64) == 0,
 	    "64 hex digits and a newline: the same key");
-	sse_free(&s3);
+	sse_free(&sse);
 	free(cfg.sse_c_key_file);
 
 	path = xasprintf("%s\n", b64);
 	cfg.sse_c_key_file = keyfile("b64", path, strlen(path));
 	free(path);
-	ok(sse_load(&s3) == 0 && strcmp(s3.ssec_key, b64) == 0,
+	ok(sse_load(&sse) == 0 && strcmp(sse.ssec_key, b64) == 0,
 	    "44 base64 characters and a newline: the same key");
-	sse_free(&s3);
+	sse_free(&sse);
 	free(cfg.sse_c_key_file);
 
 	cfg.sse_c_key_file = keyfile("short", raw, 31);
-	ok(sse_load(&s3) == -1 && s3.ssec_key == NULL, "31 bytes: refused");
+	ok(sse_load(&sse) == -1 && sse.ssec_key == NULL, "31 bytes: refused");
 	free(cfg.sse_c_key_file);
 	cfg.sse_c_key_file = keyfile("long", raw, 33);
-	ok(sse_load(&s3) == -1, "33 bytes: refused");
+	ok(sse_load(&sse) == -1, "33 bytes: refused");
 	free(cfg.sse_c_key_file);
 	hex[10] = 'g';
 	cfg.sse_c_key_file = keyfile("badhex", hex, 65);
-	ok(sse_load(&s3) == -1, "64 characters that are not hex: refused");
+	ok(sse_load(&sse) == -1, "64 characters that are not hex: refused");
 	free(cfg.sse_c_key_file);
 	cfg.sse_c_key_file = xasprintf("%s/missing", tmpdir);
-	ok(sse_load(&s3) == -1, "a missing file: refused");
+	ok(sse_load(&sse) == -1, "a missing file: refused");
 	free(cfg.sse_c_key_file);
 	cfg.sse_c_key_file = NULL;
-	ok(sse_load(&s3) == 0 && s3.ssec_key == NULL, "no file: nothing");
+	ok(sse_load(&sse) == 0 && sse.ssec_key == NULL, "no file: nothing");
 	config_free(&cfg);
 }
 
@@ -125,22 +126,22 @@ test_headers(void)
 {
 	struct sigv4_kv hv[SSE_MAXHDR];
 	struct config cfg;
-	struct s3 s3;
+	struct sse sse;
 	size_t n;
 
 	config_init(&cfg);
-	memset(&s3, 0, sizeof(s3));
-	s3.cfg = &cfg;
-	ok(headers(&s3, "PUT", "k", NULL, hv) == 0, "no settings: no header");
+	memset(&sse, 0, sizeof(sse));
+	sse.cfg = &cfg;
+	ok(headers(&sse, "PUT", "k", NULL, hv) == 0, "no settings: no header");
 
 	cfg.sse = xstrdup("aws:kms");
 	cfg.sse_kms_key_id = xstrdup("alias/k");
 	cfg.acl = xstrdup("bucket-owner-full-control");
 	cfg.request_payer = 1;
-	s3.ssec_key = xstrdup("KEY");
-	s3.ssec_md5 = xstrdup("MD5");
+	sse.ssec_key = xstrdup("KEY");
+	sse.ssec_md5 = xstrdup("MD5");
 
-	n = headers(&s3, "PUT", "k", NULL, hv);
+	n = headers(&sse, "PUT", "k", NULL, hv);
 	ok(n == 7, "PutObject: all seven (%zu)", n);
 	is_str(value_of(hv, n, "x-amz-server-side-encryption"), "aws:kms",
 	    "PutObject: SSE");
@@ -157,34 +158,34 @@ test_headers(void)
 	is_str(value_of(hv, n, "x-amz-request-payer"), "requester",
 	    "PutObject: requester pays");
 
-	n = headers(&s3, "POST", "k", "uploads", hv);
+	n = headers(&sse, "POST", "k", "uploads", hv);
 	ok(n == 7 && value_of(hv, n, "x-amz-acl") != NULL,
 	    "CreateMultipartUpload: all seven");
-	n = headers(&s3, "PUT", "k", "partNumber", hv);
+	n = headers(&sse, "PUT", "k", "partNumber", hv);
 	ok(n == 4 && value_of(hv, n, "x-amz-acl") == NULL &&
 	    value_of(hv, n, "x-amz-server-side-encryption") == NULL &&
 	    value_of(hv, n, "x-amz-server-side-encryption-customer-key"),
 	    "UploadPart: SSE-C and requester pays only");
-	n = headers(&s3, "GET", "k", NULL, hv);
+	n = headers(&sse, "GET", "k", NULL, hv);
 	ok(n == 4 && value_of(hv, n,
 	    "x-amz-server-side-encryption-customer-algorithm") != NULL,
 	    "GetObject: SSE-C and requester pays");
-	n = headers(&s3, "HEAD", "k", NULL, hv);
+	n = headers(&sse, "HEAD", "k", NULL, hv);
 	ok(n == 4, "HeadObject: SSE-C and requester pays");
-	n = headers(&s3, "POST", "k", "uploadId", hv);
+	n = headers(&sse, "POST", "k", "uploadId", hv);
 	ok(n == 1 && value_of(hv, n, "x-amz-request-payer") != NULL,
 	    "CompleteMultipartUpload: requester pays only");
-	n = headers(&s3, "PUT", "k", "tagging", hv);
+	n = headers(&sse, "PUT", "k", "tagging", hv);
 	ok(n == 1, "PutObjectTagging: requester pays only");
-	n = headers(&s3, "GET", NULL, "list-type", hv);
+	n = headers(&sse, "GET", NULL, "list-type", hv);
 	ok(n == 1 && value_of(hv, n, "x-amz-request-payer") != NULL,
 	    "ListObjectsV2: requester pays only");
-	n = headers(&s3, "DELETE", "k", "uploadId", hv);
+	n = headers(&sse, "DELETE", "k", "uploadId", hv);
 	ok(n == 1, "AbortMultipartUpload: requester pays only");
 	cfg.request_payer = 0;
-	n = headers(&s3, "GET", NULL, "list-type", hv);
+	n = headers(&sse, "GET", NULL, "list-type", hv);
 	ok(n == 0, "without --request-payer: nothing on a listing");
-	sse_free(&s3);
+	sse_free(&sse);
 	config_free(&cfg);
 }
 
@@ -227,32 +228,32 @@ test_plain_retry(void)
 {
 	struct sigv4_kv hv[SSE_MAXHDR];
 	struct config cfg;
-	struct s3 s3;
+	struct sse sse;
 	struct s3_call *c;
 
 	config_init(&cfg);
-	memset(&s3, 0, sizeof(s3));
-	s3.cfg = &cfg;
+	memset(&sse, 0, sizeof(sse));
+	sse.cfg = &cfg;
 	c = s3_call_new("GET", "bkt", "k");
 	c->status = 400;
-	ok(!sse_c_plain_retry(&s3, c), "no SSE-C key: no second try");
-	s3.ssec_key = xstrdup("KEY");
-	s3.ssec_md5 = xstrdup("MD5");
-	ok(sse_c_plain_retry(&s3, c) && c->ssec_off, "a GET with the key "
+	ok(!sse_c_plain_retry(&sse, c), "no SSE-C key: no second try");
+	sse.ssec_key = xstrdup("KEY");
+	sse.ssec_md5 = xstrdup("MD5");
+	ok(sse_c_plain_retry(&sse, c) && c->ssec_off, "a GET with the key "
 	    "answered 400: once more without it");
-	ok(sse_headers(&s3, c, hv) == 0, "...and that try has no SSE-C "
+	ok(sse_headers(&sse, c, hv) == 0, "...and that try has no SSE-C "
 	    "header");
-	ok(!sse_c_plain_retry(&s3, c), "only once");
+	ok(!sse_c_plain_retry(&sse, c), "only once");
 	s3_call_free(c);
 	c = s3_call_new("GET", "bkt", "k");
 	c->status = 403;
-	ok(!sse_c_plain_retry(&s3, c), "403: no second try");
+	ok(!sse_c_plain_retry(&sse, c), "403: no second try");
 	s3_call_free(c);
 	c = s3_call_new("PUT", "bkt", "k");
 	c->status = 400;
-	ok(!sse_c_plain_retry(&s3, c), "a PUT: no second try");
+	ok(!sse_c_plain_retry(&sse, c), "a PUT: no second try");
 	s3_call_free(c);
-	sse_free(&s3);
+	sse_free(&sse);
 	config_free(&cfg);
 }
 

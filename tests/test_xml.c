@@ -15,6 +15,7 @@
 #include <libxml/parser.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "tap.h"
 
 #define MAXSEEN	1100
@@ -85,7 +86,7 @@ parse_quiet(const char *doc, size_t len, int url_encoded, struct seen *s,
 		printf("Bail out! cannot redirect stderr\n");
 		exit(99);
 	}
-	rc = xml_parse_list_page(doc, len, url_encoded, collect, s, page);
+	rc = list_parse_page(doc, len, url_encoded, collect, s, page);
 	tap_capture_end(saved, text, sizeof(text));
 	*msgs = xstrdup(text);
 	return rc;
@@ -465,7 +466,7 @@ test_big(void)
 	}
 	buf_append(&doc, "</ListBucketResult>", 19);
 
-	rc = xml_parse_list_page(doc.data, doc.len, 1, collect, s, &page);
+	rc = list_parse_page(doc.data, doc.len, 1, collect, s, &page);
 	ok(rc == 0, "1000 entries: parsed");
 	ok(s->n == 1000 && page.count == 1000, "1000 entries: all seen");
 	ok(page.truncated == 1, "1000 entries: truncated");
@@ -500,7 +501,7 @@ check_error(const char *file, int want_rc, const char *code,
 	is_str(err.code, code, "%s: code", file);
 	is_str(err.message, message, "%s: message", file);
 	is_str(err.region, region, "%s: region", file);
-	s3_error_free(&err);
+	xml_error_free(&err);
 	free(doc);
 }
 
@@ -538,10 +539,10 @@ test_error(void)
 	    &err) == 0 && strcmp(err.code, "SlowDown") == 0 &&
 	    err.message == NULL && err.region == NULL,
 	    "<Error> with only <Code>");
-	s3_error_free(&err);
-	s3_error_free(&err);
-	s3_error_free(NULL);
-	ok(1, "s3_error_free twice and on NULL");
+	xml_error_free(&err);
+	xml_error_free(&err);
+	xml_error_free(NULL);
+	ok(1, "xml_error_free twice and on NULL");
 }
 
 /* Multipart upload answers: InitiateMultipartUpload, Complete, ListParts. */
@@ -589,7 +590,7 @@ check_initiate(const char *what, const char *doc, size_t len,
 	int rc;
 
 	capture();
-	rc = xml_parse_initiate(doc, len, &id);
+	rc = mpdoc_parse_initiate(doc, len, &id);
 	one_line(what, captured(), want_msg);
 	ok(rc == (want_id != NULL ? 0 : -1), "%s: returns %d", what,
 	    want_id != NULL ? 0 : -1);
@@ -660,14 +661,14 @@ check_complete(const char *what, const char *doc, size_t len,
 	int rc;
 
 	capture();
-	rc = xml_parse_complete(doc, len, &etag, &err);
+	rc = mpdoc_parse_complete(doc, len, &etag, &err);
 	one_line(what, captured(), want_msg);
 	ok(rc == (want_etag != NULL ? 0 : -1), "%s: returns %d", what,
 	    want_etag != NULL ? 0 : -1);
 	is_str(etag, want_etag, "%s: etag", what);
 	is_str(err.code, want_code, "%s: error code", what);
 	free(etag);
-	s3_error_free(&err);
+	xml_error_free(&err);
 }
 
 static void
@@ -708,14 +709,14 @@ test_complete(void)
 	/* An <Error> inside a 200: filled in, not printed. */
 	doc = tap_fixture("xml", "complete-200-error.xml", &len);
 	capture();
-	rc = xml_parse_complete(doc, len, &etag, &err);
+	rc = mpdoc_parse_complete(doc, len, &etag, &err);
 	one_line("complete-200-error.xml", captured(), NULL);
 	ok(rc == -1 && etag == NULL, "complete-200-error.xml: -1, no etag");
 	is_str(err.code, "InternalError", "complete-200-error.xml: code");
 	is_str(err.message, "We encountered an internal error. Please try "
 	    "again.", "complete-200-error.xml: message");
 	is_str(err.region, NULL, "complete-200-error.xml: no region");
-	s3_error_free(&err);
+	xml_error_free(&err);
 	free(doc);
 	check_complete("<Error> after white space", DOC("\n  \n<Error><Code>"
 	    "SlowDown</Code></Error>"), NULL, "SlowDown", NULL);
@@ -764,7 +765,7 @@ struct parts {
 };
 
 static int
-collect_part(void *arg, const struct list_part *lp)
+collect_part(void *arg, const struct mpdoc_part *lp)
 {
 	struct parts *s = arg;
 
@@ -795,7 +796,7 @@ parse_parts(const char *what, const char *doc, size_t len, struct parts *s,
 	int rc;
 
 	capture();
-	rc = xml_parse_list_parts(doc, len, collect_part, s, truncated,
+	rc = mpdoc_parse_parts(doc, len, collect_part, s, truncated,
 	    marker);
 	one_line(what, captured(), want_msg);
 	return rc;

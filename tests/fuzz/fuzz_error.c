@@ -1,7 +1,7 @@
 /*
  * Fuzz target: one S3 answer through every other XML parser:
- * xml_parse_error, xml_parse_complete, xml_parse_list_parts,
- * xml_parse_initiate and xml_parse_delete_result, checking the
+ * xml_parse_error, mpdoc_parse_complete, mpdoc_parse_parts,
+ * mpdoc_parse_initiate and xml_parse_delete_result, checking the
  * ownership each one promises.
  */
 #include "config.h"
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "targets.h"
 
 static volatile size_t fuzz_error_sink;
@@ -20,7 +21,7 @@ fuzz_error_touch(const char *s)
 }
 
 static int
-fuzz_error_part(void *arg, const struct list_part *p)
+fuzz_error_part(void *arg, const struct mpdoc_part *p)
 {
 	int *n = arg;
 
@@ -62,27 +63,27 @@ fuzz_error(const uint8_t *data, size_t size)
 	    "xml_parse_error result and fields disagree");
 	fuzz_error_sink += fuzz_error_touch(err.code) +
 	    fuzz_error_touch(err.message) + fuzz_error_touch(err.region);
-	s3_error_free(&err);
+	xml_error_free(&err);
 
-	rc = xml_parse_complete(doc, size, &value, &err);
+	rc = mpdoc_parse_complete(doc, size, &value, &err);
 	fuzz_check(rc == 0 ? value != NULL && err.code == NULL :
 	    value == NULL, "error",
-	    "xml_parse_complete result and ETag disagree");
+	    "mpdoc_parse_complete result and ETag disagree");
 	fuzz_error_sink += fuzz_error_touch(value) +
 	    fuzz_error_touch(err.code) + fuzz_error_touch(err.message);
 	free(value);
-	s3_error_free(&err);
+	xml_error_free(&err);
 
 	n = 0;
-	rc = xml_parse_list_parts(doc, size, fuzz_error_part, &n, &truncated,
+	rc = mpdoc_parse_parts(doc, size, fuzz_error_part, &n, &truncated,
 	    &marker);
 	fuzz_check(rc == -1 || !truncated || marker != 0, "error",
 	    "truncated ListParts without a marker accepted");
 	fuzz_check(marker <= MP_MAX_PARTS, "error", "marker out of range");
 
-	rc = xml_parse_initiate(doc, size, &value);
+	rc = mpdoc_parse_initiate(doc, size, &value);
 	fuzz_check(rc == 0 ? value != NULL && value[0] != '\0' :
-	    value == NULL, "error", "xml_parse_initiate result and id disagree");
+	    value == NULL, "error", "mpdoc_parse_initiate result and id disagree");
 	fuzz_error_sink += fuzz_error_touch(value);
 	free(value);
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: object keys.  sigv4_uri_encode() with and without
+ * Fuzz target: object keys.  uri_encode() with and without
  * keep_slash must give only unreserved bytes and upper-case %XX, and
  * url_decode() of that must give the key back byte for byte (or refuse
  * it when the key holds a NUL byte, which no key may).  url_decode()
@@ -37,7 +37,7 @@ fuzz_key_encode(const char *key, size_t len, int keep_slash)
 	size_t i, elen, plain = 0;
 	int nul, plus;
 
-	enc = sigv4_uri_encode(key, len, keep_slash);
+	enc = uri_encode(key, len, keep_slash);
 	elen = strlen(enc);
 	for (i = 0; i < elen; i++) {
 		if (enc[i] == '%') {

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: one ListObjectsV2 page through xml_parse_list_page(),
+ * Fuzz target: one ListObjectsV2 page through list_parse_page(),
  * once as a plain listing and once as if encoding-type=url had been
  * asked for.  Every field the callback is given is read in full, so
  * that a dangling or unterminated one is caught by ASan.
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "s3.h"
 #include "targets.h"
 
 /* Keeps the reads of the fields from being optimised away. */
@@ -49,7 +50,7 @@ fuzz_list(const uint8_t *data, size_t size)
 
 	for (url = 0; url <= 1; url++) {
 		count = 0;
-		rc = xml_parse_list_page((const char *)data, size, url,
+		rc = list_parse_page((const char *)data, size, url,
 		    fuzz_list_entry, &count, &page);
 		fuzz_check(rc == 0 || page.next_token == NULL, "list",
 		    "next_token left set on failure");

@@ -15,13 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* xml_parse_list_page, raw and with encoding-type=url. */
+/* list_parse_page, raw and with encoding-type=url. */
 int	 fuzz_list(const uint8_t *, size_t);
-/* xml_parse_error, _complete, _list_parts, _initiate, _delete_result. */
+/*
+ * xml_parse_error, mpdoc_parse_complete, _parts, _initiate,
+ * xml_parse_delete_result.
+ */
 int	 fuzz_error(const uint8_t *, size_t);
 /* ini_parse_buf. */
 int	 fuzz_ini(const uint8_t *, size_t);
-/* sigv4_uri_encode / url_decode round trip, download_key_check. */
+/* uri_encode / url_decode round trip, download_key_check. */
 int	 fuzz_key(const uint8_t *, size_t);
 /* filter_add, filter_file, filter_prune_dir: "patterns\0path". */
 int	 fuzz_glob(const uint8_t *, size_t);
