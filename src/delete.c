@@ -269,7 +269,7 @@ delete_submit_batch(struct delrun *dr)
 	s3_call_body(c, dc->body.data, dc->body.len, "application/xml");
 	c->done = delete_done;
 	c->arg = dc;
-	xfer_submit(dr->run->s3->xfer, c);
+	xfer_submit(s3_xfer(dr->run->s3), c);
 	return n;
 }
 
@@ -295,7 +295,7 @@ delete_submit_one(struct delrun *dr, struct action *a)
 		c = s3_call_new("DELETE", dr->run->bucket, dc->v[0].key);
 	c->done = delete_done;
 	c->arg = dc;
-	xfer_submit(dr->run->s3->xfer, c);
+	xfer_submit(s3_xfer(dr->run->s3), c);
 }
 
 /* Engine callback: submit the next request, if any. */
@@ -352,8 +352,8 @@ delete_run(struct run *run)
 	    "</TagSet></Tagging>", S3_XMLNS, when);
 	content_md5(dr.tagging, strlen(dr.tagging), dr.tagging_md5);
 
-	xfer_set_feed(run->s3->xfer, delete_feed, &dr);
-	if (xfer_run(run->s3->xfer) == -1)
+	xfer_set_feed(s3_xfer(run->s3), delete_feed, &dr);
+	if (xfer_run(s3_xfer(run->s3)) == -1)
 		goto out;
 	rc = run->fatal ? -1 : 0;
 out:

@@ -329,7 +329,7 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	rc->done = dl_restore_done;
 	rc->arg = f;
 	f->inflight++;
-	xfer_submit(run->s3->xfer, rc);
+	xfer_submit(s3_xfer(run->s3), rc);
 }
 
 /*
@@ -382,7 +382,7 @@ dl_submit(struct dlfile *f, uint32_t i)
 		f->feeding = 0;
 		dl->big = NULL;
 	}
-	xfer_submit(run->s3->xfer, c);
+	xfer_submit(s3_xfer(run->s3), c);
 }
 
 /*
@@ -591,8 +591,8 @@ download_run(struct run *run, size_t *pending)
 		warn("%s", run->root);
 		goto out;
 	}
-	xfer_set_feed(run->s3->xfer, dl_feed, &dl);
-	if (xfer_run(run->s3->xfer) == 0 && !run->fatal)
+	xfer_set_feed(s3_xfer(run->s3), dl_feed, &dl);
+	if (xfer_run(s3_xfer(run->s3)) == 0 && !run->fatal)
 		rc = 0;
 	/*
 	 * Interrupted before every range of a large file was sent, or the

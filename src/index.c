@@ -332,7 +332,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	}
 	size = ftell(fp);
 	run_content_md5(md5, b64);
-	key = list_object_key(s3->cfg, INDEX_NAME);
+	key = list_object_key(s3_config(s3), INDEX_NAME);
 	c = s3_put_new(bucket, key, fileno(fp), (uint64_t)size, b64,
 	    NULL, "text/plain");
 	if (s3_exec(s3, c) == -1) {
@@ -439,7 +439,7 @@ index_head_feed(void *arg)
 	c->done = index_head_done;
 	c->arg = e;
 	c->arg2 = hr;
-	xfer_submit(hr->run->s3->xfer, c);
+	xfer_submit(s3_xfer(hr->run->s3), c);
 	return 1;
 }
 
@@ -490,8 +490,8 @@ index_head_where(struct run *run, struct table *tbl,
 	if (hr.n > 0)
 		logmsg(1, "index: asking the bucket for the metadata of %zu "
 		    "object(s)", hr.n);
-	xfer_set_feed(run->s3->xfer, index_head_feed, &hr);
-	rc = xfer_run(run->s3->xfer) == -1 || run->fatal ? -1 : 0;
+	xfer_set_feed(s3_xfer(run->s3), index_head_feed, &hr);
+	rc = xfer_run(s3_xfer(run->s3)) == -1 || run->fatal ? -1 : 0;
 	*v = hr.v;
 	*n = hr.n;
 	return rc;

@@ -322,11 +322,11 @@ main(int argc, char *argv[])
 	struct report rep;
 	struct settings settings;
 	struct run run;
-	struct s3 s3;
+	struct s3 *s3 = NULL;
 	char genname[BUCKET_DEFAULT_LEN];
 	const char *why;
 	char *bucket = NULL, *state, *slash, *head, *realroot = NULL;
-	int rc = EXIT_USAGE, generated, exists, started = 0, s3_ready = 0;
+	int rc = EXIT_USAGE, generated, exists, started = 0;
 	int json = 0;
 	int lockfd = -1, missing = 0;
 	size_t pending = 0;
@@ -395,7 +395,6 @@ main(int argc, char *argv[])
 		goto out;
 	if (config_load(&cfg) == -1 || (s3 = s3_new(&cfg)) == NULL)
 		goto out;
-	s3_ready = 1;
 	/*
 	 * The state directory, before anything is done: unwritable, every
 	 * file would upload but the large ones, which need their journal.
@@ -412,7 +411,7 @@ main(int argc, char *argv[])
 	if (report_open(&rep) == -1)
 		goto out;
 	/* What every stage that talks to the bucket works with. */
-	run_init(&run, &s3, bucket, sj.root, &plan, &rep, key);
+	run_init(&run, s3, bucket, sj.root, &plan, &rep, key);
 	if (!cfg.restore)
 		run.realroot = realroot = realpath(sj.root, NULL);
 
@@ -554,8 +553,7 @@ out:
 	index_free(&ix);
 	table_free(&remote);
 	table_free(&sj.tbl);
-	if (s3_ready)
-		s3_free(s3);
+	s3_free(s3);
 	crypt_key_free(key);
 	free(realroot);
 	config_free(&cfg);

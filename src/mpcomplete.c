@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /*
  * The completed object's ETag "etag" (a HEAD's when the completion
@@ -104,7 +105,7 @@ mpcomplete_done(struct s3_call *c, void *arg)
 		    strcmp(c->err.code, "NoSuchUpload") == 0))
 			journal_remove(mc->j);
 		mc->done(mc->arg, 0);
-	} else if (xml_parse_complete(c->resp.data, c->resp.len, &etag,
+	} else if (mpdoc_parse_complete(c->resp.data, c->resp.len, &etag,
 	    &err) == -1) {
 		report_error(mc->run->rep, mc->e->key, "CompleteMultipartUpload "
 		    "failed: %s", err.code != NULL ? err.code : "bad answer");
@@ -114,11 +115,11 @@ mpcomplete_done(struct s3_call *c, void *arg)
 		head = s3_call_new("HEAD", mc->run->bucket, mc->okey);
 		head->done = mpcomplete_head_done;
 		head->arg = mc;
-		xfer_submit(mc->run->s3->xfer, head);
+		xfer_submit(s3_xfer(mc->run->s3), head);
 	} else
 		mpcomplete_check(mc, etag, NULL);
 	free(etag);
-	s3_error_free(&err);
+	xml_error_free(&err);
 	s3_call_free(c);
 }
 
@@ -152,5 +153,5 @@ mpcomplete_start(struct mpcomplete *mc)
 	c->body_len = body.len;
 	c->done = mpcomplete_done;
 	c->arg = mc;
-	xfer_submit(mc->run->s3->xfer, c);
+	xfer_submit(s3_xfer(mc->run->s3), c);
 }

@@ -133,7 +133,7 @@ mp_abort(struct mpfile *mp, const char *upload_id)
 
 	c = mp_call(mp, "DELETE", mp_abort_done, mp);
 	s3_call_query(c, "uploadId", upload_id);
-	xfer_submit(mp->run->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->run->s3), c);
 }
 
 /* The answer to multipart_abort: nothing more to do. */
@@ -153,7 +153,7 @@ multipart_abort(struct run *run, const char *okey, const char *upload_id)
 	c = s3_call_new("DELETE", run->bucket, okey);
 	s3_call_query(c, "uploadId", upload_id);
 	c->done = multipart_abort_done;
-	xfer_submit(run->s3->xfer, c);
+	xfer_submit(s3_xfer(run->s3), c);
 }
 
 /* Write mp's journal; a failure is this file's error. 0, or -1. */
@@ -211,7 +211,7 @@ mp_create(struct mpfile *mp)
 	s3_call_header(c, "x-amz-meta-mtime", mtime);
 	/* The keyed checksum is known only at the end: the index keeps it. */
 	run_put_headers(mp->run, c, mp->encrypted, mp->j.size, NULL);
-	xfer_submit(mp->run->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->run->s3), c);
 }
 
 /* ListParts: forget journal parts the server does not hold as recorded. */
@@ -386,7 +386,7 @@ mp_readahead(struct mpfile *mp)
 	spec.hmac = mp->encrypted ? &mp->hmac : NULL;
 	spec.whole = &mp->whole;
 	spec.wake = xfer_wakeup;
-	spec.wake_arg = mp->run->s3->xfer;
+	spec.wake_arg = s3_xfer(mp->run->s3);
 	return readahead_start(&spec);
 }
 
@@ -462,7 +462,7 @@ multipart_begin(struct run *run, struct entry *e, int fd,
 		logmsg(1, "%s: resuming an interrupted upload", e->key);
 		c = mp_call(mp, "GET", mp_listparts_done, mp);
 		s3_call_query(c, "uploadId", mp->j.upload_id);
-		xfer_submit(run->s3->xfer, c);
+		xfer_submit(s3_xfer(run->s3), c);
 		return mp;
 	}
 	mp_create(mp);
@@ -588,7 +588,7 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 	c->body_len = p->len;
 	c->unsigned_payload = 1;
 	mp->sent++;
-	xfer_submit(mp->run->s3->xfer, c);
+	xfer_submit(s3_xfer(mp->run->s3), c);
 	return 1;
 }
 

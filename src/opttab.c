@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* --jobs takes 1 to this. */
 #define OPTTAB_JOBS_MAX	256

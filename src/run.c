@@ -18,6 +18,7 @@
 #include <mbedtls/base64.h>
 
 #include "extern.h"
+#include "s3.h"
 
 /* Fill "run"; see extern.h for each function's contract. */
 void
@@ -27,7 +28,7 @@ run_init(struct run *run, struct s3 *s3, const char *bucket,
 {
 	memset(run, 0, sizeof(*run));
 	run->s3 = s3;
-	run->cfg = s3->cfg;
+	run->cfg = s3_config(s3);
 	run->bucket = bucket;
 	run->root = root;
 	run->plan = plan;
@@ -82,7 +83,7 @@ run_endpoint(const struct run *run)
 {
 	if (run->cfg->endpoint != NULL)
 		return xstrdup(run->cfg->endpoint);
-	return xasprintf("aws:%s", run->s3->region);
+	return xasprintf("aws:%s", s3_region(run->s3));
 }
 
 /* Base64 of a 16-byte MD5 into out[32]. */

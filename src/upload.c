@@ -277,7 +277,7 @@ upload_submit(struct upjob *job)
 	    job->enc.hmac);
 	c->done = upload_done;
 	c->arg = job;
-	xfer_submit(run->s3->xfer, c);
+	xfer_submit(s3_xfer(run->s3), c);
 }
 
 /* A directory marker: an empty object whose key ends in '/'. */
@@ -303,7 +303,7 @@ upload_marker(struct upjob *job)
 	job->st.st_mtim.tv_nsec = job->e->lmtime_nsec;
 	c->done = upload_done;
 	c->arg = job;
-	xfer_submit(job->run->s3->xfer, c);
+	xfer_submit(s3_xfer(job->run->s3), c);
 }
 
 static void
@@ -460,8 +460,8 @@ upload_run(struct run *run)
 	memset(&up, 0, sizeof(up));
 	up.run = run;
 	run->fatal = 0;
-	xfer_set_feed(run->s3->xfer, upload_feed, &up);
-	rc = xfer_run(run->s3->xfer);
+	xfer_set_feed(s3_xfer(run->s3), upload_feed, &up);
+	rc = xfer_run(s3_xfer(run->s3));
 	/* Join the read-ahead thread before the engine goes away. */
 	multipart_stop(&up.mp);
 	if (rc == -1)

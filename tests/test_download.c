@@ -621,7 +621,7 @@ test_run_offline(void)
 	planned(&tbl, &plan, "sub/.p3b-0123abcd.tmp", 3, ACT_DOWNLOAD);
 	planned(&tbl, &plan, "sub/file.txt", 5, ACT_DOWNLOAD);
 
-	run_init(&run, &s3, "bucket", root, &plan, &rep, NULL);
+	run_init(&run, s3, "bucket", root, &plan, &rep, NULL);
 	if ((cap = tap_capture_begin()) == -1)
 		exit(99);
 	rc = download_run(&run, &pending);
@@ -741,7 +741,7 @@ test_run_fake(void)
 	remote(&tbl, "short.txt", 10, HELLO_MD5);
 	remote(&tbl, "norange.bin", BIG, HELLO_MD5);
 
-	rc = fake_run(&cfg, &s3, &tbl, cold, 1, &pending, &rep, out,
+	rc = fake_run(&cfg, s3, &tbl, cold, 1, &pending, &rep, out,
 	    sizeof(out), root);
 	ok(rc == 0 && pending == 1 && rep.failed == 0 && rep.downloaded == 0,
 	    "archived: pending, not failed");
@@ -752,7 +752,7 @@ test_run_fake(void)
 
 	cfg.restore_days = 3;
 	cfg.restore_tier = xstrdup("Bulk");
-	rc = fake_run(&cfg, &s3, &tbl, archived, 2, &pending, &rep, out,
+	rc = fake_run(&cfg, s3, &tbl, archived, 2, &pending, &rep, out,
 	    sizeof(out), root);
 	ok(rc == 0 && pending == 2 && rep.failed == 0,
 	    "--restore-request: both pending, not failed");
@@ -776,7 +776,7 @@ test_run_fake(void)
 	    !exists("fake/busy.bin"),
 	    "archived: no file and no temporary file");
 
-	rc = fake_run(&cfg, &s3, &tbl, wrong, 4, &pending, &rep, out,
+	rc = fake_run(&cfg, s3, &tbl, wrong, 4, &pending, &rep, out,
 	    sizeof(out), root);
 	ok(rc == 0 && rep.downloaded == 1 && rep.failed == 3 &&
 	    rep.downloaded_bytes == 5, "answers: 1 downloaded, 3 failed (%zu, "
