@@ -34,7 +34,7 @@ dlfile_fail(struct dlfile *f, int say, const char *fmt, ...)
 	f->state = DLF_FAILED;
 	va_start(ap, fmt);
 	if (vasprintf(&f->error, fmt, ap) == -1)
-		errx(3, "vasprintf");
+		errx(EXIT_FATAL, "vasprintf");
 	va_end(ap);
 	if (say)
 		report_error(f->run->rep, f->e->key, "%s", f->error);

@@ -11,8 +11,11 @@
  * The stages that talk to the bucket share one struct run (run.c), set
  * up once here.
  *
- * Only this file decides exit codes: 0 in sync, 1 some files failed,
+ * This file decides exit codes: 0 in sync, 1 some files failed,
  * 2 usage or configuration error (nothing done), 3 fatal during the run.
+ * Elsewhere only what no run survives (out of memory, a crypto library
+ * without SHA-256, an internal limit broken) ends it, with
+ * errx(EXIT_FATAL, ...).
  */
 #include "config.h"
 

@@ -223,7 +223,7 @@ report_error(struct report *r, const char *key, const char *fmt, ...)
 	report_erase();
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
-		err(3, "vasprintf");
+		err(EXIT_FATAL, "vasprintf");
 	va_end(ap);
 	safe = printable(key);
 	warnx("%s: %s", safe, msg);

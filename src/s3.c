@@ -176,7 +176,7 @@ void
 s3_call_query(struct s3_call *c, const char *name, const char *value)
 {
 	if (c->nquery == S3_MAXQUERY)
-		errx(3, "internal error: too many query parameters");
+		errx(EXIT_FATAL, "internal error: too many query parameters");
 	c->query[c->nquery].name = name;
 	c->query[c->nquery].value = xstrdup(value != NULL ? value : "");
 	c->nquery++;
@@ -187,7 +187,7 @@ void
 s3_call_header(struct s3_call *c, const char *name, const char *value)
 {
 	if (c->nhdr == S3_MAXHDR)
-		errx(3, "internal error: too many request headers");
+		errx(EXIT_FATAL, "internal error: too many request headers");
 	c->hdr[c->nhdr].name = name;
 	c->hdr[c->nhdr].value = xstrdup(value);
 	c->nhdr++;
@@ -528,7 +528,7 @@ s3_call_prepare(struct s3 *s3, struct s3_call *c, void *easy)
 	c->wire->hdrlist = curl_slist_append(c->wire->hdrlist, "Expect:");
 	c->wire->hdrlist = curl_slist_append(c->wire->hdrlist, "Accept:");
 	if (c->wire->hdrlist == NULL)
-		errx(3, "curl_slist_append: out of memory");
+		errx(EXIT_FATAL, "curl_slist_append: out of memory");
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	/* Keys may hold "." and ".." segments: send the path as signed. */

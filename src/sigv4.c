@@ -41,7 +41,7 @@ sigv4_md(void)
 
 	/* Only a mbedTLS built without SHA-256 gets here; nothing works then. */
 	if ((md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256)) == NULL)
-		errx(3, "sigv4: mbedTLS has no SHA-256");
+		errx(EXIT_FATAL, "sigv4: mbedTLS has no SHA-256");
 	return md;
 }
 

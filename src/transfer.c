@@ -206,7 +206,7 @@ xfer_start(struct xfer *x, uint64_t now)
 		x->queued--;
 
 		if ((easy = curl_easy_init()) == NULL)
-			errx(3, "curl_easy_init: out of memory");
+			errx(EXIT_FATAL, "curl_easy_init: out of memory");
 		if (x->ops.prepare(x->ops.arg, c, easy) == -1) {
 			curl_easy_cleanup(easy);
 			c->curl_code = CURLE_URL_MALFORMAT;

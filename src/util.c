@@ -433,6 +433,6 @@ sha256_hex(const void *p, size_t len, char out[65])
 
 	if ((md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256)) == NULL ||
 	    mbedtls_md(md, p, len, digest) != 0)
-		errx(3, "SHA-256 failed");
+		errx(EXIT_FATAL, "SHA-256 failed");
 	hex_encode(digest, sizeof(digest), out);
 }
