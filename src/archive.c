@@ -16,8 +16,9 @@
 #include "s3.h"
 
 /*
- * What a finished GET or RestoreObject call means (enum DL_ANSWER),
- * from its status and S3 error code alone: no I/O.
+ * What a finished GET or RestoreObject call means, from its HTTP
+ * "status" and S3 error "code" (NULL when none) alone.  Pure.  Returns
+ * an enum DL_ANSWER.
  */
 int
 archive_classify(long status, const char *code)
@@ -36,9 +37,10 @@ archive_classify(long status, const char *code)
 }
 
 /*
- * The body of a RestoreObject request: <Days> only when "days" > 0.
- * "tier" is one of the three words options.c accepts, so nothing needs
- * escaping.  Caller frees.
+ * The RestoreObject body for "days" (<Days> only when "days" > 0: the
+ * Intelligent-Tiering archive tiers require none) and retrieval "tier"
+ * (Standard, Bulk or Expedited, as options.c accepts: nothing needs
+ * escaping).  Caller frees.
  */
 char *
 archive_restore_body(int days, const char *tier)
@@ -54,11 +56,11 @@ archive_restore_body(int days, const char *tier)
 }
 
 /*
- * <StorageClass> and <AccessTier> of an <Error> document into
- * *storage_class and *access_tier (caller frees; NULL when absent).
- * Malformed XML is not reported: the caller falls back to the
- * x-amz-storage-class header.  Returns 0, or -1 when "doc" is not a
- * well-formed <Error> document.
+ * The <StorageClass> and <AccessTier> of an S3 <Error> document (an
+ * InvalidObjectState answer) into *storage_class and *access_tier, each
+ * NULL when absent (caller frees).  Returns 0, or -1 when "doc" is not a
+ * well-formed <Error> document (both NULL; nothing reported: the caller
+ * falls back to the x-amz-storage-class header).
  */
 int
 archive_class(const char *doc, size_t len, char **storage_class,

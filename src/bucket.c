@@ -18,6 +18,12 @@
 #include "extern.h"
 #include "s3.h"
 
+/*
+ * Check "name" against S3's bucket naming rules (length, characters,
+ * adjacent periods, ends, IP-address form, reserved prefixes and
+ * suffixes).  Returns NULL when it is valid, else the rule it breaks (a
+ * static string).
+ */
 const char *
 bucket_check(const char *name)
 {
@@ -61,6 +67,10 @@ bucket_check(const char *name)
 	return NULL;
 }
 
+/*
+ * The generated bucket name "p3backup-MM-DD-YY-HHMMSS" for local time "t",
+ * into out.
+ */
 void
 bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN])
 {
@@ -70,6 +80,11 @@ bucket_default_name(time_t t, char out[BUCKET_DEFAULT_LEN])
 	strftime(out, BUCKET_DEFAULT_LEN, "p3backup-%m-%d-%y-%H%M%S", &tm);
 }
 
+/*
+ * The n-th candidate for a generated name into out: "base" itself for n
+ * 1, else "base-N" (p3backup-12-03-26-085638-2) for N up to 99; "base"
+ * itself again past 99.  "base" is cut to 24 characters.
+ */
 void
 bucket_default_next(const char *base, int n, char out[BUCKET_DEFAULT_LEN])
 {
@@ -81,6 +96,13 @@ bucket_default_next(const char *base, int n, char out[BUCKET_DEFAULT_LEN])
 		    (unsigned)n % 100);
 }
 
+/*
+ * HeadBucket (when that gets 400 or 403 without a cause, a one-key
+ * listing is asked instead, to learn it).  Returns 0 when the bucket
+ * exists and is ours, 1 when it does not exist (not reported), -1 on any
+ * other failure (reported; a bare 403 as belonging to another account or
+ * wrong credentials).
+ */
 int
 bucket_head(struct s3 *s3, const char *bucket)
 {
@@ -121,6 +143,12 @@ out:
 	return rc;
 }
 
+/*
+ * CreateBucket "bucket" (with a LocationConstraint outside us-east-1).
+ * Returns 0 when created, or already ours and "must_be_new" is 0; 1 when
+ * it exists and "must_be_new" (BucketAlreadyOwnedByYou or
+ * BucketAlreadyExists, without a message); -1 after reporting.
+ */
 int
 bucket_create(struct s3 *s3, const char *bucket, int must_be_new)
 {

@@ -31,6 +31,15 @@ claim_is_ours(struct s3 *s3, const char *bucket, const char *body)
 	return ours;
 }
 
+/*
+ * Claim a bucket this run created for a generated name: PUT
+ * .p3backup/claim (a body unique to this run) with If-None-Match: *
+ * (asked again on 409, up to 4 times; a 412 for a claim holding this
+ * run's own body, whose answer was lost, is ours).  Returns 0 when
+ * claimed, 1 when another run claimed it, -1 after reporting.  A server
+ * without conditional writes (501, said with -v), or one that ignores
+ * the header, lets every run win.
+ */
 int
 claim_bucket(struct s3 *s3, const char *bucket)
 {

@@ -518,9 +518,11 @@ config_path_style(struct config *cfg, const struct profile *conf)
  * "default"), read it from the credentials file
  * ($AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials) and the config
  * file ($AWS_CONFIG_FILE or ~/.aws/config), then fill cfg->creds,
- * region, endpoint, path_style and ca_bundle, all owned by "cfg".
- * A profile named explicitly must exist in one of the files.
- * Returns 0, or -1 after reporting the problem.
+ * region, endpoint, path_style and ca_bundle from the environment and
+ * those files with the precedence of the AWS CLI, all owned by "cfg".
+ * A profile named explicitly must exist in one of the files.  Returns 0,
+ * or -1 after reporting the problem (missing credentials list every
+ * place that was tried).
  */
 int
 config_load(struct config *cfg)

@@ -321,8 +321,13 @@ delete_feed(void *arg)
 }
 
 /*
- * Delete or tag what the plan says, as described in extern.h.  Returns
- * 0, or -1 after a fatal error (reported once).
+ * Carry out run->plan's ACT_DELETE actions with DeleteObjects (at most
+ * 1,000 keys a request) and its ACT_TAG actions with PutObjectTagging
+ * (Deleted=True, DeletedAt=<ISO-8601 UTC>), through the transfer
+ * engine.  Updates entries (remote cleared / rtagged set) and the
+ * report's deleted, tagged and failed counts, with a --report line for
+ * each.  Returns 0, or -1 when a fatal error stopped it (reported
+ * once).
  */
 int
 delete_run(struct run *run)

@@ -23,7 +23,12 @@
 
 #include "extern.h"
 
-/* Only the first failure of a file counts. */
+/*
+ * "f" failed: keep the reason (printf-style) in f->error for --report,
+ * mark it DLF_FAILED and, when "say", print it (report_error).  Only the
+ * first failure of a file counts: later ones, and any once f is no
+ * longer DLF_RUNNING, are ignored.
+ */
 void
 dlfile_fail(struct dlfile *f, int say, const char *fmt, ...)
 {
@@ -40,7 +45,11 @@ dlfile_fail(struct dlfile *f, int say, const char *fmt, ...)
 		report_error(f->run->rep, f->e->key, "%s", f->error);
 }
 
-/* Never replace anything but a regular file. */
+/*
+ * Whether f's final name is absent or a regular file (a symlink, a
+ * directory or anything else is never replaced; an lstat error fails the
+ * file now rather than after the download): 1, or 0 after dlfile_fail.
+ */
 int
 dlfile_target_ok(struct dlfile *f)
 {
@@ -145,9 +154,12 @@ dlfile_verify(struct dlfile *f)
 }
 
 /*
- * Every byte is in: check the file, decrypt it when it is encrypted,
- * give it its mtime, make it durable and move it into place.  Failures
- * are reported through dlfile_fail.
+ * Every byte of "f" is in its temporary file: check its size, then its
+ * content against the ETag (plain) or decrypt it with run->key, every
+ * chunk checked (encrypted); give it the stored mtime, fsync it and,
+ * the target checked again (dlfile_target_ok), rename it over the target
+ * (f->tmp "" then, and e's local side set).  Failures go through
+ * dlfile_fail; the caller removes what is left.
  */
 void
 dlfile_commit(struct dlfile *f)

@@ -64,9 +64,10 @@ struct download {
 };
 
 /*
- * Whether "len" bytes of "key" can be written under the root: NULL, or
- * the reason it cannot (a static string).  Directory markers are
- * checked without their trailing '/'.
+ * Whether the "len" bytes of relative "key" can be written under the
+ * root: not empty, no leading '/', no empty, "." or ".." segment, no NUL
+ * byte.  Directory markers are checked without their trailing '/'.
+ * Returns NULL when it can, else the reason (a static string).
  */
 const char *
 download_key_check(const char *key, size_t len)
@@ -94,9 +95,10 @@ download_key_check(const char *key, size_t len)
 }
 
 /*
- * Last-Modified as S3 sends it (RFC 7231 IMF-fixdate, always GMT) into
- * *sec.  The obsolete RFC 850 and asctime forms are not accepted: S3
- * never sends them.  Returns 0, or -1 when malformed.
+ * Parse Last-Modified as S3 sends it (RFC 7231 IMF-fixdate, always GMT:
+ * "Sun, 22 Nov 2026 03:04:05 GMT") into seconds since the epoch in *sec.
+ * The obsolete RFC 850 and asctime forms are not accepted: S3 never
+ * sends them.  Returns 0, or -1 when malformed.
  */
 int
 download_http_date(const char *s, int64_t *sec)
@@ -570,10 +572,18 @@ dl_feed(void *arg)
 }
 
 /*
- * Feed the plan's downloads and directory markers to the engine and
- * run it; see extern.h for the contract.  *pending counts archived
- * objects, rep->failed the rest that did not make it.  Returns 0, or -1
- * after a fatal error (or when the target cannot be opened).
+ * Carry out run->plan's ACT_DOWNLOAD and ACT_MKDIR actions under
+ * run->root (with run->key, --decrypt-key, when set) through the
+ * transfer engine: each file is written to a temporary name in its
+ * directory, checked against the object's ETag, given its stored mtime,
+ * fsync'd and renamed into place; no path component is followed through
+ * a symlink, nothing is written outside the root.  Bad keys and failed
+ * files are reported and counted in rep->failed; archived objects
+ * (GLACIER, DEEP_ARCHIVE) are reported as pending, counted in *pending,
+ * and with cfg->restore_days a RestoreObject request is made for them.
+ * Files still under way when the engine stops are failed ("interrupted")
+ * and their temporary files removed.  Returns 0, or -1 when a fatal
+ * error stopped it or run->root cannot be opened (reported).
  */
 int
 download_run(struct run *run, size_t *pending)

@@ -82,12 +82,13 @@ fsutil_why(int at, const char *comp, const char *shown, int err)
 /*
  * Open the directory "path" ("len" bytes of '/'-separated components,
  * none empty, "." or "..": see download_key_check) under the directory
- * descriptor "rootfd", one component at a time with O_NOFOLLOW, so
- * that no symlink anywhere below the root is followed.  With "create",
+ * descriptor "rootfd", one component at a time with O_NOFOLLOW, so that
+ * no symlink anywhere below the root is followed.  With "create",
  * missing components are made with mode 0755 (less the umask), and
  * *created (when not NULL) tells whether the last one was.  An empty
  * path opens the root itself again.  Returns a descriptor, or -1 with
- * *why set to a message naming the component (caller frees).
+ * *why set to a message naming the component ("path component a/b is a
+ * symlink"; caller frees).
  */
 int
 fsutil_opendir(int rootfd, const char *path, size_t len, int create,
@@ -144,9 +145,9 @@ out:
  * Create a new temporary file in "dirfd": ".p3b-XXXXXXXX.tmp" with 8
  * random hex digits into name[FSUTIL_TMPLEN], exclusively (O_EXCL, not
  * through a symlink), mode 0644 less the umask, open for reading and
- * writing (the content is checked before it is renamed) and locked
- * against fsutil_clean_stale.  Returns the descriptor, or -1
- * with errno set.
+ * writing (the content is checked before it is renamed) and flock'ed
+ * against fsutil_clean_stale while it is open.  Returns the descriptor,
+ * or -1 with errno set.
  */
 int
 fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN])
@@ -170,7 +171,10 @@ fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN])
 	return fd;
 }
 
-/* Whether "name" has the form of fsutil_tmpfile's names. */
+/*
+ * 1 when "name" has the form of fsutil_tmpfile's names (for the scan to
+ * leave out), else 0.
+ */
 int
 fsutil_is_tmpname(const char *name)
 {
@@ -187,8 +191,8 @@ fsutil_is_tmpname(const char *name)
 }
 
 /*
- * Remove the temporary files of crashed runs from "dirfd": regular
- * files named like fsutil_tmpfile's whose lock nobody holds.  Errors
+ * Remove the temporary files of killed runs from "dirfd": regular files
+ * named like fsutil_tmpfile's whose lock no live process holds.  Errors
  * are ignored (a file left is harmless).  Returns how many were removed.
  */
 size_t

@@ -152,6 +152,17 @@ out:
 	free(probe.rx);
 }
 
+/*
+ * Zero "ix", GET the index object ([PREFIX/].p3backup/index) and apply
+ * each line to the remote entry of "tbl" it describes when the listing
+ * vouches for it (same size and ETag): its stored mtime, the Deleted tag
+ * (rtagged), whether it is encrypted (plaintext size, key id, keyed
+ * checksum) and the MD5 of its bytes.  The index's MD5 is kept in ix->md5
+ * for index_save.  A missing, foreign or unreadable index is not an error
+ * (said, unless missing; malformed lines are counted and said).  Returns
+ * 0, or -1 (reported) on a fatal call error, or when a backup cannot read
+ * it for want of the SSE-C key.  Free "ix" with index_free.
+ */
 int
 index_load(struct index *ix, struct s3 *s3, const char *bucket,
     struct table *tbl)
@@ -271,6 +282,13 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 	}
 }
 
+/*
+ * Write the index: one line, sorted by key, for every remote entry whose
+ * ETag is an MD5 form and whose mtime is known or which is tagged
+ * deleted.  Nothing is sent when it is byte-identical to the one
+ * index_load read (ix->md5).  Returns 0, or -1 (reported; a failed PUT
+ * only means the next --mtime run asks the bucket).
+ */
 int
 index_save(struct index *ix, struct s3 *s3, const char *bucket,
     const struct table *tbl)
@@ -353,6 +371,9 @@ out:
 	return rc;
 }
 
+/*
+ * Free what "ix" owns (its MD5 and scratch key), leaving it reusable.
+ */
 void
 index_free(struct index *ix)
 {
@@ -371,6 +392,12 @@ struct headrun {
 	size_t			 next;
 };
 
+/*
+ * What the p3-* metadata of HEAD (or GET) answer "c" says of e's
+ * encryption: without x-amz-meta-p3-crypt "e" is plain
+ * (entry_set_plain); with it, encrypted, and its plaintext size, key id
+ * and keyed checksum are taken where they parse.
+ */
 void
 index_head_crypt(struct entry *e, const struct s3_call *c)
 {
@@ -497,7 +524,13 @@ index_head_where(struct run *run, struct table *tbl,
 	return rc;
 }
 
-/* HEAD what the plan needs and nothing else gave; see extern.h. */
+/*
+ * HEAD every object of "tbl" whose metadata the plan needs and neither
+ * the listing nor the index gave (a stored mtime for --mtime, the keyed
+ * checksum of an encrypted object for --checksum), and take its
+ * x-amz-meta-mtime and p3-* fields.  Returns 0, or -1 on a fatal error
+ * (reported; run->fatal set); other failures leave them unknown.
+ */
 int
 index_head_missing(struct run *run, struct table *tbl)
 {
@@ -510,7 +543,13 @@ index_head_missing(struct run *run, struct table *tbl)
 	return rc;
 }
 
-/* --checksum's second look; see extern.h. */
+/*
+ * --checksum's second look: HEAD every entry that came out different or
+ * unknown by its ETag alone (checksum_doubtful), so that an SSE-KMS or
+ * SSE-C ETag is recognised and rclone's (or our) md5chksum is read.
+ * *v (caller frees) and *n are the entries asked, for checksum_again.
+ * Returns 0, or -1 on a fatal error (reported; run->fatal set).
+ */
 int
 index_head_doubtful(struct run *run, struct table *tbl, struct entry ***v,
     size_t *n)

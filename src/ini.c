@@ -328,9 +328,9 @@ out:
 }
 
 /*
- * The number of the line whose setting the callback is being given,
- * counted from 1, so that callers can name it in their own messages;
- * 0 outside a callback.  Per thread.
+ * During a callback, the number of the line whose setting it is being
+ * given, counted from 1, so that callers can name "path:line" in their
+ * own messages; 0 outside a callback.  Per thread.
  */
 size_t
 ini_lineno(void)
@@ -339,8 +339,8 @@ ini_lineno(void)
 }
 
 /*
- * Parse "len" bytes at "buf" (left untouched; need not end in NUL) as
- * a shared file called "name" in messages.  Returns 0, or -1 on a
+ * As ini_parse_file over the "len" bytes at "buf" (left untouched; need
+ * not end in NUL), called "name" in messages.  Returns 0, or -1 on a
  * syntax error (reported) or when "fn" returned -1.
  */
 int

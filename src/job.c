@@ -57,6 +57,11 @@ job_path(const struct job *job, const char *value)
 	return xasprintf("%s/%s", job->dir, value);
 }
 
+/*
+ * A hint for a value that seems to end in an inline comment ("x # y",
+ * "x ; y"), which INI job files do not have: "" when it does not, else a
+ * parenthesized sentence with a leading space.  A static string.
+ */
 const char *
 job_comment_hint(const char *value)
 {
@@ -105,9 +110,11 @@ out:
 }
 
 /*
- * Read the job file "path", handing each line of [job] to "fn" (see the
- * top of this file).  Returns 0, or -1 after reporting: the file cannot
- * be read, a syntax error, a key outside [job], or "fn" said -1.
+ * Read the job file "path" (INI, section [job]) and hand every line of
+ * [job] to "fn" with "arg", in order (see the top of this file); what a
+ * key means is the caller's (opttab_job_load).  Returns 0, or -1 after
+ * reporting: the file cannot be read (a missing one too), a syntax error
+ * or a key outside [job] ("FILE:LINE: ..."), or "fn" returned -1.
  */
 int
 job_load(const char *path, job_fn fn, void *arg)
@@ -132,11 +139,12 @@ job_load(const char *path, job_fn fn, void *arg)
 
 /*
  * Lock the job cfg->job_path (which must be set): create the lock file
- * (0600) in journal_dir(), take flock(LOCK_EX | LOCK_NB) on it and
- * write our pid into it for humans.  Returns the fd, which the caller
- * keeps open for the whole run (the lock goes with it), or -1 after
- * reporting: "job FILE is already running (lock LOCKFILE)" when another
- * process holds it, else what failed.
+ * (0600) in the state directory (journal_ready, named after the job
+ * file's real path), take flock(LOCK_EX | LOCK_NB) on it and write our
+ * pid into it for humans.  Returns the fd, which the caller keeps open
+ * for the whole run (the lock goes with it), or -1 after reporting: "job
+ * FILE is already running (lock LOCKFILE)" when another process holds
+ * it, else what failed.
  */
 int
 job_lock(const struct config *cfg)

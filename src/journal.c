@@ -61,9 +61,10 @@
 #define JOURNAL_MAX	(1024 * 1024)
 
 /*
- * "$XDG_STATE_HOME/p3backup" when that variable is an absolute path,
- * else "$HOME/.local/state/p3backup" (HOME from the environment, else
- * the password database).  Caller frees; NULL when there is no home.
+ * The journal directory for this user: "$XDG_STATE_HOME/p3backup" when
+ * that variable is an absolute path, else "$HOME/.local/state/p3backup"
+ * (HOME from the environment, else the password database).  Caller
+ * frees; NULL when there is no home.  Nothing is created or reported.
  */
 char *
 journal_dir(void)
@@ -108,6 +109,11 @@ journal_mkdirs(char *dir)
 	return rc;
 }
 
+/*
+ * journal_dir(), created (0700, with its parents) when missing and
+ * checked writable; caller frees.  NULL after one line naming the
+ * directory, what it is for and how to move it (XDG_STATE_HOME).
+ */
 char *
 journal_ready(void)
 {
@@ -369,8 +375,8 @@ journal_clean_tmp(const char *path)
 /*
  * Lock "path" (created 0600): the fd, JOURNAL_BUSY when another process
  * holds it, or -1 (reported).  A lock file is removed by its holder
- * (journal_remove), so one locked after its removal is the wrong file:
- * the inode must still be the one at "path".
+ * (journal_free, once the journal is gone), so one locked after its
+ * removal is the wrong file: the inode must still be the one at "path".
  */
 static int
 journal_lock(const char *path)
@@ -403,8 +409,19 @@ journal_lock(const char *path)
 }
 
 /*
- * Set up "j" and load a matching journal; see extern.h.  On -1, "j" is
- * left freed; otherwise the caller frees it with journal_free.
+ * Set up "j" for the upload of "key" from a file of the given size and
+ * mtime, in parts of "part_size".  If a journal for the same endpoint,
+ * bucket and key exists and matches size, mtime and part size, its
+ * upload id, stored parts and data key are loaded and 1 is returned; if
+ * one exists but does not match (or is malformed: warned about), its
+ * upload id, if any, is put in *stale_id (caller frees; the caller
+ * aborts that upload), the file is removed and 0 is returned; 0 when
+ * there is none.  The journal directory is created (journal_ready).  The
+ * journal is locked (flock on "HASH.lock") until journal_free.  Returns
+ * JOURNAL_BUSY, without a message, when another run holds it; -1 on an
+ * error (reported: the parts do not fit MP_MAX_PARTS, the directory, the
+ * file).  On JOURNAL_BUSY or -1 "j" is left freed; otherwise the caller
+ * frees it with journal_free.
  */
 int
 journal_open(struct journal *j, const char *endpoint, const char *bucket,
@@ -553,7 +570,11 @@ journal_format(const struct journal *j, struct buf *text)
 	free(id);
 }
 
-/* Write the journal atomically; nothing before there is an upload id. */
+/*
+ * Write the journal atomically (temporary file, fsync, rename, fsync of
+ * the directory); nothing is written before there is an upload id.
+ * Returns 0, or -1 (reported).
+ */
 int
 journal_save(struct journal *j)
 {
@@ -610,7 +631,11 @@ out:
 	return rc;
 }
 
-/* Remove the journal file; a missing file is fine, other errors noted. */
+/*
+ * Remove the journal file (the upload completed or was aborted) and any
+ * temporary file of it; a missing file is fine, other errors are warned
+ * about.  The lock file goes at journal_free.
+ */
 void
 journal_remove(struct journal *j)
 {
@@ -621,7 +646,11 @@ journal_remove(struct journal *j)
 
 }
 
-/* Free everything "j" owns and zero it; accepts NULL or a zeroed struct. */
+/*
+ * Release the lock (removing the lock file when the journal is gone),
+ * free everything "j" owns, wiping the data key, and zero it; accepts
+ * NULL or a zeroed struct.
+ */
 void
 journal_free(struct journal *j)
 {
@@ -656,9 +685,15 @@ journal_free(struct journal *j)
 }
 
 /*
- * A kill between CompleteMultipartUpload and the removal of the journal
- * leaves one for this very version of the file, every part stored:
- * remove it.  See extern.h.
+ * A file of "size" bytes and this mtime, uploaded as "key" in parts of
+ * "part_size", needs no upload this run (the plan skips it): remove its
+ * journal when every part is stored (a kill between
+ * CompleteMultipartUpload and the journal's removal left it; no later run
+ * would touch it; said with -v).  One for another version of the file is
+ * removed by journal_open and its upload id put in *stale_id (caller
+ * frees, and aborts that upload).  One with parts missing is left to
+ * resume.  "name" names the file in messages.  Does nothing when there
+ * is no journal directory.
  */
 void
 journal_forget(const char *endpoint, const char *bucket, const char *key,
@@ -742,6 +777,15 @@ out:
 	return rc;
 }
 
+/*
+ * Journals of uploads that are gone: every journal of "endpoint",
+ * "bucket", "root" (DIRECTORY's real path) and "prefix" (--prefix, ""
+ * for none) for which gone(arg, KEY without "PREFIX/") holds is removed
+ * (unless another run holds its lock), after which abort_fn(arg, KEY,
+ * UPLOADID) lets the caller abort its upload.  Journals written before
+ * they recorded their root are left alone, as are those another run
+ * holds and those that cannot be read or locked (warned about).
+ */
 void
 journal_sweep(const char *endpoint, const char *bucket, const char *root,
     const char *prefix, int (*gone)(void *, const char *),

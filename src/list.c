@@ -354,6 +354,10 @@ list_add(void *arg, const struct list_entry *le)
 	return 0;
 }
 
+/*
+ * 1 when the "len" bytes of "key" have a RESERVED_PREFIX segment, at any
+ * depth (a whole-bucket listing sees every job's ".p3backup/"), else 0.
+ */
 int
 list_reserved(const char *key, size_t len)
 {
@@ -371,6 +375,10 @@ list_reserved(const char *key, size_t len)
 	return 0;
 }
 
+/*
+ * The full object key for relative "key": "PREFIX/key" with cfg->prefix,
+ * else a copy of "key".  Caller frees.
+ */
 char *
 list_object_key(const struct config *cfg, const char *key)
 {
@@ -379,6 +387,12 @@ list_object_key(const struct config *cfg, const char *key)
 	return xasprintf("%s/%s", cfg->prefix, key);
 }
 
+/*
+ * List every object under cfg->prefix into the remote side of "tbl"
+ * (list_objects), keys relative to the prefix, reserved keys
+ * (list_reserved) left out; where no stored mtime is known, the
+ * LastModified is kept (rlastmod).  Returns 0, or -1 (reported).
+ */
 int
 list_bucket(struct s3 *s3, const char *bucket, struct table *tbl)
 {

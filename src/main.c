@@ -314,6 +314,12 @@ load_key(struct config *cfg, struct crypt_key **key)
 	return 0;
 }
 
+/*
+ * Run the pipeline of this file's header comment, each stage once, then
+ * free everything.  Returns the exit status: EXIT_SYNC (also after
+ * --help or --version), EXIT_PARTIAL when some files failed, EXIT_USAGE
+ * or EXIT_FATAL; with --json the summary object is printed last.
+ */
 int
 main(int argc, char *argv[])
 {

@@ -123,7 +123,15 @@ mpcomplete_done(struct s3_call *c, void *arg)
 	s3_call_free(c);
 }
 
-/* Send CompleteMultipartUpload; mc->done tells the outcome. */
+/*
+ * Send CompleteMultipartUpload for "mc" (kept valid by the caller until
+ * done runs) through the engine and check the object's ETag (a HEAD's
+ * when the answer has none): the parts' multipart ETag, the whole MD5,
+ * or with SSE any ETag of our part count and size.  Then done(arg, ok)
+ * once: ok 1 when the file is stored (journal removed, counted by
+ * run_uploaded), 0 when not (reported; the journal removed when the
+ * server refused the parts).
+ */
 void
 mpcomplete_start(struct mpcomplete *mc)
 {

@@ -74,7 +74,11 @@ struct mppart {
 
 static void mp_finish(struct mpfile *);
 
-/* Encrypted parts hold whole chunks (doc/encryption.md). */
+/*
+ * The part size for a file of "size" bytes: checksum_part_size, rounded
+ * up to a multiple of CRYPT_CHUNK when the run encrypts (encrypted parts
+ * hold whole chunks, doc/encryption.md).
+ */
 uint64_t
 multipart_part_size(const struct run *run, uint64_t size)
 {
@@ -144,7 +148,11 @@ multipart_abort_done(struct s3_call *c, void *arg)
 	s3_call_free(c);
 }
 
-/* Abort an upload left over (fire and forget). */
+/*
+ * Abort the upload "upload_id" of "okey" (full key), left over: the
+ * request is submitted to the engine and its answer ignored (fire and
+ * forget).
+ */
 void
 multipart_abort(struct run *run, const char *okey, const char *upload_id)
 {
@@ -390,7 +398,14 @@ mp_readahead(struct mpfile *mp)
 	return readahead_start(&spec);
 }
 
-/* Start the upload of one large file; see extern.h. */
+/*
+ * Start the multipart upload of "e" from "fd" (which it takes over; "st"
+ * is the file as opened), resuming from the journal when one matches.
+ * Returns the upload, whose parts multipart_feed then hands to the
+ * engine; NULL when it could not start (reported and counted).  The
+ * upload ends by itself once its calls are done: it counts the file
+ * (run_uploaded or run_failed) and frees itself.
+ */
 struct mpfile *
 multipart_begin(struct run *run, struct entry *e, int fd,
     const struct stat *st)
@@ -602,7 +617,11 @@ mp_fed(struct mpfile *mp)
 	mp_finish(mp);
 }
 
-/* Submit the next part of *mpp; see extern.h. */
+/*
+ * Submit the next part of *mpp; returns an XFER_FEED_* value.  When
+ * every part is submitted (or the file failed) *mpp is cleared;
+ * completion and clean-up follow from the calls' callbacks.
+ */
 int
 multipart_feed(struct mpfile **mpp)
 {
@@ -626,7 +645,11 @@ multipart_feed(struct mpfile **mpp)
 	return XFER_FEED_MORE;
 }
 
-/* Let go of an upload still being fed; see extern.h. */
+/*
+ * After the engine stopped early (interrupted): let go of *mpp (NULL is
+ * fine) while it is still being fed, its journal kept for the next run,
+ * the file counted as failed.
+ */
 void
 multipart_stop(struct mpfile **mpp)
 {

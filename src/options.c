@@ -222,6 +222,12 @@ options_set(char **slot, const char *arg)
 	*slot = xstrdup(arg);
 }
 
+/*
+ * Parse argv into "cfg" (set up by config_init first): the job file of
+ * --config, when given, is read first and the command line wins over it.
+ * Reports usage errors itself.  Returns an OPT_RESULT: OPT_RUN to go on,
+ * OPT_EXIT after --help or --version, OPT_USAGE after a usage error.
+ */
 int
 options_parse(struct config *cfg, int argc, char *argv[])
 {

@@ -213,8 +213,9 @@ opttab_filter(struct config *cfg)
 }
 
 /*
- * Set cfg->prefix from "arg": keys go under "P/", so P is kept without
- * slashes at its ends, and NULL when nothing is left.
+ * Set cfg->prefix from "arg" as --prefix does: keys go under "P/", so P
+ * is kept without '/' at its ends, and NULL when nothing is left.  The
+ * old value is freed; the new one is owned by "cfg".
  */
 void
 opttab_prefix(struct config *cfg, const char *arg)
@@ -549,6 +550,17 @@ opttab_job_line(void *arg, const struct job_line *line)
 	return opttab_apply(arg, row, &a);
 }
 
+/*
+ * Read the job file "path" into "cfg" as --config FILE does (job_load):
+ * each key goes through its setting's row and is checked as its
+ * command-line option (bucket, directory, prefix, include, exclude,
+ * exclude_from, storage_class, mtime, size_only, checksum,
+ * follow_symlinks, delete, tag_deleted, max_delete, max_uploads, jobs,
+ * endpoint_url, region, profile, report, encrypt_key, compress, sse,
+ * sse_kms_key_id, sse_c_key_file, acl, request_payer).  Returns 0, or -1
+ * after reporting "FILE:LINE: ..." (an unknown key, an empty or bad
+ * value) or the file's error.
+ */
 int
 opttab_job_load(struct config *cfg, const char *path)
 {
@@ -556,8 +568,10 @@ opttab_job_load(struct config *cfg, const char *path)
 }
 
 /*
- * getopt_long's tables, built from the rows on the first call: every
- * row with a long option, its "val" its letter or 256 plus its index.
+ * getopt_long's long options and short-option string for every setting
+ * that has a command-line option, built from the rows on the first call:
+ * a long option's "val" is its letter, or 256 plus its row's index.  Both
+ * are static: do not free.
  */
 void
 opttab_getopt(const struct option **longopts, const char **shortopts)
@@ -604,6 +618,10 @@ opttab_row(int ch)
 	return NULL;
 }
 
+/*
+ * The long name ("jobs") of the option for getopt_long's result "ch",
+ * or NULL when "ch" is none ('?', ':').  A static string.
+ */
 const char *
 opttab_name(int ch)
 {
@@ -614,6 +632,14 @@ opttab_name(int ch)
 
 _Static_assert(OPTTAB_NROWS <= OPTTAB_MAX, "raise OPTTAB_MAX");
 
+/*
+ * Apply getopt_long's result "ch" (one that opttab_name knows) and its
+ * optarg "arg" to "cfg" as the command line does, and set its mark in
+ * given[OPTTAB_MAX] (zeroed by the caller).  The command line's own
+ * options (-h, -V, -q, -v, --config) set nothing here: the caller acts.
+ * Returns 0, or -1 after reporting "--NAME VALUE: ..." (or, for a "ch"
+ * opttab_name does not know, without a message).
+ */
 int
 opttab_option(struct config *cfg, int ch, const char *arg,
     unsigned char *given)
@@ -635,6 +661,10 @@ opttab_option(struct config *cfg, int ch, const char *arg,
 	return 0;
 }
 
+/*
+ * Whether "given" (as opttab_option marked it) marks the option named
+ * "name" ("size-only"); 0 for a name no row has.
+ */
 int
 opttab_given(const unsigned char *given, const char *name)
 {

@@ -177,18 +177,18 @@ plan_gone(const struct entry *e, const struct config *cfg)
 }
 
 /*
- * Fill "plan" with the actions for "tbl", sorted by key.  A local entry
- * is uploaded when the key is missing in the bucket, the sizes differ,
- * or its object is tagged as deleted; also when the mtimes differ
- * (plan_mtime_differs); with cfg->checksum
- * (after checksum_table set e->csum) also when the content differs or
- * cannot be checked; it is skipped otherwise.  Uploads past
- * cfg->max_uploads (in key order) are deferred.  A remote-only entry
- * is deleted (--delete) or tagged (--tag-deleted) when the filters
- * cover it; if that would touch more than cfg->max_delete objects
- * (default: half of the bucket's), none is touched and plan->refused
- * says how many were spared.  The actions point into "tbl", which must
- * outlive the plan.  The caller frees the plan with plan_free.
+ * Fill "plan" (zeroed by the caller, or freed before) with the actions
+ * for "tbl", sorted by key.  A local entry is uploaded when the key is
+ * missing in the bucket, the sizes differ, or its object is tagged as
+ * deleted; also when the mtimes differ (plan_mtime_differs); with
+ * cfg->checksum (after checksum_table set e->csum) also when the content
+ * differs or cannot be checked; it is skipped otherwise.  Uploads past
+ * cfg->max_uploads (in key order) are deferred.  A remote-only entry is
+ * deleted (--delete) or tagged (--tag-deleted) when the filters cover
+ * it; if that would touch more than cfg->max_delete objects (default:
+ * half of the bucket's), none is touched and plan->refused says how many
+ * were spared.  No I/O.  The actions point into "tbl", which must outlive
+ * the plan.  The caller frees the plan with plan_free.
  */
 void
 plan_build(const struct table *tbl, const struct config *cfg,
@@ -257,6 +257,18 @@ plan_build(const struct table *tbl, const struct config *cfg,
 	}
 }
 
+/*
+ * The restore direction: for every remote entry of "tbl" (the target
+ * directory scanned as the local side), download when the file is
+ * missing, its size differs or its mtime (as for a backup, the object's
+ * unknown mtime being its LastModified); with cfg->checksum when the
+ * content differs or cannot be checked.  Directory markers become
+ * ACT_MKDIR when the directory is missing.  Objects tagged deleted are
+ * skipped (REASON_TAGGED) unless cfg->include_deleted; objects the
+ * filters leave out get no action (their local files are not touched).
+ * Local-only files get no action: a restore deletes nothing.  Pure,
+ * sorted by key; the actions point into "tbl".  Free with plan_free.
+ */
 void
 plan_restore(const struct table *tbl, const struct config *cfg,
     struct plan *plan)
@@ -308,6 +320,10 @@ plan_keycmp(const void *key, const void *pa)
 	return (la > lb) - (la < lb);
 }
 
+/*
+ * The action for "key" (relative, as in the table) in "plan", found by
+ * binary search over its sorted actions, or NULL.
+ */
 const struct action *
 plan_find(const struct plan *plan, const char *key)
 {
@@ -316,7 +332,10 @@ plan_find(const struct plan *plan, const char *key)
 	return bsearch(key, plan->v, plan->n, sizeof(*plan->v), plan_keycmp);
 }
 
-/* Free the actions of "plan" (not the entries); accepts a zeroed plan. */
+/*
+ * Free the actions of "plan" (not the entries) and zero it; accepts a
+ * zeroed plan.
+ */
 void
 plan_free(struct plan *plan)
 {
@@ -326,7 +345,12 @@ plan_free(struct plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-/* One word per enum REASON (see extern.h). */
+/*
+ * The reason as one word for messages, --report and the dry-run
+ * listing, a static string: "new", "size", "mtime", "checksum",
+ * "unverifiable", "other-key", "reappeared", "gone", "max-uploads",
+ * "missing", "tagged-deleted" or "same" ("?" for no enum REASON).
+ */
 const char *
 plan_reason(enum REASON why)
 {

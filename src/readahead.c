@@ -146,6 +146,15 @@ ra_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Start a thread that prepares parts 0 .. nparts-1 of "spec" (copied;
+ * what it points to must outlive the thread) in order: read, check size
+ * and mtime against spec->st, update hmac with the plaintext, seal with
+ * obj, MD5 of the part, update whole; keeping a few ready and calling
+ * spec->wake after each.  It stops after a failed part.  Returns the
+ * readahead (end it with readahead_stop), or NULL if no thread starts
+ * (not reported).
+ */
 struct readahead *
 readahead_start(const struct ra_spec *spec)
 {
@@ -164,6 +173,12 @@ readahead_start(const struct ra_spec *spec)
 	return ra;
 }
 
+/*
+ * The next prepared part into *out (the caller owns out->buf and
+ * out->why): 1; 0 when none is ready yet (spec->wake will be called);
+ * -1 when there are no more.  hmac and whole are complete once every
+ * part was taken.
+ */
 int
 readahead_take(struct readahead *ra, struct ra_part *out)
 {
@@ -183,6 +198,10 @@ readahead_take(struct readahead *ra, struct ra_part *out)
 	return r;
 }
 
+/*
+ * Stop and join the thread, free the parts not taken, and free "ra".
+ * Accepts NULL.
+ */
 void
 readahead_stop(struct readahead *ra)
 {

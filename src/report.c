@@ -25,9 +25,12 @@
 #define PROGRESS_EVERY_MS	200
 
 /*
- * Set up "r" for a run with settings "cfg" (which must outlive it).
- * Also makes jansson allocate through xmalloc, so that running out of
- * memory there is fatal like everywhere else.
+ * Set up "r" (zeroed first) for a run with settings "cfg" (which must
+ * outlive it): the clock starts, and the progress line is drawn with
+ * cfg->progress, or when auto on a terminal's stderr without -q or
+ * --json (stderr is then taken over, report_take_stderr).  Also makes
+ * jansson allocate through xmalloc, so that running out of memory there
+ * is fatal like everywhere else.
  */
 void
 report_init(struct report *r, const struct config *cfg)
@@ -121,6 +124,13 @@ report_tee(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/*
+ * Take over stderr (for --json, and under a progress line): what is
+ * written there still goes to fd 2, but a progress line is cleared
+ * before each message, and the last line is kept for report_json's
+ * "error".  Once; harmless when repeated; if the stream cannot be made,
+ * messages go out as they are and "error" stays null.
+ */
 void
 report_take_stderr(void)
 {
@@ -138,6 +148,11 @@ report_take_stderr(void)
 	stderr = fp;
 }
 
+/*
+ * The run is stopping for what the main thread said last: keep that as
+ * report_json's "error", whatever is printed after it.  Only the first
+ * call counts.
+ */
 void
 report_keep_cause(void)
 {
@@ -145,6 +160,10 @@ report_keep_cause(void)
 		memcpy(report_cause, report_last, sizeof(report_cause));
 }
 
+/*
+ * For a signal handler: clear the progress line, then write the "n"
+ * bytes of "msg" to fd 2.
+ */
 void
 report_signal_note(const char *msg, size_t n)
 {
@@ -170,12 +189,20 @@ report_bytes(uint64_t n, char out[32])
 		snprintf(out, 32, "%.1f %s", v, unit[i]);
 }
 
+/*
+ * Where human lines go: stdout, or stderr under --json.
+ */
 FILE *
 report_stream(const struct config *cfg)
 {
 	return cfg->json ? stderr : stdout;
 }
 
+/*
+ * One line "VERB (WHY) KEY" for an action ("upload", "would upload",
+ * "skip") on report_stream's stream, with -v or in a dry run, never with
+ * -q; "why" may be NULL; the key made printable.
+ */
 void
 report_action(struct report *r, const char *verb, const char *why,
     const char *key)
@@ -214,6 +241,11 @@ report_store(struct report *r, const char *key, char *msg)
 	HASH_ADD_STR(r->errors, key, fe);
 }
 
+/*
+ * "KEY: message" (printf-style, the key made printable) on stderr; does
+ * not count anything.  The first message of each key is kept for its
+ * --report line (report_error_of).
+ */
 void
 report_error(struct report *r, const char *key, const char *fmt, ...)
 {
@@ -232,12 +264,20 @@ report_error(struct report *r, const char *key, const char *fmt, ...)
 	fflush(stdout);
 }
 
+/*
+ * Keep a copy of "msg" for key's --report line without printing it (an
+ * error already said once for the whole run), unless the key has one.
+ */
 void
 report_keep(struct report *r, const char *key, const char *msg)
 {
 	report_store(r, key, xstrdup(msg));
 }
 
+/*
+ * The first message kept for "key" (report_error, report_keep), or
+ * NULL; owned by "r" until report_close.
+ */
 const char *
 report_error_of(const struct report *r, const char *key)
 {
@@ -247,6 +287,11 @@ report_error_of(const struct report *r, const char *key)
 	return fe != NULL ? fe->msg : NULL;
 }
 
+/*
+ * Redraw the progress line on the real stderr (at most 5 times a second
+ * unless "force"): files done of rep->to_upload, bytes, rate and
+ * failures.  Nothing unless r->progress.
+ */
 void
 report_progress(struct report *r, int force)
 {
@@ -309,8 +354,9 @@ out:
 }
 
 /*
- * Close the --report file, if open, reporting a write error (every
- * line was flushed, so that is the last one failing to reach the
+ * Free the messages kept for --report lines (report_error_of says NULL
+ * after) and close the --report file, if open, reporting a write error
+ * (every line was flushed, so that is the last one failing to reach the
  * disk).  Safe to call again, and on a report that was never opened.
  */
 void
@@ -375,16 +421,17 @@ report_json_hex(json_t *obj, const char *name, const char *s)
  *    "result":R,"error":E}
  *
  * K is the key relative to DIRECTORY and the --prefix, O the full object
- * key; A the action ("upload", "skip", "defer", "delete", "tag"); N the
- * local size when the file exists, else the object's size; M the local
- * mtime in rclone's format, or null without a local file; H the hex MD5
- * of what an "upload" stored with result "ok" (null otherwise, and for
- * a multipart upload, whose ETag is not the content's MD5); R the result
- * ("ok", "failed", "skipped"); E null or the error message.  A
- * string that is not UTF-8 is null, with "key_hex", "object_hex" or
- * "error_hex" added holding its bytes in hex.  The line is flushed so
- * that a crash leaves whole lines.  A no-op without --report; a write
- * error is reported, the file closed and later records dropped.
+ * key; A the action ("upload", "skip", "defer", "delete", "tag",
+ * "download", "mkdir"); N the local size when the file exists, else the
+ * object's size; M the local mtime in rclone's format, or null without a
+ * local file; H the hex MD5 of what an "upload" stored with result "ok"
+ * (null otherwise, and for a multipart upload, whose ETag is not the
+ * content's MD5); R the result ("ok", "failed", "skipped", "pending");
+ * E null or the error message.  A string that is not UTF-8 is null,
+ * with "key_hex", "object_hex" or "error_hex" added holding its bytes in
+ * hex.  The line is flushed so that a crash leaves whole lines.  A no-op
+ * without --report; a write error is reported, the file closed and
+ * later records dropped.
  */
 void
 report_record(struct report *r, const struct entry *e, const char *action,
@@ -442,9 +489,9 @@ out:
 }
 
 /*
- * The end of the run, unless --json or -q: one line of text that names
- * deletions, tags, deferred uploads and what was left out only when
- * there were any.  A dry run says what it would do.
+ * The end of the run on stdout, unless --json or -q: one line of text
+ * that names deletions, tags, deferred uploads and what was left out
+ * only when there were any.  A dry run says what it would do.
  */
 void
 report_summary(struct report *r, const char *bucket)
@@ -519,6 +566,15 @@ report_ascii(const char *s)
 	return a;
 }
 
+/*
+ * --json, at the very end: one JSON object on stdout with the counts of
+ * "r" (scanned, uploaded, uploaded_bytes, skipped, deleted, tagged,
+ * downloaded, downloaded_bytes, pending, failed, deferred, left_out;
+ * zero when the run never started), "bucket" (null when not known),
+ * elapsed_seconds, dry_run, exit_code "rc" and "error": for exit
+ * statuses 2 and 3 the last line of stderr, else null.  A bucket or
+ * message that is not UTF-8 is sent with '?' for each non-ASCII byte.
+ */
 void
 report_json(const struct report *r, const char *bucket, int dry_run,
     int rc)

@@ -20,7 +20,10 @@
 #include "extern.h"
 #include "s3.h"
 
-/* Fill "run"; see extern.h for each function's contract. */
+/*
+ * Fill "run" (zeroed first: realroot NULL, fatal clear), cfg taken from
+ * "s3".  Nothing is copied: every pointer must outlive the run.
+ */
 void
 run_init(struct run *run, struct s3 *s3, const char *bucket,
     const char *root, struct plan *plan, struct report *rep,
@@ -36,7 +39,10 @@ run_init(struct run *run, struct s3 *s3, const char *bucket,
 	run->key = key;
 }
 
-/* Mark the run fatal: 1 the first time. */
+/*
+ * Mark the run fatal.  Returns 1 the first time (the caller says why),
+ * else 0.
+ */
 int
 run_stop(struct run *run)
 {
@@ -46,7 +52,14 @@ run_stop(struct run *run)
 	return first;
 }
 
-/* Say a failed call once; returns what was said or kept (caller frees). */
+/*
+ * Call "c" for "key" failed: say so on stderr (report_error).  A fatal
+ * failure (s3_call_fatal: credentials, bucket, network) is said once,
+ * as the bare message, and marks the run fatal (run_stop); after that it
+ * is only kept for key's --report line (report_keep).  Any other is said
+ * as "WHAT failed: MESSAGE".  Returns what was said or kept (caller
+ * frees).
+ */
 char *
 run_call_failed(struct run *run, const char *key, const struct s3_call *c,
     const char *what)
@@ -68,7 +81,10 @@ run_call_failed(struct run *run, const char *key, const struct s3_call *c,
 	return msg;
 }
 
-/* Count a failed entry and write its --report line. */
+/*
+ * "e" failed for good: count it (rep->failed) and write its --report
+ * line with "action", result "failed" and "error".
+ */
 void
 run_failed(struct run *run, const struct entry *e, const char *action,
     const char *error)
@@ -77,7 +93,10 @@ run_failed(struct run *run, const struct entry *e, const char *action,
 	report_record(run->rep, e, action, "failed", error);
 }
 
-/* The endpoint as journals name it; caller frees. */
+/*
+ * The endpoint as journals name it: cfg->endpoint, or "aws:REGION" on
+ * AWS.  Caller frees.
+ */
 char *
 run_endpoint(const struct run *run)
 {
@@ -86,7 +105,10 @@ run_endpoint(const struct run *run)
 	return xasprintf("aws:%s", s3_region(run->s3));
 }
 
-/* Base64 of a 16-byte MD5 into out[32]. */
+/*
+ * The Content-MD5 value of the digest "md5" (16 bytes in base64: 24
+ * characters and a NUL) into out[32].
+ */
 void
 run_content_md5(const unsigned char md5[16], char out[32])
 {
@@ -95,7 +117,13 @@ run_content_md5(const unsigned char md5[16], char out[32])
 	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
 }
 
-/* The crypt metadata (when sealed) and storage class of a written object. */
+/*
+ * Add to "c" the headers of an object this run writes beyond
+ * s3_put_new's: when "sealed" (encrypted for run->key),
+ * x-amz-meta-p3-crypt, -p3-size ("psize" plaintext bytes), -p3-key (the
+ * key id, CRYPT_KEYID_SHORT bytes in hex) and -p3-hmac (when "hmac" is
+ * not NULL); and x-amz-storage-class with --storage-class.
+ */
 void
 run_put_headers(const struct run *run, struct s3_call *c, int sealed,
     uint64_t psize, const unsigned char hmac[32])
@@ -118,7 +146,14 @@ run_put_headers(const struct run *run, struct s3_call *c, int sealed,
 		    run->cfg->storage_class);
 }
 
-/* Record and count an object stored for "e". */
+/*
+ * "e" was stored as an object of "size" bytes from the file as "st" saw
+ * it (plaintext size, mtime), encrypted for run->key when "sealed" (keyed
+ * checksum "hmac", or NULL when unknown), its ETag "etag" and the MD5 of
+ * its bytes "md5": record that on e's remote side (a new object is not
+ * tagged deleted), count it uploaded (object bytes in uploaded_bytes),
+ * say so with -v (report_action) and write its --report line.
+ */
 void
 run_uploaded(struct run *run, struct entry *e, int64_t size,
     const struct stat *st, int sealed, const unsigned char *hmac,

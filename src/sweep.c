@@ -65,7 +65,16 @@ sweep_abort(void *arg, const char *key, const char *upload_id)
 	s3_call_free(c);
 }
 
-/* Sweep the journals of files no longer uploaded in parts. */
+/*
+ * After a whole upload stage: remove the resume journals of this
+ * endpoint, bucket, DIRECTORY (run->realroot) and prefix whose file is no
+ * longer a large regular file there (deleted, shrunk, or a directory; a
+ * file the plan does not hold is looked at on disk) and abort their
+ * uploads, whose parts would otherwise cost.  Best effort: an abort that
+ * fails is noted with -v; a journal that cannot be read or locked is
+ * warned about as journals are and left alone, as is one another run
+ * holds.  Does nothing without run->realroot.
+ */
 void
 sweep_run(struct run *run)
 {

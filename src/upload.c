@@ -450,7 +450,16 @@ upload_feed(void *arg)
 	return 0;
 }
 
-/* Feed the plan's uploads to the engine and run it; see extern.h. */
+/*
+ * Upload every ACT_UPLOAD entry of run->plan through the transfer
+ * engine, at most cfg->jobs at once; files from cfg->multipart_threshold
+ * on in parts (multipart.c).  Successful uploads update the entry's
+ * remote side (size, MD5, mtime) and the report; failures are reported
+ * and counted in rep->failed.  A skipped file's finished or stale resume
+ * journal is cleared (journal_forget).  Returns 0, or -1 when a fatal
+ * error (credentials, bucket, network after retries) stopped the run
+ * (reported).
+ */
 int
 upload_run(struct run *run)
 {

@@ -399,6 +399,12 @@ content_md5(const void *body, size_t len, char out[32])
 	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
 }
 
+/*
+ * Percent-encode "len" bytes of "s" the way S3 signs them: every byte
+ * outside A-Za-z0-9-._~ becomes %XX (upper-case hex), and '/' too unless
+ * "keep_slash".  Returns a new NUL-terminated string (caller frees);
+ * never NULL.
+ */
 char *
 uri_encode(const char *s, size_t len, int keep_slash)
 {
@@ -425,6 +431,11 @@ uri_encode(const char *s, size_t len, int keep_slash)
 	return b.data;
 }
 
+/*
+ * The SHA-256 of the "len" bytes at "p" as 64 lower-case hex digits and
+ * a NUL into out[65].  Exits (status 3) if mbedTLS cannot hash, which is
+ * a bug.
+ */
 void
 sha256_hex(const void *p, size_t len, char out[65])
 {
