@@ -275,7 +275,7 @@ dl_restore_done(struct s3_call *c, void *arg)
 		dlfile_fail(f, !run->fatal, "archived in %s: restore request failed: "
 		    "%s", f->what, how);
 		if (s3_call_fatal(c))
-			run->fatal = 1;
+			(void)run_stop(run);
 		break;
 	}
 	if (f->state == DLF_PENDING) {

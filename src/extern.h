@@ -69,6 +69,7 @@ char	*printable(const char *s);
 
 int	 file_open(const char *path, int follow);
 int	 scratch_open(const char *what);
+void	 md5_base64(const unsigned char md5[16], char out[32]);
 void	 content_md5(const void *body, size_t len, char out[32]);
 
 uint64_t now_ms(void);
@@ -518,7 +519,6 @@ char	*run_call_failed(struct run *, const char *key,
 void	 run_failed(struct run *, const struct entry *, const char *action,
 	    const char *error);
 char	*run_endpoint(const struct run *);
-void	 run_content_md5(const unsigned char md5[16], char out[32]);
 void	 run_put_headers(const struct run *, struct s3_call *, int sealed,
 	    uint64_t psize, const unsigned char hmac[32]);
 void	 run_uploaded(struct run *, struct entry *, int64_t size,

@@ -349,7 +349,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 		goto out;
 	}
 	size = ftell(fp);
-	run_content_md5(md5, b64);
+	md5_base64(md5, b64);
 	key = list_object_key(s3_config(s3), INDEX_NAME);
 	c = s3_put_new(bucket, key, fileno(fp), (uint64_t)size, b64,
 	    NULL, "text/plain");

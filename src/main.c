@@ -266,7 +266,7 @@ stopped(struct report *rep, const char *bucket, const char *what)
  * themselves when they are done).
  */
 static void
-plan_note(struct report *rep, const struct action *a, int dry_run)
+note_action(struct report *rep, const struct action *a, int dry_run)
 {
 	static const char *verb[] = { "upload", "skip", "defer", "delete",
 	    "tag", "download", "mkdir" };
@@ -496,7 +496,7 @@ main(int argc, char *argv[])
 		rep.failed++;
 	}
 	for (i = 0; i < plan.n; i++)
-		plan_note(&rep, &plan.v[i], cfg.dry_run);
+		note_action(&rep, &plan.v[i], cfg.dry_run);
 	if (cfg.dry_run) {
 		/* What the run would do, counted as if done. */
 		if (cfg.restore) {

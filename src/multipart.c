@@ -597,7 +597,7 @@ mp_send_part(struct mpfile *mp, struct ra_part *p)
 	snprintf(num, sizeof(num), "%u", part->n + 1);
 	s3_call_query(c, "partNumber", num);
 	s3_call_query(c, "uploadId", mp->j.upload_id);
-	run_content_md5(p->md5, b64);
+	md5_base64(p->md5, b64);
 	s3_call_header(c, "content-md5", b64);
 	c->body = p->buf;
 	c->body_len = p->len;

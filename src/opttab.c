@@ -653,8 +653,12 @@ opttab_option(struct config *cfg, int ch, const char *arg,
 	snprintf(what, sizeof(what), "--%s", row->name);
 	a.what = what;
 	a.where = NULL;
-	a.value = arg;
-	a.path = arg;
+	/*
+	 * A flag has no value, whatever optarg holds: musl's getopt leaves
+	 * the previous option's there after a short flag such as -n.
+	 */
+	a.value = row->has_arg == no_argument ? NULL : arg;
+	a.path = a.value;
 	if (opttab_apply(cfg, row, &a) == -1)
 		return -1;
 	given[row - opttab_rows] = 1;

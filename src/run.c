@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
-
 #include "extern.h"
 #include "s3.h"
 
@@ -103,18 +101,6 @@ run_endpoint(const struct run *run)
 	if (run->cfg->endpoint != NULL)
 		return xstrdup(run->cfg->endpoint);
 	return xasprintf("aws:%s", s3_region(run->s3));
-}
-
-/*
- * The Content-MD5 value of the digest "md5" (16 bytes in base64: 24
- * characters and a NUL) into out[32].
- */
-void
-run_content_md5(const unsigned char md5[16], char out[32])
-{
-	size_t olen;
-
-	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
 }
 
 /*

@@ -803,6 +803,7 @@ s3_xfer_finish(void *arg, struct s3_call *c)
 {
 	struct s3 *s3 = arg;
 
+	c->wire->easy = NULL;	/* the engine has cleaned it up */
 	s3_call_finish(c);
 	return !c->ok && (s3_redirect(s3, c) ||
 	    sse_c_plain_retry(&s3->sse, c));

@@ -253,7 +253,7 @@ upload_submit(struct upjob *job)
 		upload_fail(job);
 		return;
 	}
-	run_content_md5(job->md5, b64);
+	md5_base64(job->md5, b64);
 	mtime_format(job->st.st_mtim.tv_sec, job->st.st_mtim.tv_nsec, mtime);
 	okey = list_object_key(cfg, job->e->key);
 	if (job->encrypted) {

@@ -386,6 +386,18 @@ scratch_open(const char *what)
 }
 
 /*
+ * The Content-MD5 value of the digest "md5" (16 bytes in base64: 24
+ * characters and a NUL) into out[32].
+ */
+void
+md5_base64(const unsigned char md5[16], char out[32])
+{
+	size_t olen;
+
+	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
+}
+
+/*
  * The Content-MD5 value of the "len" bytes at "body" (their MD5 in
  * base64: 24 characters and a NUL) into "out".
  */
@@ -393,10 +405,9 @@ void
 content_md5(const void *body, size_t len, char out[32])
 {
 	unsigned char md5[16];
-	size_t olen;
 
 	mbedtls_md5_ret((const unsigned char *)body, len, md5);
-	mbedtls_base64_encode((unsigned char *)out, 32, &olen, md5, 16);
+	md5_base64(md5, out);
 }
 
 /*

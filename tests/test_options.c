@@ -200,6 +200,29 @@ test_job_keys(void)
 	free(job);
 }
 
+/*
+ * A flag takes no value even when getopt hands one over: musl's getopt
+ * leaves the previous option's optarg in place after a short flag, so
+ * "--prefix x -n" reaches opttab_option('n', "x").
+ */
+static void
+test_stale_optarg(void)
+{
+	unsigned char given[OPTTAB_MAX];
+	struct config cfg;
+	int h, rc;
+
+	config_init(&cfg);
+	memset(given, 0, sizeof(given));
+	if ((h = tap_capture_begin()) == -1)
+		exit(99);
+	rc = opttab_option(&cfg, 'n', "x", given);
+	tap_capture_end(h, msg, sizeof(msg));
+	ok(rc == 0 && cfg.dry_run == 1 && msg[0] == '\0',
+	    "-n with a stale optarg is still a dry run (%s)", msg);
+	config_free(&cfg);
+}
+
 /* Last: --json takes stderr over for the rest of the process. */
 static void
 test_json(void)
@@ -226,6 +249,7 @@ main(void)
 	}
 	test_every_option();
 	test_job_keys();
+	test_stale_optarg();
 	test_json();
 	ok(tap_rmtree(tmpdir) == 0, "temporary tree removed");
 	return tap_done();
