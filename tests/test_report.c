@@ -540,7 +540,7 @@ is_millis(const char *s)
 	return f >= 1 && f <= 3 && s[n + 1 + f] == ',';
 }
 
-/* --json: one line, one object, every DESIGN.md field and "deferred". */
+/* --json: one line, one object, every field p3backup(1) lists. */
 static void
 test_summary_json(void)
 {
@@ -589,7 +589,7 @@ test_summary_json(void)
 	    "\"skipped\":7,\"deleted\":3,\"tagged\":0,\"downloaded\":0,"
 	    "\"downloaded_bytes\":0,\"pending\":0,\"failed\":1,\"deferred\":4,"
 	    "\"left_out\":0,\"elapsed_seconds\":"),
-	    "--json: compact, in DESIGN.md's order (%.*s)",
+	    "--json: compact, fields in a fixed order (%.*s)",
 	    (int)strcspn(out, "\n"), out);
 	tail = ",\"dry_run\":false,\"exit_code\":1,\"error\":null}\n";
 	ok(strlen(out) > strlen(tail) &&
