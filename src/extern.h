@@ -216,6 +216,12 @@ int	 config_load(struct config *);
 void	 config_free(struct config *);
 
 /* ------------------------------------------------------------------ */
+/* state.c: the state directory, for resume journals and job locks */
+
+char	*state_dir(void);
+char	*state_ready(void);
+
+/* ------------------------------------------------------------------ */
 /* filter.c: --include / --exclude on relative paths */
 
 struct filter;
@@ -728,8 +734,6 @@ void	 journal_forget(const char *endpoint, const char *bucket,
 	    const char *key, uint64_t size, int64_t mtime_sec,
 	    int32_t mtime_nsec, uint64_t part_size, const char *name,
 	    char **stale_id);
-char	*journal_dir(void);
-char	*journal_ready(void);
 void	 journal_sweep(const char *endpoint, const char *bucket,
 	    const char *root, const char *prefix,
 	    int (*gone)(void *, const char *),

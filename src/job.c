@@ -139,7 +139,7 @@ job_load(const char *path, job_fn fn, void *arg)
 
 /*
  * Lock the job cfg->job_path (which must be set): create the lock file
- * (0600) in the state directory (journal_ready, named after the job
+ * (0600) in the state directory (state_ready, named after the job
  * file's real path), take flock(LOCK_EX | LOCK_NB) on it and write our
  * pid into it for humans.  Returns the fd, which the caller keeps open
  * for the whole run (the lock goes with it), or -1 after reporting: "job
@@ -157,7 +157,7 @@ job_lock(const struct config *cfg)
 		warn("%s", cfg->job_path);
 		goto out;
 	}
-	if ((dir = journal_ready()) == NULL)
+	if ((dir = state_ready()) == NULL)
 		goto out;
 	sha256_hex(real, strlen(real), hash);
 	lock = xasprintf("%s/lock-%s", dir, hash);

@@ -1,7 +1,7 @@
 /*
  * The resume journal: what an interrupted multipart upload has stored,
  * so that the next run goes on from there.  One file per upload under
- * journal_dir(), named by the SHA-256 of "ENDPOINT\0BUCKET\0KEY", valid
+ * state_dir(), named by the SHA-256 of "ENDPOINT\0BUCKET\0KEY", valid
  * only for the file's size, mtime and part size recorded in it.  It is
  * replaced atomically (temporary file, fsync, rename, fsync of the
  * directory), so a SIGKILL or a power loss leaves the old or the new.
@@ -45,7 +45,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,82 +58,6 @@
 #define JOURNAL_MAGIC	"p3backup-journal 1"
 /* Far above 10,000 part lines and three 1 KiB names, encoded. */
 #define JOURNAL_MAX	(1024 * 1024)
-
-/*
- * The journal directory for this user: "$XDG_STATE_HOME/p3backup" when
- * that variable is an absolute path, else "$HOME/.local/state/p3backup"
- * (HOME from the environment, else the password database).  Caller
- * frees; NULL when there is no home.  Nothing is created or reported.
- */
-char *
-journal_dir(void)
-{
-	const char *s;
-	struct passwd *pw;
-	char *dir = NULL;
-
-	/* The XDG spec: a relative path in the variable is invalid. */
-	if ((s = getenv("XDG_STATE_HOME")) != NULL && s[0] == '/')
-		dir = xasprintf("%s/p3backup", s);
-	else if ((s = getenv("HOME")) != NULL && s[0] != '\0')
-		dir = xasprintf("%s/.local/state/p3backup", s);
-	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL)
-		dir = xasprintf("%s/.local/state/p3backup", pw->pw_dir);
-	return dir;
-}
-
-/*
- * mkdir -p "dir" (modified during the call, restored) with mode 0700.
- * Returns 0, or -1 with errno set.
- */
-static int
-journal_mkdirs(char *dir)
-{
-	struct stat st;
-	char *p, c;
-	int rc = 0;
-
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (stat(dir, &st) == -1 && mkdir(dir, 0700) == -1 &&
-		    errno != EEXIST)
-			rc = -1;
-		*p = c;
-		if (c == '\0' || rc == -1)
-			break;
-	}
-	return rc;
-}
-
-/*
- * journal_dir(), created (0700, with its parents) when missing and
- * checked writable; caller frees.  NULL after one line naming the
- * directory, what it is for and how to move it (XDG_STATE_HOME).
- */
-char *
-journal_ready(void)
-{
-	char *dir;
-
-	if ((dir = journal_dir()) == NULL) {
-		warnx("no state directory for resume journals and job locks "
-		    "(no XDG_STATE_HOME, HOME or home directory): set "
-		    "XDG_STATE_HOME to a writable directory");
-		return NULL;
-	}
-	if (journal_mkdirs(dir) == -1 || access(dir, W_OK) == -1) {
-		warnx("state directory %s: %s (it holds the resume journals "
-		    "of large uploads and job locks): make it writable or set "
-		    "XDG_STATE_HOME to a writable directory", dir,
-		    strerror(errno));
-		free(dir);
-		return NULL;
-	}
-	return dir;
-}
 
 /*
  * Read the file at "path" into "text".  Returns 1, 0 when there is no
@@ -416,7 +339,7 @@ journal_lock(const char *path)
  * one exists but does not match (or is malformed: warned about), its
  * upload id, if any, is put in *stale_id (caller frees; the caller
  * aborts that upload), the file is removed and 0 is returned; 0 when
- * there is none.  The journal directory is created (journal_ready).  The
+ * there is none.  The state directory is created (state_ready).  The
  * journal is locked (flock on "HASH.lock") until journal_free.  Returns
  * JOURNAL_BUSY, without a message, when another run holds it; -1 on an
  * error (reported: the parts do not fit MP_MAX_PARTS, the directory, the
@@ -455,7 +378,7 @@ journal_open(struct journal *j, const char *endpoint, const char *bucket,
 	j->md5s = xcalloc(j->nparts, 16);
 	j->done = xcalloc(j->nparts, 1);
 	j->sealed = xcalloc(j->nparts, 1);
-	if ((dir = journal_ready()) == NULL)
+	if ((dir = state_ready()) == NULL)
 		goto out;
 	buf_append(&ident, endpoint, strlen(endpoint) + 1);
 	buf_append(&ident, bucket, strlen(bucket) + 1);
@@ -707,7 +630,7 @@ journal_forget(const char *endpoint, const char *bucket, const char *key,
 
 	*stale_id = NULL;
 	/* No journal directory: nothing to forget, and nothing to create. */
-	dir = journal_dir();
+	dir = state_dir();
 	r = dir != NULL && access(dir, F_OK) == 0;
 	free(dir);
 	if (!r)
@@ -800,7 +723,7 @@ journal_sweep(const char *endpoint, const char *bucket, const char *root,
 	int fd;
 	DIR *d;
 
-	if ((dir = journal_dir()) == NULL || (d = opendir(dir)) == NULL) {
+	if ((dir = state_dir()) == NULL || (d = opendir(dir)) == NULL) {
 		free(dir);
 		return;
 	}

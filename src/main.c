@@ -409,7 +409,7 @@ main(int argc, char *argv[])
 	 * file would upload but the large ones, which need their journal.
 	 */
 	if (!cfg.restore && !cfg.dry_run) {
-		if ((state = journal_ready()) == NULL)
+		if ((state = state_ready()) == NULL)
 			goto out;
 		free(state);
 	}

@@ -158,8 +158,8 @@ test_roundtrip(void)
 	int tmp, fd;
 	ssize_t n;
 
-	dir = journal_dir();
-	is_str(dir, statedir, "journal_dir() is $XDG_STATE_HOME/p3backup");
+	dir = state_dir();
+	is_str(dir, statedir, "state_dir() is $XDG_STATE_HOME/p3backup");
 	free(dir);
 	ok(jopen(&j, SIZE, SEC, NSEC, PART, &stale) == 0 && stale == NULL,
 	    "a new journal: 0, no stale upload id");
@@ -507,7 +507,7 @@ test_home(void)
 			unsetenv("XDG_STATE_HOME");
 		else
 			setenv("XDG_STATE_HOME", xdg[i], 1);
-		dir = journal_dir();
+		dir = state_dir();
 		is_str(dir, want, "XDG_STATE_HOME %s%s%s: HOME/.local/state",
 		    xdg[i] ? "\"" : "unset", xdg[i] ? xdg[i] : "",
 		    xdg[i] ? "\" ignored" : "");
