@@ -3,7 +3,9 @@
  * remote side of a table, keyed like the scan's keys (prefix removed).
  * p3backup's own objects (".p3backup/...") are left out.  The
  * ListObjectsV2 requests and their pages, read with xml.c's walk, are
- * here too.
+ * here too, with what every listing page parser shares (versions.c's
+ * for ListObjectVersions too): the walk's reports, the encoding, keys,
+ * sizes and booleans.
  */
 #include "config.h"
 
@@ -54,13 +56,13 @@ list_enc_end(void *arg, int depth, const char *name, const struct buf *text)
 }
 
 /*
- * Whether the page says <EncodingType>url</EncodingType> anywhere.
- * S3 sends the element before the first <Contents>, but other servers
- * put it last, so when a <Contents> comes first the page is read once
- * more up to it.  Returns 1, 0, or -1 on malformed XML (reported).
+ * Whether the listing page "doc" says <EncodingType>url</EncodingType>
+ * anywhere, for a parser that met an entry before the element.  S3
+ * sends it before the first entry, but other servers put it last.
+ * Returns 1, 0, or -1 on malformed XML (reported as "what: ...").
  */
-static int
-list_prescan(const struct list_page_ctx *ctx)
+int
+list_encoding_url(const char *what, const char *doc, size_t len)
 {
 	struct xml_walker w;
 	struct xml_diag diag;
@@ -69,8 +71,8 @@ list_prescan(const struct list_page_ctx *ctx)
 	w.start = NULL;
 	w.end = list_enc_end;
 	w.arg = &url;
-	if (xml_walk(ctx->doc, ctx->doclen, &w, &diag) == XML_WALK_BAD) {
-		warnx("listing: malformed XML at line %d: %s",
+	if (xml_walk(doc, len, &w, &diag) == XML_WALK_BAD) {
+		warnx("%s: malformed XML at line %d: %s", what,
 		    diag.line, diag.msg);
 		return -1;
 	}
@@ -78,19 +80,98 @@ list_prescan(const struct list_page_ctx *ctx)
 }
 
 /*
- * Decode "src" as application/x-www-form-urlencoded into "dst": '+' is
- * a space and %XX a byte, whether or not S3 left '/' unencoded.
- * Returns 0, or -1 on a bad escape or a decoded NUL (reported).
+ * Decode the key "src" of a listing page sent with encoding-type=url
+ * into "dst", as application/x-www-form-urlencoded: '+' is a space and
+ * %XX a byte, whether or not the server left '/' unencoded.
+ * Returns 0, or -1 on a bad escape or a decoded NUL (reported as
+ * "what: ...").
  */
-static int
-list_urldecode(struct buf *dst, const struct buf *src)
+int
+list_key_decode(const char *what, struct buf *dst, const struct buf *src)
 {
 	if (url_decode(dst, src->data, src->len, 1) == -1) {
-		warnx("listing: key \"%s\" has an invalid %%-escape or "
-		    "decodes to a NUL byte", src->data);
+		warnx("%s: key \"%s\" has an invalid %%-escape or "
+		    "decodes to a NUL byte", what, src->data);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The <Size> "text" of the entry "key" of a listing page into *size:
+ * decimal digits only, no sign, at most INT64_MAX.  Returns 0, or -1
+ * (reported as "what: KEY: ...").
+ */
+int
+list_parse_size(const char *what, const char *key, const char *text,
+    int64_t *size)
+{
+	long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoll(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0) {
+		warnx("%s: %s: bad <Size> \"%s\"", what, key, text);
+		return -1;
+	}
+	*size = n;
+	return 0;
+}
+
+/*
+ * The text of element <name> of a listing page, "true" or "false",
+ * into *val (1 or 0).  Returns 0, or -1 on anything else (reported as
+ * "what: ...").
+ */
+int
+list_parse_bool(const char *what, const char *name, const char *text,
+    int *val)
+{
+	if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0) {
+		warnx("%s: bad <%s> \"%s\"", what, name, text);
+		return -1;
+	}
+	*val = strcmp(text, "true") == 0;
+	return 0;
+}
+
+/*
+ * Walk the listing page "doc" with "w" and say what went wrong, as
+ * "what: ...": malformed XML, or the server's <Error> document when
+ * the walk stopped on one (the walker sets *is_error on an <Error>
+ * root); a walker's own failures are its to report.  Returns 0, or -1.
+ */
+int
+list_walk_page(const char *what, const char *doc, size_t len,
+    const struct xml_walker *w, const int *is_error)
+{
+	struct xml_diag diag;
+	struct s3_error err;
+	int rc = -1;
+
+	switch (xml_walk(doc, len, w, &diag)) {
+	case XML_WALK_GO:
+		break;
+	case XML_WALK_BAD:
+		warnx("%s: malformed XML at line %d: %s", what,
+		    diag.line, diag.msg);
+		goto out;
+	default:
+		if (*is_error) {
+			if (xml_parse_error(doc, len, &err) == 0)
+				warnx("%s: server error %s: %s", what,
+				    err.code, err.message != NULL ?
+				    err.message : "");
+			else
+				warnx("%s: server sent an <Error>", what);
+			xml_error_free(&err);
+		}
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
 }
 
 /* The text of field "f" of this <Contents>, or NULL when absent. */
@@ -107,17 +188,16 @@ list_entry_done(struct list_page_ctx *ctx)
 	struct list_entry e;
 	struct buf *key = &ctx->field[LIST_KEY];
 	const char *size;
-	long long n;
-	char *end;
 
 	if (list_get(ctx, LIST_KEY) == NULL) {
 		warnx("listing: <Contents> without <Key>");
 		return XML_WALK_FAIL;
 	}
-	if (ctx->decode == -1 && (ctx->decode = list_prescan(ctx)) == -1)
+	if (ctx->decode == -1 && (ctx->decode = list_encoding_url("listing",
+	    ctx->doc, ctx->doclen)) == -1)
 		return XML_WALK_FAIL;
 	if (ctx->decode == 1) {
-		if (list_urldecode(&ctx->dkey, key) == -1)
+		if (list_key_decode("listing", &ctx->dkey, key) == -1)
 			return XML_WALK_FAIL;
 		key = &ctx->dkey;
 	}
@@ -129,16 +209,11 @@ list_entry_done(struct list_page_ctx *ctx)
 		warnx("listing: %s: <Contents> without <Size>", key->data);
 		return XML_WALK_FAIL;
 	}
-	errno = 0;
-	n = strtoll(size, &end, 10);
-	if (size[0] < '0' || size[0] > '9' || *end != '\0' || errno != 0) {
-		warnx("listing: %s: bad <Size> \"%s\"", key->data, size);
-		return XML_WALK_FAIL;
-	}
 	memset(&e, 0, sizeof(e));
+	if (list_parse_size("listing", key->data, size, &e.size) == -1)
+		return XML_WALK_FAIL;
 	e.key = key->data;
 	e.keylen = key->len;
-	e.size = n;
 	e.etag = list_get(ctx, LIST_ETAG) != NULL ?
 	    xml_unquote(&ctx->field[LIST_ETAG]) : NULL;
 	e.last_modified = list_get(ctx, LIST_MTIME);
@@ -171,15 +246,10 @@ list_end(void *arg, int depth, const char *name, const struct buf *text)
 {
 	struct list_page_ctx *ctx = arg;
 	struct list_page *page = ctx->page;
-	int i;
 
 	if (depth == 2 && ctx->in_contents) {
-		for (i = 0; i < LIST_NFIELDS; i++)
-			if (strcmp(name, list_names[i]) == 0) {
-				buf_reset(&ctx->field[i]);
-				buf_append(&ctx->field[i], text->data, text->len);
-				ctx->have |= 1 << i;
-			}
+		xml_keep_field(list_names, LIST_NFIELDS, name, text,
+		    ctx->field, &ctx->have);
 		return XML_WALK_GO;
 	}
 	if (depth != 1)
@@ -189,12 +259,9 @@ list_end(void *arg, int depth, const char *name, const struct buf *text)
 		return list_entry_done(ctx);
 	}
 	if (strcmp(name, "IsTruncated") == 0) {
-		if (strcmp(text->data, "true") != 0 &&
-		    strcmp(text->data, "false") != 0) {
-			warnx("listing: bad <IsTruncated> \"%s\"", text->data);
+		if (list_parse_bool("listing", name, text->data,
+		    &page->truncated) == -1)
 			return XML_WALK_FAIL;
-		}
-		page->truncated = strcmp(text->data, "true") == 0;
 	} else if (strcmp(name, "NextContinuationToken") == 0) {
 		/* Tokens are opaque: passed back exactly as received. */
 		free(page->next_token);
@@ -222,8 +289,6 @@ list_parse_page(const char *buf, size_t len, int url_encoded,
 {
 	struct list_page_ctx ctx;
 	struct xml_walker w = { list_start, list_end, &ctx };
-	struct xml_diag diag;
-	struct s3_error err;
 	int i, rc = -1;
 
 	memset(page, 0, sizeof(*page));
@@ -235,24 +300,8 @@ list_parse_page(const char *buf, size_t len, int url_encoded,
 	ctx.arg = arg;
 	ctx.page = page;
 
-	switch (xml_walk(buf, len, &w, &diag)) {
-	case XML_WALK_GO:
-		break;
-	case XML_WALK_BAD:
-		warnx("listing: malformed XML at line %d: %s",
-		    diag.line, diag.msg);
+	if (list_walk_page("listing", buf, len, &w, &ctx.is_error) == -1)
 		goto out;
-	default:
-		if (ctx.is_error) {
-			if (xml_parse_error(buf, len, &err) == 0)
-				warnx("listing: server error %s: %s", err.code,
-				    err.message != NULL ? err.message : "");
-			else
-				warnx("listing: server sent an <Error>");
-			xml_error_free(&err);
-		}
-		goto out;
-	}
 	if (page->truncated &&
 	    (page->next_token == NULL || page->next_token[0] == '\0')) {
 		warnx("listing: <IsTruncated> is true but no "

@@ -1,9 +1,10 @@
 /*
  * p3backup: the S3 layer behind its own header, as acme-client keeps its
  * HTTP client behind http.h: request signing (sigv4.c), the response
- * documents (xml.c, list.c, mpdoc.c), requests and their answers (s3.c,
- * sse.c) and the engine that runs them (transfer.c).  One section per
- * file, named after it; each function's contract is at its definition.
+ * documents (xml.c, list.c, versions.c, mpdoc.c), requests and their
+ * answers (s3.c, sse.c) and the engine that runs them (transfer.c).
+ * One section per file, named after it; each function's contract is at
+ * its definition.
  * Include after extern.h.
  */
 #ifndef P3BACKUP_S3_H
@@ -77,6 +78,8 @@ int	 xml_walk(const char *, size_t, const struct xml_walker *,
 	    struct xml_diag *);
 void	 xml_skip_keepalive(const char **, size_t *);
 const char *xml_unquote(struct buf *);
+int	 xml_keep_field(const char *const *names, int n, const char *name,
+	    const struct buf *text, struct buf *field, int *have);
 
 struct s3_error {
 	char	*code;		/* e.g. "SignatureDoesNotMatch" */
@@ -117,6 +120,49 @@ int	 list_parse_page(const char *, size_t, int url_encoded,
 int	 list_objects(struct s3 *, const char *bucket, const char *prefix,
 	    list_entry_fn, void *arg);
 
+/* What every listing page parser shares; "what" starts each message. */
+int	 list_walk_page(const char *what, const char *, size_t,
+	    const struct xml_walker *, const int *is_error);
+int	 list_encoding_url(const char *what, const char *, size_t);
+int	 list_key_decode(const char *what, struct buf *dst,
+	    const struct buf *src);
+int	 list_parse_size(const char *what, const char *key, const char *,
+	    int64_t *);
+int	 list_parse_bool(const char *what, const char *name, const char *,
+	    int *);
+
+/* ------------------------------------------------------------------ */
+/* versions.c (S3 side): ListObjectVersions */
+
+/*
+ * One <Version> or <DeleteMarker>; pointers are valid during the
+ * callback only.
+ */
+struct versions_entry {
+	const char	*key;		/* decoded key bytes */
+	size_t		 keylen;
+	const char	*version_id;	/* as sent; "null": from before versioning */
+	int		 is_latest;
+	int		 delete_marker;	/* a <DeleteMarker>: no size, no etag */
+	int64_t		 size;		/* -1 for a delete marker */
+	const char	*etag;		/* no quotes; NULL for a delete marker */
+	const char	*last_modified;	/* ISO-8601 as sent */
+	const char	*storage_class;
+};
+typedef int (*versions_entry_fn)(void *arg, const struct versions_entry *);
+
+struct versions_page {
+	int	 truncated;		/* IsTruncated was true */
+	char	*next_key_marker;	/* NextKeyMarker, decoded; caller frees */
+	char	*next_version_id_marker; /* NextVersionIdMarker; caller frees */
+	long	 count;			/* entries seen on this page */
+};
+
+int	 versions_parse_page(const char *, size_t, int url_encoded,
+	    versions_entry_fn, void *arg, struct versions_page *);
+int	 versions_list(struct s3 *, const char *bucket, const char *prefix,
+	    versions_entry_fn, void *arg);
+
 /* ------------------------------------------------------------------ */
 /* mpdoc.c: the multipart upload answers */
 
@@ -140,7 +186,8 @@ int	 mpdoc_parse_parts(const char *, size_t, mpdoc_part_fn, void *arg,
 /* The namespace of S3's request and answer documents. */
 #define S3_XMLNS	"http://s3.amazonaws.com/doc/2006-03-01/"
 
-#define S3_MAXQUERY	4
+/* ListObjectVersions sends the most: versions, encoding, prefix, 2 markers. */
+#define S3_MAXQUERY	5
 #define S3_MAXHDR	12
 
 struct s3;		/* the client, one per run: s3_new() */

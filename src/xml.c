@@ -252,6 +252,27 @@ xml_skip_keepalive(const char **buf, size_t *len)
 }
 
 /*
+ * For a walker collecting the children of one element: when "name" is
+ * one of the "n" names in "names", say names[i], keep "text" as
+ * field[i] and set bit i of *have.  Returns 1 when it was, else 0.
+ */
+int
+xml_keep_field(const char *const *names, int n, const char *name,
+    const struct buf *text, struct buf *field, int *have)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0) {
+			buf_reset(&field[i]);
+			buf_append(&field[i], text->data, text->len);
+			*have |= 1 << i;
+			return 1;
+		}
+	return 0;
+}
+
+/*
  * Strip one pair of surrounding quotes, '"' or a literal "&quot;", from
  * an ETag in "etag" (in place).  Returns where the unquoted text starts.
  */
@@ -323,13 +344,8 @@ xml_del_end(void *arg, int depth, const char *name, const struct buf *text)
 	if (ctx->is_error || !ctx->in_error)
 		return XML_WALK_GO;
 	if (depth == 2) {
-		for (i = 0; i < XML_DEL_NFIELDS; i++)
-			if (strcmp(name, xml_del_names[i]) == 0) {
-				buf_reset(&ctx->field[i]);
-				buf_append(&ctx->field[i], text->data,
-				    text->len);
-				ctx->have |= 1 << i;
-			}
+		xml_keep_field(xml_del_names, XML_DEL_NFIELDS, name, text,
+		    ctx->field, &ctx->have);
 		return XML_WALK_GO;
 	}
 	if (depth != 1)

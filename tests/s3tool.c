@@ -4,6 +4,9 @@
  *
  *   s3tool mb BUCKET              HeadBucket, CreateBucket when missing
  *   s3tool ls BUCKET [PREFIX]     ListObjectsV2: "size etag key" lines
+ *   s3tool lsv BUCKET [PREFIX]    ListObjectVersions: "V|D latest size
+ *                                 etag version-id key" lines, a delete
+ *                                 marker's size -1 and etag "-"
  *   s3tool put BUCKET KEY FILE    PutObject with Content-MD5 and mtime
  *
  * Configuration comes from the environment as for p3backup.
@@ -32,6 +35,18 @@ print_entry(void *arg, const struct list_entry *e)
 {
 	(void)arg;
 	printf("%lld %s ", (long long)e->size, e->etag);
+	fwrite(e->key, 1, e->keylen, stdout);
+	putchar('\n');
+	return 0;
+}
+
+static int
+print_version(void *arg, const struct versions_entry *e)
+{
+	(void)arg;
+	printf("%c %d %lld %s %s ", e->delete_marker ? 'D' : 'V',
+	    e->is_latest, (long long)e->size, e->etag != NULL ? e->etag : "-",
+	    e->version_id);
 	fwrite(e->key, 1, e->keylen, stdout);
 	putchar('\n');
 	return 0;
@@ -81,7 +96,7 @@ main(int argc, char *argv[])
 	int rc = 2, exists;
 
 	if (argc < 3)
-		errx(2, "usage: s3tool mb|ls|put BUCKET [ARGS]");
+		errx(2, "usage: s3tool mb|ls|lsv|put BUCKET [ARGS]");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	config_init(&cfg);
 	if (getenv("S3TOOL_VERBOSE") != NULL)
@@ -96,6 +111,10 @@ main(int argc, char *argv[])
 	} else if (strcmp(argv[1], "ls") == 0) {
 		if (list_objects(s3, argv[2], argc > 3 ? argv[3] : NULL,
 		    print_entry, NULL) == 0)
+			rc = 0;
+	} else if (strcmp(argv[1], "lsv") == 0) {
+		if (versions_list(s3, argv[2], argc > 3 ? argv[3] : NULL,
+		    print_version, NULL) == 0)
 			rc = 0;
 	} else if (strcmp(argv[1], "put") == 0 && argc == 5)
 		rc = put_file(s3, argv[2], argv[3], argv[4]);

@@ -133,6 +133,59 @@ tap_capture_end(int handle, char *buf, size_t size)
 		buf[n] = '\0';
 }
 
+static int tap_quiet_saved = -1;
+static char tap_quiet_text[1 << 16];
+
+/*
+ * tap_capture_begin() for one check: bails out (exit 99) when stderr
+ * cannot be redirected.  Ends with tap_quieted(); does not nest.
+ */
+void
+tap_quiet(void)
+{
+	if ((tap_quiet_saved = tap_capture_begin()) == -1) {
+		printf("Bail out! cannot redirect stderr\n");
+		exit(99);
+	}
+}
+
+/*
+ * Restore stderr and return what was written since tap_quiet(), cut
+ * to 64 KiB; valid until the next tap_quieted().
+ */
+const char *
+tap_quieted(void)
+{
+	tap_capture_end(tap_quiet_saved, tap_quiet_text,
+	    sizeof(tap_quiet_text));
+	tap_quiet_saved = -1;
+	return tap_quiet_text;
+}
+
+/*
+ * One check that "msgs" is one line containing "want", or empty when
+ * "want" is NULL; on failure "msgs" is shown.  Returns the check's
+ * result.
+ */
+int
+tap_one_line(const char *what, const char *msgs, const char *want)
+{
+	const char *p;
+	int lines = 0, pass;
+
+	for (p = msgs; *p != '\0'; p++)
+		if (*p == '\n')
+			lines++;
+	pass = want == NULL ? msgs[0] == '\0' :
+	    lines == 1 && strstr(msgs, want) != NULL;
+	ok(pass, "%s: %s%s%s", what, want == NULL ? "nothing printed" :
+	    "one line naming \"", want == NULL ? "" : want,
+	    want == NULL ? "" : "\"");
+	if (!pass)
+		tap_diag("stderr was: %s", msgs);
+	return pass;
+}
+
 static int
 tap_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -33,6 +33,11 @@ int	 tap_capture_begin(void);
  * size-1) into buf.
  */
 void	 tap_capture_end(int handle, char *buf, size_t size);
+/* The same for one check: bails out on failure; see tap.c. */
+void	 tap_quiet(void);
+const char *tap_quieted(void);
+/* ok() that "msgs" is one line containing "want" (NULL: no line). */
+int	 tap_one_line(const char *what, const char *msgs, const char *want);
 
 #define ok(cond, ...)	tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, want, ...) \

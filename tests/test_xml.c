@@ -79,28 +79,12 @@ static int
 parse_quiet(const char *doc, size_t len, int url_encoded, struct seen *s,
     struct list_page *page, char **msgs)
 {
-	static char text[1 << 16];
-	int saved, rc;
+	int rc;
 
-	if ((saved = tap_capture_begin()) == -1) {
-		printf("Bail out! cannot redirect stderr\n");
-		exit(99);
-	}
+	tap_quiet();
 	rc = list_parse_page(doc, len, url_encoded, collect, s, page);
-	tap_capture_end(saved, text, sizeof(text));
-	*msgs = xstrdup(text);
+	*msgs = xstrdup(tap_quieted());
 	return rc;
-}
-
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s != '\0'; s++)
-		if (*s == '\n')
-			n++;
-	return n;
 }
 
 /* A page that must be rejected with one line containing "want". */
@@ -116,10 +100,7 @@ check_reject(const char *name, const char *doc, size_t len, int url_encoded,
 	rc = parse_quiet(doc, len, url_encoded, s, &page, &msgs);
 	ok(rc == -1, "%s: rejected", name);
 	ok(page.next_token == NULL, "%s: no token left to free", name);
-	ok(count_lines(msgs) == 1 && strstr(msgs, want) != NULL,
-	    "%s: one line naming \"%s\"", name, want);
-	if (count_lines(msgs) != 1 || strstr(msgs, want) == NULL)
-		tap_diag("stderr was: %s", msgs);
+	tap_one_line(name, msgs, want);
 	free(msgs);
 	seen_free(s);
 	free(s);
@@ -146,9 +127,7 @@ parse_file(const char *file, int url_encoded, struct seen *s,
 
 	rc = parse_quiet(doc, len, url_encoded, s, page, &msgs);
 	ok(rc == 0, "%s: parsed", file);
-	ok(msgs[0] == '\0', "%s: nothing printed", file);
-	if (msgs[0] != '\0')
-		tap_diag("stderr was: %s", msgs);
+	tap_one_line(file, msgs, NULL);
 	free(msgs);
 	free(doc);
 	return rc;
@@ -547,41 +526,6 @@ test_error(void)
 
 /* Multipart upload answers: InitiateMultipartUpload, Complete, ListParts. */
 
-static int capture_saved;
-static char capture_text[1 << 16];
-
-/* Send stderr to a file until captured(), which returns what came. */
-static void
-capture(void)
-{
-	if ((capture_saved = tap_capture_begin()) == -1) {
-		printf("Bail out! cannot redirect stderr\n");
-		exit(99);
-	}
-}
-
-static const char *
-captured(void)
-{
-	tap_capture_end(capture_saved, capture_text, sizeof(capture_text));
-	return capture_text;
-}
-
-/* Whether "msgs" is one line containing "want" (NULL: nothing at all). */
-static int
-one_line(const char *what, const char *msgs, const char *want)
-{
-	int pass = want == NULL ? msgs[0] == '\0' :
-	    count_lines(msgs) == 1 && strstr(msgs, want) != NULL;
-
-	ok(pass, "%s: %s%s%s", what, want == NULL ? "nothing printed" :
-	    "one line naming \"", want == NULL ? "" : want,
-	    want == NULL ? "" : "\"");
-	if (!pass)
-		tap_diag("stderr was: %s", msgs);
-	return pass;
-}
-
 static void
 check_initiate(const char *what, const char *doc, size_t len,
     const char *want_id, const char *want_msg)
@@ -589,9 +533,9 @@ check_initiate(const char *what, const char *doc, size_t len,
 	char *id = (char *)"unset";
 	int rc;
 
-	capture();
+	tap_quiet();
 	rc = mpdoc_parse_initiate(doc, len, &id);
-	one_line(what, captured(), want_msg);
+	tap_one_line(what, tap_quieted(), want_msg);
 	ok(rc == (want_id != NULL ? 0 : -1), "%s: returns %d", what,
 	    want_id != NULL ? 0 : -1);
 	is_str(id, want_id, "%s: upload id", what);
@@ -660,9 +604,9 @@ check_complete(const char *what, const char *doc, size_t len,
 	char *etag = (char *)"unset";
 	int rc;
 
-	capture();
+	tap_quiet();
 	rc = mpdoc_parse_complete(doc, len, &etag, &err);
-	one_line(what, captured(), want_msg);
+	tap_one_line(what, tap_quieted(), want_msg);
 	ok(rc == (want_etag != NULL ? 0 : -1), "%s: returns %d", what,
 	    want_etag != NULL ? 0 : -1);
 	is_str(etag, want_etag, "%s: etag", what);
@@ -708,9 +652,9 @@ test_complete(void)
 
 	/* An <Error> inside a 200: filled in, not printed. */
 	doc = tap_fixture("xml", "complete-200-error.xml", &len);
-	capture();
+	tap_quiet();
 	rc = mpdoc_parse_complete(doc, len, &etag, &err);
-	one_line("complete-200-error.xml", captured(), NULL);
+	tap_one_line("complete-200-error.xml", tap_quieted(), NULL);
 	ok(rc == -1 && etag == NULL, "complete-200-error.xml: -1, no etag");
 	is_str(err.code, "InternalError", "complete-200-error.xml: code");
 	is_str(err.message, "We encountered an internal error. Please try "
@@ -795,10 +739,10 @@ parse_parts(const char *what, const char *doc, size_t len, struct parts *s,
 {
 	int rc;
 
-	capture();
+	tap_quiet();
 	rc = mpdoc_parse_parts(doc, len, collect_part, s, truncated,
 	    marker);
-	one_line(what, captured(), want_msg);
+	tap_one_line(what, tap_quieted(), want_msg);
 	return rc;
 }
 
@@ -1011,9 +955,9 @@ check_delete(const char *what, const char *doc, size_t len, int want_rc,
 {
 	int rc;
 
-	capture();
+	tap_quiet();
 	rc = xml_parse_delete_result(doc, len, collect_delerr, d);
-	one_line(what, captured(), want_msg);
+	tap_one_line(what, tap_quieted(), want_msg);
 	ok(rc == want_rc, "%s: returns %d", what, want_rc);
 	ok(d->n == want_n, "%s: %zu error(s) passed on", what, want_n);
 }
