@@ -44,7 +44,7 @@ if ! $CC -fsanitize=fuzzer $SAN -o "$out/probe" "$out/probe.c" \
 fi
 
 # The library, instrumented; an object is rebuilt when older than its
-# source or a header.
+# source or a header (extern.h, s3.h, config.h).
 echo "fuzz: compiling the library with $CC"
 objs= pids=
 for src in $FUZZ_SOURCES; do
@@ -53,6 +53,7 @@ for src in $FUZZ_SOURCES; do
 	objs="$objs $obj"
 	if [ "$obj" -nt "$top_srcdir/$src" ] &&
 	    [ "$obj" -nt "$top_srcdir/src/extern.h" ] &&
+	    [ "$obj" -nt "$top_srcdir/src/s3.h" ] &&
 	    [ "$obj" -nt "$top_builddir/config.h" ]; then
 		continue
 	fi

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* list_parse_page, raw and with encoding-type=url. */
+/* list_parse_page, versions_parse_page, raw and with encoding-type=url. */
 int	 fuzz_list(const uint8_t *, size_t);
 /*
  * xml_parse_error, mpdoc_parse_complete, _parts, _initiate,
