@@ -186,6 +186,7 @@ struct config {
 	char	*decrypt_key;	/* --decrypt-key KEY.pem, or NULL */
 	int	 compress;	/* --compress (with --encrypt-key) */
 	int	 new_settings;	/* --new-settings: replace the recorded ones */
+	int	 no_versioning;	/* --no-versioning: neither turn on nor warn */
 	char	*sse;		/* --sse AES256, aws:kms or aws:kms:dsse */
 	char	*sse_kms_key_id; /* --sse-kms-key-id */
 	char	*sse_c_key_file; /* --sse-c-key-file FILE */
@@ -251,6 +252,21 @@ int	 bucket_create(struct s3 *, const char *bucket, int must_be_new);
 /* claim.c: a generated bucket is this run's alone */
 
 int	 claim_bucket(struct s3 *, const char *bucket);
+
+/* ------------------------------------------------------------------ */
+/* versioning.c: the bucket keeps old copies; on by default */
+
+/* A bucket's versioning state, as GetBucketVersioning gives it. */
+enum VERSIONING {
+	VERSIONING_ENABLED,
+	VERSIONING_SUSPENDED,
+	VERSIONING_OFF,		/* never enabled: no <Status> */
+	VERSIONING_UNKNOWN	/* another answer: no versioning there */
+};
+
+int	 versioning_parse(const char *, size_t);
+int	 versioning_enable(struct s3 *, const char *bucket);
+int	 versioning_check(struct s3 *, const char *bucket);
 
 /* ------------------------------------------------------------------ */
 /* table.c: local and remote entries meet in one table keyed by key */

@@ -2,9 +2,9 @@
  * p3backup: back up a directory to an S3 bucket, uploading only what is
  * new or changed.  main() is the pipeline, stage by stage:
  *
- *   options/config -> scan (thread) ---\
- *                                       >-> index -> checksum -> settings
- *   credentials -> bucket -> list -----/       -> plan
+ *   options/config -> scan (thread) -----------------\
+ *                                                     >-> index -> checksum
+ *   credentials -> bucket -> versioning -> list -----/   -> settings -> plan
  *   backup:  -> upload -> sweep -> delete -> index save -> report
  *   restore: -> download -> report
  *
@@ -438,6 +438,14 @@ main(int argc, char *argv[])
 	if (generated && !cfg.json)
 		printf("bucket: %s\n", bucket);
 	fflush(stdout);
+	/* versioning: a backup keeps old copies, or says it does not. */
+	if (!cfg.restore && !cfg.no_versioning) {
+		if (exists && versioning_check(s3, bucket) == -1)
+			goto out;
+		if (!exists && !cfg.dry_run &&
+		    versioning_enable(s3, bucket) == -1)
+			goto out;
+	}
 	if (exists && (list_bucket(s3, bucket, &remote) == -1 ||
 	    index_load(&ix, s3, bucket, &remote) == -1))
 		goto out;

@@ -277,6 +277,15 @@ def hostile_answer(cfg, method, target, headers):
                     "algorithm" for k, v in headers)):
         return (400, "InvalidRequest", "The encryption parameters are not "
                 "applicable to this object.")
+    if (cfg.versioning_answer and method in ("GET", "PUT") and
+            "versioning" in urllib.parse.parse_qs(
+                urllib.parse.urlsplit(target).query,
+                keep_blank_values=True)):
+        status = cfg.versioning_answer
+        if status == 501:
+            return (501, "NotImplemented", "A header you provided implies "
+                    "functionality that is not implemented")
+        return (403, "AccessDenied", "Access Denied")
     if (cfg.claim_answers and method == "PUT" and
             urllib.parse.urlsplit(target).path.endswith("/.p3backup/claim")):
         status = cfg.claim_answers.pop(0)
@@ -741,6 +750,11 @@ def main():
                    help="answer the next PUTs of .p3backup/claim with these "
                    "statuses (412 or 409, comma-separated), as AWS does "
                    "when another writer won or raced")
+    p.add_argument("--versioning-answer", type=int, choices=(403, 501),
+                   default=0, metavar="CODE",
+                   help="answer every GET and PUT ?versioning with 501 "
+                   "NotImplemented (a store without versioning) or 403 "
+                   "AccessDenied (a key not allowed to ask)")
     p.add_argument("--kms", action="store_true",
                    help="answer like a bucket with SSE-KMS default "
                    "encryption: ETags are no MD5")

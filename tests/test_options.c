@@ -74,7 +74,7 @@ test_every_option(void)
 	    "8M", "--part-size", "6M", "--retries", "2", "--timeout", "30",
 	    "--report", "run.jsonl", "--progress",
 	    "--encrypt-key", "pub.pem", "--compress", "--new-settings",
-	    "--sse", "aws:kms", "--sse-kms-key-id", "key-1", "--acl",
+	    "--no-versioning", "--sse", "aws:kms", "--sse-kms-key-id", "key-1", "--acl",
 	    "bucket-owner-full-control", "--request-payer", "bkt", "src",
 	    NULL) == OPT_RUN, "a command line with every backup option");
 	is_str(cfg.opt_endpoint, "http://127.0.0.1:9000", "--endpoint-url");
@@ -106,6 +106,7 @@ test_every_option(void)
 	is_str(cfg.encrypt_key, "pub.pem", "--encrypt-key: as given");
 	ok(cfg.compress == 1 && cfg.new_settings == 1,
 	    "--compress, --new-settings");
+	ok(cfg.no_versioning == 1, "--no-versioning");
 	ok(cfg.sse != NULL && strcmp(cfg.sse, "aws:kms") == 0 &&
 	    cfg.sse_kms_key_id != NULL &&
 	    strcmp(cfg.sse_kms_key_id, "key-1") == 0,
@@ -172,7 +173,8 @@ test_job_keys(void)
 	    "acl = private\n"
 	    "report = run.jsonl\n"
 	    "delete = yes\n"
-	    "max_delete = 3\n");
+	    "max_delete = 3\n"
+	    "no_versioning = yes\n");
 	config_init(&cfg);
 	ok(parse(&cfg, "--config", job, NULL) == OPT_RUN, "a job file alone");
 	want = xasprintf("%s/src", tmpdir);
@@ -185,7 +187,8 @@ test_job_keys(void)
 	free(want);
 	ok(cfg.checksum == 1 && cfg.follow_symlinks == 1 && cfg.compress == 1 &&
 	    cfg.request_payer == 1 && cfg.delete_mode == DELETE_OBJECTS &&
-	    cfg.max_delete == 3, "the job's booleans and numbers");
+	    cfg.max_delete == 3 && cfg.no_versioning == 1,
+	    "the job's booleans and numbers");
 	ok(strcmp(cfg.sse, "AES256") == 0 && strcmp(cfg.acl, "private") == 0,
 	    "sse, acl");
 	config_free(&cfg);

@@ -1,0 +1,63 @@
+/*
+ * Unit tests for versioning.c's reading of GetBucketVersioning answers:
+ * the states S3 documents, and what servers without versioning answer
+ * instead.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "extern.h"
+#include "tap.h"
+
+#define NS	"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+
+static int
+parse(const char *doc)
+{
+	return versioning_parse(doc, strlen(doc));
+}
+
+int
+main(void)
+{
+	/* The API reference's response forms (GetBucketVersioning). */
+	ok(parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<VersioningConfiguration " NS "><Status>Enabled</Status>"
+	    "</VersioningConfiguration>") == VERSIONING_ENABLED,
+	    "Status Enabled");
+	ok(parse("<VersioningConfiguration " NS "><Status>Suspended</Status>"
+	    "<MfaDelete>Disabled</MfaDelete></VersioningConfiguration>") ==
+	    VERSIONING_SUSPENDED, "Status Suspended, with MfaDelete");
+	ok(parse("<VersioningConfiguration " NS "><MfaDelete>Disabled"
+	    "</MfaDelete><Status>Enabled</Status></VersioningConfiguration>")
+	    == VERSIONING_ENABLED, "Status after MfaDelete");
+	/* Never enabled: an empty configuration (AWS, Ceph RGW). */
+	ok(parse("<VersioningConfiguration " NS "/>") == VERSIONING_OFF,
+	    "empty configuration: off");
+	ok(parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<VersioningConfiguration " NS "></VersioningConfiguration>") ==
+	    VERSIONING_OFF, "configuration without Status: off");
+	ok(parse("<VersioningConfiguration><Status>Enabled</Status>"
+	    "</VersioningConfiguration>") == VERSIONING_ENABLED,
+	    "no namespace: Enabled");
+	/* s3rver ignores ?versioning and lists the bucket. */
+	ok(parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<ListBucketResult xmlns=\"http://doc.s3.amazonaws.com/2006-03-01/\">"
+	    "<Name>vbucket</Name><Prefix></Prefix><Marker></Marker>"
+	    "<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+	    "</ListBucketResult>") == VERSIONING_UNKNOWN,
+	    "a listing instead (s3rver): unknown");
+	ok(parse("<VersioningConfiguration><Status>Maybe</Status>"
+	    "</VersioningConfiguration>") == VERSIONING_UNKNOWN,
+	    "another Status: unknown");
+	ok(parse("<VersioningConfiguration><Status>Enabled</Status>") ==
+	    VERSIONING_UNKNOWN, "unclosed document: unknown");
+	ok(parse("") == VERSIONING_UNKNOWN, "empty answer: unknown");
+	ok(parse("<Other><Status>Enabled</Status></Other>") ==
+	    VERSIONING_UNKNOWN, "Status of another root: unknown");
+	ok(parse("<VersioningConfiguration><Rule><Status>Enabled</Status>"
+	    "</Rule></VersioningConfiguration>") == VERSIONING_OFF,
+	    "a nested Status is not the bucket's");
+	return tap_done();
+}
