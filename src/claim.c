@@ -17,17 +17,67 @@
 #include "extern.h"
 #include "s3.h"
 
-/* Whether .p3backup/claim of "bucket" holds "body": ours after all. */
+/*
+ * Whether .p3backup/claim of "bucket" (its version "version_id", or the
+ * current one when NULL) holds "body": ours.
+ */
 static int
-claim_is_ours(struct s3 *s3, const char *bucket, const char *body)
+claim_is_ours(struct s3 *s3, const char *bucket, const char *version_id,
+    const char *body)
 {
 	struct s3_call *c;
 	int ours;
 
 	c = s3_call_new("GET", bucket, RESERVED_PREFIX "claim");
+	if (version_id != NULL)
+		s3_call_query(c, "versionId", version_id);
 	ours = s3_exec(s3, c) == 0 && c->resp.len == strlen(body) &&
 	    memcmp(c->resp.data, body, c->resp.len) == 0;
 	s3_call_free(c);
+	return ours;
+}
+
+/* The versions of .p3backup/claim, oldest last (as S3 lists them). */
+struct claim_versions {
+	size_t	 n;
+	char	*oldest;	/* version id */
+};
+
+static int
+claim_version(void *arg, const struct versions_entry *v)
+{
+	struct claim_versions *cv = arg;
+
+	if (v->delete_marker || v->keylen != strlen(RESERVED_PREFIX "claim") ||
+	    memcmp(v->key, RESERVED_PREFIX "claim", v->keylen) != 0)
+		return 0;
+	cv->n++;
+	free(cv->oldest);
+	cv->oldest = xstrdup(v->version_id);
+	return 0;
+}
+
+/*
+ * Once versioning is on, a racing run's conditional PUT may go through
+ * as a new version (Ceph RGW 16 ignores If-None-Match on a versioned
+ * bucket), so the claim is the oldest version of .p3backup/claim: the
+ * winner's was written before versioning, which only the winner turns
+ * on.  Returns 1 when it is ours (or the versions cannot be listed:
+ * said with -v), 0 when another run's is older.
+ */
+static int
+claim_oldest_is_ours(struct s3 *s3, const char *bucket, const char *body)
+{
+	struct claim_versions cv = { 0, NULL };
+	int ours = 1;
+
+	if (versions_list(s3, bucket, RESERVED_PREFIX "claim", claim_version,
+	    &cv) == -1)
+		logmsg(1, "bucket %s: its claim's versions cannot be listed",
+		    bucket);
+	else if (cv.n > 1)
+		ours = claim_is_ours(s3, bucket, cv.oldest, body);
+	free(cv.oldest);
 	return ours;
 }
 
@@ -38,10 +88,12 @@ claim_is_ours(struct s3 *s3, const char *bucket, const char *body)
  * run's own body, whose answer was lost, is ours).  Returns 0 when
  * claimed, 1 when another run claimed it, -1 after reporting.  A server
  * without conditional writes (501, said with -v), or one that ignores
- * the header, lets every run win.
+ * the header, lets every run win.  With "versioning", the winner then
+ * turns versioning on (versioning_enable) and checks that its claim is
+ * still the oldest.
  */
 int
-claim_bucket(struct s3 *s3, const char *bucket)
+claim_bucket(struct s3 *s3, const char *bucket, int versioning)
 {
 	struct s3_call *c = NULL;
 	unsigned char nonce[8];
@@ -67,7 +119,7 @@ claim_bucket(struct s3 *s3, const char *bucket)
 	if (c->ok)
 		rc = 0;
 	else if (c->status == 412)
-		rc = claim_is_ours(s3, bucket, body) ? 0 : 1;
+		rc = claim_is_ours(s3, bucket, NULL, body) ? 0 : 1;
 	else if (c->status == 501) {
 		/* No conditional writes here: as if the condition held. */
 		logmsg(1, "bucket %s: the server cannot claim it (HTTP 501)",
@@ -77,6 +129,16 @@ claim_bucket(struct s3 *s3, const char *bucket)
 		msg = s3_call_errstr(c);
 		warnx("bucket %s: cannot claim it: %s", bucket, msg);
 		free(msg);
+	}
+	if (rc == 0 && versioning) {
+		switch (versioning_enable(s3, bucket)) {
+		case -1:
+			rc = -1;
+			break;
+		case 1:
+			rc = claim_oldest_is_ours(s3, bucket, body) ? 0 : 1;
+			break;
+		}
 	}
 	free(body);
 	s3_call_free(c);

@@ -251,7 +251,7 @@ int	 bucket_create(struct s3 *, const char *bucket, int must_be_new);
 /* ------------------------------------------------------------------ */
 /* claim.c: a generated bucket is this run's alone */
 
-int	 claim_bucket(struct s3 *, const char *bucket);
+int	 claim_bucket(struct s3 *, const char *bucket, int versioning);
 
 /* ------------------------------------------------------------------ */
 /* versioning.c: the bucket keeps old copies; on by default */

@@ -236,7 +236,8 @@ ensure_bucket(struct s3 *s3, char *bucket, int generated,
 		if (r == 0)
 			continue;
 		if ((r = bucket_create(s3, bucket, 1)) == -1 ||
-		    (r == 0 && (r = claim_bucket(s3, bucket)) == -1))
+		    (r == 0 && (r = claim_bucket(s3, bucket,
+		    !s3_config(s3)->no_versioning)) == -1))
 			return -1;
 		if (r == 0) {
 			logmsg(1, "created bucket %s", bucket);
@@ -442,7 +443,8 @@ main(int argc, char *argv[])
 	if (!cfg.restore && !cfg.no_versioning) {
 		if (exists && versioning_check(s3, bucket) == -1)
 			goto out;
-		if (!exists && !cfg.dry_run &&
+		/* A generated bucket's claim turned it on. */
+		if (!exists && !cfg.dry_run && !generated &&
 		    versioning_enable(s3, bucket) == -1)
 			goto out;
 	}

@@ -112,8 +112,8 @@ versioning_warn(const char *bucket, const char *why)
 /*
  * Turn versioning on for "bucket", which this run created
  * (PutBucketVersioning).  A refusal is said in one line; the backup
- * goes on.  Returns 0, or -1 when the failure means no request can
- * succeed (reported).
+ * goes on.  Returns 1 when it is on, 0 when not (said), or -1 when the
+ * failure means no request can succeed (reported).
  */
 int
 versioning_enable(struct s3 *s3, const char *bucket)
@@ -127,9 +127,10 @@ versioning_enable(struct s3 *s3, const char *bucket)
 	c = s3_call_new("PUT", bucket, NULL);
 	s3_call_query(c, "versioning", "");
 	s3_call_body(c, body, strlen(body), "application/xml");
-	if (s3_exec(s3, c) == 0)
+	if (s3_exec(s3, c) == 0) {
 		logmsg(1, "bucket %s: versioning Enabled", bucket);
-	else if (versioning_fatal(c)) {
+		rc = 1;
+	} else if (versioning_fatal(c)) {
 		msg = s3_call_errstr(c);
 		warnx("bucket %s: cannot turn versioning on: %s", bucket, msg);
 		free(msg);
