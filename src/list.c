@@ -369,7 +369,6 @@ out:
 	return rc;
 }
 
-
 struct list_ctx {
 	struct table	*tbl;
 	size_t		 skip;		/* bytes of "prefix/" to remove */

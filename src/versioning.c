@@ -37,13 +37,14 @@ versioning_end(void *arg, int depth, const char *name,
     const struct buf *text)
 {
 	struct versioning_doc *d = arg;
+	const char *status;
 
 	if (depth != 1 || strcmp(name, "Status") != 0)
 		return XML_WALK_GO;
-	if (strcmp(text->data != NULL ? text->data : "", "Enabled") == 0)
+	status = text->data != NULL ? text->data : "";
+	if (strcmp(status, "Enabled") == 0)
 		d->state = VERSIONING_ENABLED;
-	else if (strcmp(text->data != NULL ? text->data : "",
-	    "Suspended") == 0)
+	else if (strcmp(status, "Suspended") == 0)
 		d->state = VERSIONING_SUSPENDED;
 	else
 		d->state = VERSIONING_UNKNOWN;
