@@ -16,6 +16,7 @@
 
 #include "extern.h"
 #include "s3.h"
+#include "history.h"
 
 /*
  * Whether .p3backup/claim of "bucket" (its version "version_id", or the

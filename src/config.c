@@ -93,6 +93,7 @@ config_free(struct config *cfg)
 	free(cfg->report_path);
 	free(cfg->job_path);
 	free(cfg->restore_tier);
+	free(cfg->as_of);
 	free(cfg->encrypt_key);
 	free(cfg->decrypt_key);
 	free(cfg->sse);

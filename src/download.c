@@ -324,6 +324,8 @@ dl_archived(struct dlfile *f, struct s3_call *c)
 	content_md5(f->body, strlen(f->body), b64);
 	rc = s3_call_new("POST", run->bucket, f->okey);
 	s3_call_query(rc, "restore", "");
+	if (f->e->rversion != NULL)
+		s3_call_query(rc, "versionId", f->e->rversion);
 	s3_call_header(rc, "content-md5", b64);
 	s3_call_header(rc, "content-type", "application/xml");
 	rc->body = f->body;
@@ -368,6 +370,8 @@ dl_submit(struct dlfile *f, uint32_t i)
 	char range[64];
 
 	c = s3_call_new("GET", run->bucket, f->okey);
+	if (f->e->rversion != NULL)
+		s3_call_query(c, "versionId", f->e->rversion);
 	c->out_fd = f->fd;
 	if (f->range != 0) {
 		a = (uint64_t)i * f->range;

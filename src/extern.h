@@ -187,6 +187,8 @@ struct config {
 	int	 compress;	/* --compress (with --encrypt-key) */
 	int	 new_settings;	/* --new-settings: replace the recorded ones */
 	int	 no_versioning;	/* --no-versioning: neither turn on nor warn */
+	int	 history;	/* --history: list the run log */
+	char	*as_of;		/* --as-of TIME, checked by asof_parse */
 	char	*sse;		/* --sse AES256, aws:kms or aws:kms:dsse */
 	char	*sse_kms_key_id; /* --sse-kms-key-id */
 	char	*sse_c_key_file; /* --sse-c-key-file FILE */
@@ -254,21 +256,6 @@ int	 bucket_create(struct s3 *, const char *bucket, int must_be_new);
 int	 claim_bucket(struct s3 *, const char *bucket, int versioning);
 
 /* ------------------------------------------------------------------ */
-/* versioning.c: the bucket keeps old copies; on by default */
-
-/* A bucket's versioning state, as GetBucketVersioning gives it. */
-enum VERSIONING {
-	VERSIONING_ENABLED,
-	VERSIONING_SUSPENDED,
-	VERSIONING_OFF,		/* never enabled: no <Status> */
-	VERSIONING_UNKNOWN	/* another answer: no versioning there */
-};
-
-int	 versioning_parse(const char *, size_t);
-int	 versioning_enable(struct s3 *, const char *bucket);
-int	 versioning_check(struct s3 *, const char *bucket);
-
-/* ------------------------------------------------------------------ */
 /* table.c: local and remote entries meet in one table keyed by key */
 
 /*
@@ -328,6 +315,7 @@ struct entry {
 	unsigned	 merged:1;	/* table_merge: copied into another */
 	unsigned	 rcrypt:2;	/* enum RCRYPT: is the object encrypted */
 	struct rmeta	*rx;		/* what we know beyond the listing, or NULL */
+	char		*rversion;	/* --as-of: the version id to fetch */
 	char		 key[];		/* NUL-terminated */
 };
 
@@ -390,11 +378,15 @@ int	 scan_tree(const char *root, const struct config *, struct table *,
 #define RESERVED_PREFIX	".p3backup/"
 
 int	 list_bucket(struct s3 *, const char *bucket, struct table *);
+struct entry *list_remote(struct table *, size_t skip, const char *key,
+	    size_t len, int64_t size, const char *etag, const char *last_modified);
 int	 list_reserved(const char *key, size_t len);
 char	*list_object_key(const struct config *, const char *key);
 
 /* ------------------------------------------------------------------ */
 /* index.c: stored mtimes without a request per file */
+
+#define INDEX_NAME	RESERVED_PREFIX "index"	/* under the prefix */
 
 struct index {
 	char	*md5;		/* hex MD5 of the loaded index object, or NULL */
@@ -404,7 +396,7 @@ struct index {
 };
 
 int	 index_load(struct index *, struct s3 *, const char *bucket,
-	    struct table *);
+	    const char *version, struct table *);
 int	 index_head_missing(struct run *, struct table *);
 int	 index_head_doubtful(struct run *, struct table *, struct entry ***v,
 	    size_t *n);
@@ -565,6 +557,7 @@ int	 fsutil_opendir(int rootfd, const char *path, size_t len, int create,
 int	 fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN]);
 int	 fsutil_is_tmpname(const char *name);
 size_t	 fsutil_clean_stale(int dirfd);
+void	 random_fill(unsigned char *, size_t);
 
 /* ------------------------------------------------------------------ */
 /* dlfile.c: a file of a restore, from its temporary file into place */
@@ -826,6 +819,10 @@ void	 report_keep_cause(void);
 void	 report_signal_note(const char *msg, size_t n);
 void	 report_json(const struct report *, const char *bucket, int dry_run,
 	    int rc);
+struct json_t *report_json_new(const struct report *, const char *bucket,
+	    int dry_run, int rc);
+void	 report_json_set(struct json_t *, const char *name, const char *);
+void	 report_bytes(uint64_t, char out[32]);
 
 /* ------------------------------------------------------------------ */
 /* crypt.c: the encrypted object format (doc/encryption.md), pure */

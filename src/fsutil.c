@@ -33,9 +33,12 @@
 /* Names taken by chance in a row before giving up. */
 #define TMP_TRIES	16
 
-/* "n" random bytes: getrandom, else /dev/urandom, else weak but unique enough. */
-static void
-fsutil_random(unsigned char *p, size_t n)
+/*
+ * "n" random bytes: getrandom, else /dev/urandom, else weak but unique
+ * enough (names, never keys).
+ */
+void
+random_fill(unsigned char *p, size_t n)
 {
 	ssize_t got = -1;
 	size_t i;
@@ -157,7 +160,7 @@ fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN])
 	int fd = -1, i;
 
 	for (i = 0; i < TMP_TRIES; i++) {
-		fsutil_random(rnd, sizeof(rnd));
+		random_fill(rnd, sizeof(rnd));
 		hex_encode(rnd, sizeof(rnd), hex);
 		snprintf(name, FSUTIL_TMPLEN, TMP_PREFIX "%s" TMP_SUFFIX, hex);
 		fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR |

@@ -39,7 +39,6 @@
 #include "s3.h"
 
 #define INDEX_MAGIC	"p3backup-index 1"
-#define INDEX_NAME	RESERVED_PREFIX "index"
 /* " D E<20 digits> K<16 hex> H<64 hex> M<32 hex>" and the NUL, with room. */
 #define INDEX_FLAGS_MAX	192
 
@@ -153,7 +152,8 @@ out:
 }
 
 /*
- * Zero "ix", GET the index object ([PREFIX/].p3backup/index) and apply
+ * Zero "ix", GET the index object ([PREFIX/].p3backup/index; its version
+ * "version" unless NULL) and apply
  * each line to the remote entry of "tbl" it describes when the listing
  * vouches for it (same size and ETag): its stored mtime, the Deleted tag
  * (rtagged), whether it is encrypted (plaintext size, key id, keyed
@@ -165,7 +165,7 @@ out:
  */
 int
 index_load(struct index *ix, struct s3 *s3, const char *bucket,
-    struct table *tbl)
+    const char *version, struct table *tbl)
 {
 	mbedtls_md5_context ctx;
 	struct s3_call *c = NULL;
@@ -185,6 +185,8 @@ index_load(struct index *ix, struct s3 *s3, const char *bucket,
 	}
 	key = list_object_key(s3_config(s3), INDEX_NAME);
 	c = s3_call_new("GET", bucket, key);
+	if (version != NULL)
+		s3_call_query(c, "versionId", version);
 	c->out_fd = fileno(fp);
 	if (s3_exec(s3, c) == -1) {
 		if (c->status == 404)
@@ -463,6 +465,8 @@ index_head_feed(void *arg)
 	key = list_object_key(hr->run->cfg, e->key);
 	c = s3_call_new("HEAD", hr->run->bucket, key);
 	free(key);
+	if (e->rversion != NULL)
+		s3_call_query(c, "versionId", e->rversion);
 	c->done = index_head_done;
 	c->arg = e;
 	c->arg2 = hr;

@@ -374,31 +374,46 @@ struct list_ctx {
 	size_t		 skip;		/* bytes of "prefix/" to remove */
 };
 
+/*
+ * Put the object "key" ("len" bytes, the full key) of a listing into
+ * the remote side of "tbl" under its key relative to the "skip" bytes
+ * of "PREFIX/": its size, ETag and, where no stored mtime is known, its
+ * LastModified (rlastmod).  The prefix's own "P/" marker and reserved
+ * keys are left out (NULL).  Returns the entry.
+ */
+struct entry *
+list_remote(struct table *tbl, size_t skip, const char *key, size_t len,
+    int64_t size, const char *etag, const char *last_modified)
+{
+	struct entry *e;
+
+	if (len <= skip)
+		return NULL;
+	key += skip;
+	len -= skip;
+	if (list_reserved(key, len))
+		return NULL;
+	e = table_get(tbl, key, len);
+	if (!e->remote)
+		tbl->nremote++;
+	e->remote = 1;
+	e->rsize = size;
+	e->dir = len > 0 && key[len - 1] == '/';
+	table_set_etag(e, etag != NULL ? etag : "");
+	/* Where no stored mtime is known, the mtime compare falls back on it. */
+	if (last_modified != NULL && !e->rmtime_known &&
+	    lastmod_parse(last_modified, &e->rmtime_sec) == 0)
+		e->rlastmod = 1;
+	return e;
+}
+
 static int
 list_add(void *arg, const struct list_entry *le)
 {
 	struct list_ctx *ctx = arg;
-	struct entry *e;
-	const char *key;
-	size_t len;
 
-	if (le->keylen <= ctx->skip)
-		return 0;		/* the prefix's own "P/" marker */
-	key = le->key + ctx->skip;
-	len = le->keylen - ctx->skip;
-	if (list_reserved(key, len))
-		return 0;
-	e = table_get(ctx->tbl, key, len);
-	if (!e->remote)
-		ctx->tbl->nremote++;
-	e->remote = 1;
-	e->rsize = le->size;
-	e->dir = len > 0 && key[len - 1] == '/';
-	table_set_etag(e, le->etag != NULL ? le->etag : "");
-	/* Where no stored mtime is known, the mtime compare falls back on it. */
-	if (le->last_modified != NULL && !e->rmtime_known &&
-	    lastmod_parse(le->last_modified, &e->rmtime_sec) == 0)
-		e->rlastmod = 1;
+	(void)list_remote(ctx->tbl, ctx->skip, le->key, le->keylen, le->size,
+	    le->etag, le->last_modified);
 	return 0;
 }
 

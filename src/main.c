@@ -6,6 +6,7 @@
  *                                                     >-> index -> checksum
  *   credentials -> bucket -> versioning -> list -----/   -> settings -> plan
  *   backup:  -> upload -> sweep -> delete -> index save -> report
+ *            -> run log
  *   restore: -> download -> report
  *
  * The stages that talk to the bucket share one struct run (run.c), set
@@ -35,6 +36,7 @@
 
 #include "extern.h"
 #include "s3.h"
+#include "history.h"
 
 struct scanjob {
 	const char		*root;
@@ -337,13 +339,18 @@ main(int argc, char *argv[])
 	const char *why;
 	char *bucket = NULL, *state, *slash, *head, *realroot = NULL;
 	int rc = EXIT_USAGE, generated, exists, started = 0;
-	int json = 0;
+	int json = 0, logging = 0, r;
+	time_t asof = 0;
+	struct timespec start;
+	char *ixversion = NULL;
+	char runid[RUNLOG_ID_LEN];
 	int lockfd = -1, missing = 0;
 	size_t pending = 0;
 	struct crypt_key *key = NULL;
 	struct sigaction sa;
 	size_t i;
 
+	clock_gettime(CLOCK_REALTIME, &start);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -377,7 +384,7 @@ main(int argc, char *argv[])
 		break;
 	}
 	sj.root = cfg.directory != NULL ? cfg.directory : ".";
-	if (check_directory(&cfg, sj.root, &missing) == -1)
+	if (!cfg.history && check_directory(&cfg, sj.root, &missing) == -1)
 		goto out;
 	generated = cfg.bucket == NULL;
 	if (generated) {
@@ -405,6 +412,12 @@ main(int argc, char *argv[])
 		goto out;
 	if (config_load(&cfg) == -1 || (s3 = s3_new(&cfg)) == NULL)
 		goto out;
+	/* --history: the run log, and nothing else. */
+	if (cfg.history) {
+		json = 0;
+		rc = runlog_history(s3, bucket);
+		goto out;
+	}
 	/*
 	 * The state directory, before anything is done: unwritable, every
 	 * file would upload but the large ones, which need their journal.
@@ -448,8 +461,19 @@ main(int argc, char *argv[])
 		    versioning_enable(s3, bucket) == -1)
 			goto out;
 	}
-	if (exists && (list_bucket(s3, bucket, &remote) == -1 ||
-	    index_load(&ix, s3, bucket, &remote) == -1))
+	/* list: the bucket now, or (--as-of) as it was then. */
+	if (exists && cfg.as_of != NULL) {
+		if ((r = asof_time(s3, bucket, cfg.as_of, &asof)) < 0) {
+			rc = r == -2 ? EXIT_USAGE : EXIT_FATAL;
+			goto out;
+		}
+		if (asof_list(s3, bucket, asof, &remote, &ixversion) == -1)
+			goto out;
+	}
+	if (exists && cfg.as_of == NULL && list_bucket(s3, bucket,
+	    &remote) == -1)
+		goto out;
+	if (exists && index_load(&ix, s3, bucket, ixversion, &remote) == -1)
 		goto out;
 	pthread_join(sj.tid, NULL);
 	started = 0;
@@ -481,9 +505,11 @@ main(int argc, char *argv[])
 
 	/* Nothing to restore is an error, and creates nothing. */
 	if (cfg.restore && sj.tbl.nremote == 0) {
-		warnx("nothing to restore under s3://%s/%s%s", bucket,
+		warnx("nothing to restore under s3://%s/%s%s%s%s", bucket,
 		    cfg.prefix != NULL ? cfg.prefix : "",
-		    cfg.prefix != NULL ? "/" : "");
+		    cfg.prefix != NULL ? "/" : "",
+		    cfg.as_of != NULL ? " as of " : "",
+		    cfg.as_of != NULL ? cfg.as_of : "");
 		rc = EXIT_PARTIAL;
 		goto out;
 	}
@@ -544,7 +570,9 @@ main(int argc, char *argv[])
 	    settings_save(s3, bucket) == -1)
 		goto out;
 
-	/* upload */
+	/* upload; from here on the run log records the run. */
+	runlog_id(&start, runid);
+	logging = 1;
 	if (upload_run(&run) == -1 || stop_requested) {
 		stopped(&rep, bucket, "uploaded");
 		goto out;
@@ -564,6 +592,8 @@ out:
 	if (started)
 		pthread_join(sj.tid, NULL);
 	report_close(&rep);
+	if (logging)
+		(void)runlog_write(&run, runid, &start, rc);
 	if (json)
 		report_json(&rep, bucket, cfg.dry_run, rc);
 	if (lockfd != -1)
@@ -575,6 +605,7 @@ out:
 	s3_free(s3);
 	crypt_key_free(key);
 	free(realroot);
+	free(ixversion);
 	config_free(&cfg);
 	curl_global_cleanup();
 	xmlCleanupParser();

@@ -22,6 +22,7 @@ options_help(void)
 	fputs(
 "Usage: p3backup [OPTION]... [BUCKET [DIRECTORY]]\n"
 "       p3backup --restore [OPTION]... BUCKET DIRECTORY\n"
+"       p3backup --history [OPTION]... BUCKET\n"
 "Back up DIRECTORY (default: the current directory) to the S3 bucket BUCKET,\n"
 "uploading only new and changed files.  Without BUCKET, or with the word\n"
 "\"default\", a new bucket p3backup-MM-DD-YY-HHMMSS is created and named.\n"
@@ -59,6 +60,8 @@ options_help(void)
 "History:\n"
 "      --no-versioning      neither turn versioning on in a bucket p3backup\n"
 "                           creates nor warn when a bucket keeps no versions\n"
+"      --history            list the backup runs recorded in BUCKET (or\n"
+"                           --prefix), oldest first; --json: a JSON array\n"
 "\n"
 "Encryption (doc/encryption.md):\n"
 "      --encrypt-key PUB.pem  encrypt every object for this RSA public key\n"
@@ -81,6 +84,9 @@ options_help(void)
 "Restore:\n"
 "      --restore            download BUCKET (or --prefix) into DIRECTORY:\n"
 "                           missing and changed files only, written safely\n"
+"      --as-of TIME         the tree as it was at TIME: a run id (see\n"
+"                           --history), YYYY-MM-DDTHH:MM:SSZ (UTC) or local\n"
+"                           YYYY-MM-DD[ HH:MM[:SS]]\n"
 "      --include-deleted    also restore objects tagged Deleted=True\n"
 "      --restore-request DAYS  ask S3 to restore archived (GLACIER,\n"
 "                           DEEP_ARCHIVE) objects for DAYS days\n"
@@ -315,8 +321,12 @@ options_parse(struct config *cfg, int argc, char *argv[])
 			return OPT_USAGE;
 	} else if (argc >= 1 && strcmp(argv[0], "default") != 0)
 		options_set(&cfg->bucket, argv[0]);
-	if (argc == 2)
-	{
+	if (argc == 2 && cfg->history) {
+		warnx("%s: --history takes no DIRECTORY (usage: p3backup "
+		    "--history [OPTION]... BUCKET)", argv[1]);
+		return OPT_USAGE;
+	}
+	if (argc == 2) {
 		options_set(&cfg->directory, argv[1]);
 		free(cfg->directory_from);
 		cfg->directory_from = NULL;
@@ -333,6 +343,17 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		warnx("%s: the job names no directory (add \"directory = "
 		    "PATH\"); the current directory is never assumed for a job",
 		    cfg->job_path);
+		return OPT_USAGE;
+	}
+	if (cfg->history && (cfg->restore || cfg->bucket == NULL)) {
+		warnx(cfg->restore ? "--history and --restore: give one of "
+		    "them" : "--history needs the BUCKET whose runs to list "
+		    "(usage: p3backup --history [OPTION]... BUCKET)");
+		return OPT_USAGE;
+	}
+	if (cfg->as_of != NULL && !cfg->restore) {
+		warnx("--as-of %s: only with --restore (p3backup --restore "
+		    "--as-of TIME BUCKET DIRECTORY)", cfg->as_of);
 		return OPT_USAGE;
 	}
 	if (cfg->restore && cfg->bucket == NULL) {

@@ -25,6 +25,7 @@
 
 #include "extern.h"
 #include "s3.h"
+#include "history.h"
 
 /* --jobs takes 1 to this. */
 #define OPTTAB_JOBS_MAX	256
@@ -194,6 +195,19 @@ opttab_restore_tier(const char *what, const char *arg)
 	    strcmp(arg, "Expedited") == 0)
 		return 0;
 	warnx("%s %s: must be Standard, Bulk or Expedited", what, arg);
+	return -1;
+}
+
+/* --as-of: a TIME asof_parse reads; 0, or -1 after reporting. */
+static int
+opttab_as_of(const char *what, const char *arg)
+{
+	time_t t;
+
+	if (asof_parse(arg, &t) != -1)
+		return 0;
+	warnx("%s %s: not a run id (see --history), YYYY-MM-DDTHH:MM:SSZ "
+	    "(UTC) or local YYYY-MM-DD[ HH:MM[:SS]]", what, arg);
 	return -1;
 }
 
@@ -410,6 +424,11 @@ static const struct opttab_row opttab_rows[] = {
 	{ .name = "no-versioning", .has_arg = no_argument,
 	    .key = "no_versioning", .kind = OPTTAB_FLAG,
 	    .off = OPTTAB_INT(no_versioning), .lo = 1 },
+	{ .name = "history", .has_arg = no_argument, .kind = OPTTAB_FLAG,
+	    .off = OPTTAB_INT(history), .lo = 1 },
+	{ .name = "as-of", .has_arg = required_argument,
+	    .kind = OPTTAB_STRING, .off = OPTTAB_STR(as_of),
+	    .check = opttab_as_of },
 	{ .name = "encrypt-key", .has_arg = required_argument,
 	    .key = "encrypt_key", .kind = OPTTAB_PATH,
 	    .off = OPTTAB_STR(encrypt_key) },

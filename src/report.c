@@ -171,8 +171,8 @@ report_signal_note(const char *msg, size_t n)
 	report_write(msg, n);
 }
 
-/* "12.3 MiB" style sizes for people. */
-static void
+/* "12.3 MiB" style sizes for people, into out[32]. */
+void
 report_bytes(uint64_t n, char out[32])
 {
 	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -567,16 +567,16 @@ report_ascii(const char *s)
 }
 
 /*
- * --json, at the very end: one JSON object on stdout with the counts of
- * "r" (scanned, uploaded, uploaded_bytes, skipped, deleted, tagged,
+ * The --json summary of "r" as an object (never NULL): the counts
+ * (scanned, uploaded, uploaded_bytes, skipped, deleted, tagged,
  * downloaded, downloaded_bytes, pending, failed, deferred, left_out;
  * zero when the run never started), "bucket" (null when not known),
  * elapsed_seconds, dry_run, exit_code "rc" and "error": for exit
  * statuses 2 and 3 the last line of stderr, else null.  A bucket or
- * message that is not UTF-8 is sent with '?' for each non-ASCII byte.
+ * message that is not UTF-8 is given with '?' for each non-ASCII byte.
  */
-void
-report_json(const struct report *r, const char *bucket, int dry_run,
+json_t *
+report_json_new(const struct report *r, const char *bucket, int dry_run,
     int rc)
 {
 	const char *msg = NULL;
@@ -617,14 +617,35 @@ again:
 		if (amsg != NULL || abucket != NULL)
 			goto again;
 	}
+	free(amsg);
+	free(abucket);
 	if (obj == NULL)
-		warnx("cannot encode the JSON summary");
+		errx(EXIT_FATAL, "cannot encode the JSON summary");
+	return obj;
+}
+
+/*
+ * Set the string "name" of "obj" to "s": null when NULL, and when not
+ * UTF-8 null with "name_hex" holding its bytes in hex.
+ */
+void
+report_json_set(json_t *obj, const char *name, const char *s)
+{
+	json_object_set_new(obj, name, report_json_str(s));
+	report_json_hex(obj, name, s);
+}
+
+/* --json, at the very end: report_json_new's object on stdout. */
+void
+report_json(const struct report *r, const char *bucket, int dry_run,
+    int rc)
+{
+	json_t *obj;
+
+	obj = report_json_new(r, bucket, dry_run, rc);
 	/* Milliseconds, without binary noise like 1.2339999999. */
-	else if (json_dumpf(obj, stdout,
-	    JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
+	if (json_dumpf(obj, stdout, JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0)
 		putchar('\n');
 	fflush(stdout);
 	json_decref(obj);
-	free(amsg);
-	free(abucket);
 }

@@ -30,6 +30,7 @@ static void
 entry_free(struct entry *e)
 {
 	free(e->rx);
+	free(e->rversion);
 	free(e);
 }
 
@@ -126,6 +127,8 @@ table_merge(struct table *into, struct table *from)
 			e->rcrypt = r->rcrypt;
 			e->rx = r->rx;
 			r->rx = NULL;
+			e->rversion = r->rversion;
+			r->rversion = NULL;
 			r->merged = 1;
 		}
 	}

@@ -15,6 +15,7 @@
 
 #include "extern.h"
 #include "s3.h"
+#include "history.h"
 
 /* What a walk over a GetBucketVersioning answer has seen. */
 struct versioning_doc {

@@ -83,7 +83,7 @@ is "$out" "" "aws s3 sync --dryrun has nothing to do after p3backup"
 mark_requests
 out=$(p3 "$b" "$src" 2>&1); st=$?
 is "$st" 0 "no-op run exits 0"
-is "$(count_requests PUT)" 0 "no-op run: no PUT at all (server side)"
+is "$(count_uploads)" 0 "no-op run: no PUT at all (server side)"
 contains "$out" "uploaded 0 " "no-op run reports 0 uploads"
 
 # Append to one file, add one: exactly two uploads.
@@ -117,7 +117,7 @@ mark_requests
 p3 --mtime "$b" "$src" >/dev/null 2>&1; st=$?
 is "$st" 0 "--mtime no-op exits 0"
 is "$(count_requests HEAD)" 1 "--mtime no-op: only the bucket HEAD"
-is "$(count_requests PUT)" 0 "--mtime no-op: no PUT"
+is "$(count_uploads)" 0 "--mtime no-op: no PUT"
 
 # A stale index never hides a change: rewrite an object behind our back
 # (same size, other content) and the index must not vouch for it.
@@ -228,12 +228,12 @@ awscli s3api head-object --bucket "$b" --key "my prefix/sub/.p3backup/index" >/d
 ok $? "the prefix has its own index"
 mark_requests
 p3 --prefix "my prefix/sub" "$b" "$src" >/dev/null 2>&1
-is "$(count_requests PUT)" 0 "a second --prefix run uploads nothing"
+is "$(count_uploads)" 0 "a second --prefix run uploads nothing"
 # s3://BUCKET/PREFIX, as the AWS CLI writes it, is BUCKET --prefix PREFIX.
 mark_requests
 p3 "s3://$b/my prefix/sub/" "$src" >/dev/null 2>&1; st=$?
 is "$st" 0 "s3://BUCKET/PREFIX/ exits 0"
-is "$(count_requests PUT)" 0 "it is the same backup as --prefix: nothing to upload"
+is "$(count_uploads)" 0 "it is the same backup as --prefix: nothing to upload"
 out=$(p3 --prefix x "s3://$b/my prefix" "$src" 2>&1); st=$?
 is "$st" 2 "s3://BUCKET/PREFIX with --prefix: exit 2"
 contains "$out" "names a prefix, and so does --prefix" "the contradiction is named"

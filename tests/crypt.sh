@@ -101,7 +101,7 @@ for how in "" --mtime --checksum; do
 	mark_requests
 	out=$(p3 --encrypt-key "$K/one.pub" $how --json "$b" "$src" 2>&1); st=$?
 	is "$st" 0 "re-run ${how:-by size} exits 0"
-	is "$(count_requests PUT)" 0 "re-run ${how:-by size} uploads nothing"
+	is "$(count_uploads)" 0 "re-run ${how:-by size} uploads nothing"
 	# The index holds the mtimes and keyed checksums: no HEAD per file.
 	is "$(count_requests HEAD "/$b/[^	]")" 0 "re-run ${how:-by size} sends no object HEAD"
 done
@@ -255,7 +255,7 @@ stored=$(awscli s3api head-object --bucket "$b2" --key random.bin \
     "an incompressible file is not stored compressed ($stored bytes)"
 mark_requests
 p3 --encrypt-key "$K/one.pub" --compress --mtime "$b2" "$src" >/dev/null 2>&1
-is "$(count_requests PUT)" 0 "--compress re-run uploads nothing"
+is "$(count_uploads)" 0 "--compress re-run uploads nothing"
 out=$(p3 --restore --decrypt-key "$K/one.pem" "$b2" "$T/backz" 2>&1); st=$?
 is "$st" 0 "restore of compressed objects exits 0" || diag "$out"
 diff -r "$src" "$T/backz" >/dev/null 2>&1; ok $? "diff -r: equal after compression"

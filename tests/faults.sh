@@ -52,7 +52,7 @@ ls "$HOME/.local/state/p3backup/" 2>/dev/null | grep -q journal
 mark_requests
 out=$("$P3BACKUP" $opts --mtime "$b" "$src" 2>&1); st=$?
 is "$st" 0 "re-run through faults exits 0" || diag "$out"
-is "$(count_requests PUT)" 0 "re-run uploads nothing"
+is "$(count_uploads)" 0 "re-run uploads nothing"
 
 # Restore through the same faults, big.bin in ranged GETs.
 dst=$T/dst

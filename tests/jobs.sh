@@ -56,7 +56,7 @@ contains "$out" "uploaded 2 " "summary counts 2 uploads"
 mark_requests
 out=$(cd / && "$P3BACKUP" --config "$job" --no-progress 2>&1); st=$?
 is "$st" 0 "second run of the job exits 0"
-is "$(count_requests PUT)" 0 "second run: no PUT (server side)"
+is "$(count_uploads)" 0 "second run: no PUT (server side)"
 
 # getopt takes an unambiguous prefix of --config: so does the job
 # loader (it used to ignore "--conf" and back up "." to a new bucket).

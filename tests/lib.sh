@@ -237,6 +237,13 @@ count_requests() {
 	    grep -Ec -- "${2:-.}"
 }
 
+# count_uploads: PUTs since the last mark_requests but the run log's
+# (.p3backup/runs/), which every backup run writes once.
+count_uploads() {
+	tail -n +$((REQMARK + 1)) "$REQLOG" |
+	    awk -F '\t' '$1 == "PUT"' | grep -vc -- '/\.p3backup/runs/'
+}
+
 # wait_requests N SECONDS METHOD [REGEX]: wait until count_requests
 # reaches N, or SECONDS pass.  (The caller checks the count itself.)
 wait_requests() {

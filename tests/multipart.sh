@@ -45,11 +45,11 @@ ls "$HOME/.local/state/p3backup/" 2>/dev/null | grep -q journal
 
 mark_requests
 p3 --multipart-threshold 16M --part-size 8M "$b" "$src" >/dev/null 2>&1
-is "$(count_requests PUT)" 0 "re-run uploads nothing"
+is "$(count_uploads)" 0 "re-run uploads nothing"
 mark_requests
 out=$(p3 --checksum --multipart-threshold 16M --part-size 8M "$b" "$src" 2>&1); st=$?
 is "$st" 0 "--checksum re-run exits 0"
-is "$(count_requests PUT)" 0 "--checksum re-run uploads nothing (multipart ETag recomputed)"
+is "$(count_uploads)" 0 "--checksum re-run uploads nothing (multipart ETag recomputed)"
 is "$(count_requests HEAD "/$b/big")" 0 "...and asks no object with HEAD"
 
 # The same file encrypted (--encrypt-key): 13 parts again, and no-op
@@ -68,10 +68,10 @@ is "$(parts)" 13 "encrypted: 13 parts stored (server side)"
 mark_requests
 p3 --encrypt-key "$T/key.pub" --multipart-threshold 16M --part-size 8M \
     "$be" "$T/encsrc" >/dev/null 2>&1
-is "$(count_requests PUT)" 0 "encrypted: a re-run uploads nothing"
+is "$(count_uploads)" 0 "encrypted: a re-run uploads nothing"
 p3 --encrypt-key "$T/key.pub" --checksum --multipart-threshold 16M \
     --part-size 8M "$be" "$T/encsrc" >/dev/null 2>&1
-is "$(count_requests PUT)" 0 "encrypted: a --checksum re-run uploads nothing"
+is "$(count_uploads)" 0 "encrypted: a --checksum re-run uploads nothing"
 p3 --restore --decrypt-key "$T/key.pem" "$be" "$T/encback" >/dev/null 2>&1
 is "$?" 0 "encrypted: restore exits 0"
 cmp -s "$src/big.bin" "$T/encback/big.bin"; ok $? "encrypted: restored byte for byte"
@@ -82,7 +82,7 @@ echo "SMALL FILE" > "$src/small.txt"
 touch -r "$T/stamp" "$src/small.txt"
 mark_requests
 p3 "$b" "$src" >/dev/null 2>&1
-is "$(count_requests PUT)" 0 "same size and mtime: skipped by default"
+is "$(count_uploads)" 0 "same size and mtime: skipped by default"
 mark_requests
 out=$(p3 -v --checksum "$b" "$src" 2>&1); st=$?
 is "$(count_requests PUT '/small\.txt	')" 1 "uploaded with --checksum"

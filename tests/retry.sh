@@ -30,6 +30,6 @@ diff -r "$src" "$T/back" >/dev/null; ok $? "every object equals its file (read f
 mark_requests
 out=$("$P3BACKUP" --no-progress --mtime "$b" "$src" 2>&1); st=$?
 is "$st" 0 "re-run through faults exits 0"
-is "$(count_requests PUT)" 0 "re-run uploads nothing"
+is "$(count_uploads)" 0 "re-run uploads nothing"
 
 finish

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "history.h"
 #include "tap.h"
 
 #define NS	"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
