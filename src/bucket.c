@@ -144,7 +144,8 @@ out:
 }
 
 /*
- * CreateBucket "bucket" (with a LocationConstraint outside us-east-1).
+ * CreateBucket "bucket" (with a LocationConstraint outside us-east-1;
+ * with Object Lock enabled under --lock-days).
  * Returns 0 when created, or already ours and "must_be_new" is 0; 1 when
  * it exists and "must_be_new" (BucketAlreadyOwnedByYou or
  * BucketAlreadyExists, without a message); -1 after reporting.
@@ -166,6 +167,9 @@ bucket_create(struct s3 *s3, const char *bucket, int must_be_new)
 		c->body = body;
 		c->body_len = strlen(body);
 	}
+	/* --lock-days: Object Lock (and with it versioning) from the start. */
+	if (s3_config(s3)->lock_days > 0)
+		s3_call_header(c, "x-amz-bucket-object-lock-enabled", "true");
 	if (s3_exec(s3, c) == 0) {
 		rc = 0;
 		goto out;

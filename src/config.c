@@ -94,6 +94,7 @@ config_free(struct config *cfg)
 	free(cfg->job_path);
 	free(cfg->restore_tier);
 	free(cfg->as_of);
+	free(cfg->lock_mode);
 	free(cfg->encrypt_key);
 	free(cfg->decrypt_key);
 	free(cfg->sse);

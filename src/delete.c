@@ -333,7 +333,6 @@ int
 delete_run(struct run *run)
 {
 	struct delrun dr;
-	struct tm tm;
 	time_t start;
 	char when[32];
 	int rc = -1;
@@ -346,11 +345,7 @@ delete_run(struct run *run)
 	 * wall clock now, less the time since the report started.
 	 */
 	start = time(NULL) - (time_t)((now_ms() - run->rep->start_ms) / 1000);
-	if (gmtime_r(&start, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-		warnx("delete: cannot format the time");
-		goto out;
-	}
+	iso_time(start, when);
 	dr.tagging = xasprintf("<Tagging xmlns=\"%s\"><TagSet>"
 	    "<Tag><Key>Deleted</Key><Value>True</Value></Tag>"
 	    "<Tag><Key>DeletedAt</Key><Value>%s</Value></Tag>"

@@ -73,6 +73,8 @@ void	 md5_base64(const unsigned char md5[16], char out[32]);
 void	 content_md5(const void *body, size_t len, char out[32]);
 
 uint64_t now_ms(void);
+#define ISO_TIME_LEN	21	/* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
+void	 iso_time(time_t, char out[ISO_TIME_LEN]);
 char	*uri_encode(const char *s, size_t len, int keep_slash);
 void	 sha256_hex(const void *, size_t, char out[65]);
 
@@ -189,6 +191,9 @@ struct config {
 	int	 no_versioning;	/* --no-versioning: neither turn on nor warn */
 	int	 history;	/* --history: list the run log */
 	char	*as_of;		/* --as-of TIME, checked by asof_parse */
+	int	 lock_days;	/* --lock-days N, 0: no Object Lock */
+	char	*lock_mode;	/* --lock-mode GOVERNANCE or COMPLIANCE */
+	time_t	 lock_until;	/* this run's retain-until: start + N days */
 	char	*sse;		/* --sse AES256, aws:kms or aws:kms:dsse */
 	char	*sse_kms_key_id; /* --sse-kms-key-id */
 	char	*sse_c_key_file; /* --sse-c-key-file FILE */
@@ -285,6 +290,7 @@ struct rmeta {
 	int		 keyid_known;
 	unsigned char	 md5[16];	/* MD5 of the object's bytes */
 	int		 md5_known;
+	int64_t		 lock_until;	/* Object Lock retain-until, 0 unknown */
 };
 
 /*

@@ -1,7 +1,7 @@
 /*
  * p3backup: the history a backup keeps in its bucket -- S3 versioning
- * (versioning.c), the run log (runlog.c), the tree at a time (asof.c)
- * -- with each function's
+ * (versioning.c), the run log (runlog.c), the tree at a time (asof.c),
+ * Object Lock (lock.c) -- with each function's
  * contract at its definition.  The ListObjectVersions request and
  * document are the S3 layer's (s3.h, versions.c).
  * Include after extern.h.
@@ -49,5 +49,12 @@ int	 asof_time(struct s3 *, const char *bucket, const char *arg,
 	    time_t *);
 int	 asof_list(struct s3 *, const char *bucket, time_t, struct table *,
 	    char **index_version);
+
+/* ------------------------------------------------------------------ */
+/* lock.c: S3 Object Lock, checked and kept */
+
+int	 lock_parse(const char *, size_t);
+int	 lock_check(struct s3 *, const char *bucket);
+int	 lock_extend(struct run *, struct table *);
 
 #endif /* !P3BACKUP_HISTORY_H */

@@ -19,8 +19,10 @@
  * (doc/encryption.md), with its plaintext size when known; "K<HEX>" the
  * first 8 bytes of its key id; "H<HEX>" its keyed plaintext checksum
  * (64 hex digits); "M<HEX>" the MD5 of its bytes when the ETag does
- * not show it (multipart, SSE-KMS, SSE-C).  An object without "E" is
- * plain.  Lines are sorted by key, so an unchanged set of objects gives
+ * not show it (multipart, SSE-KMS, SSE-C); "L<SECONDS>" the Object Lock
+ * retain-until date of the version (--lock-days), in seconds since the
+ * epoch, so that extending locks asks nothing per object.  An object
+ * without "E" is plain.  Lines are sorted by key, so an unchanged set of objects gives
  * a byte-identical index and no PUT is needed.
  */
 #include "config.h"
@@ -39,7 +41,10 @@
 #include "s3.h"
 
 #define INDEX_MAGIC	"p3backup-index 1"
-/* " D E<20 digits> K<16 hex> H<64 hex> M<32 hex>" and the NUL, with room. */
+/*
+ * " D L<20 digits> E<20 digits> K<16 hex> H<64 hex> M<32 hex>" and the
+ * NUL, with room.
+ */
 #define INDEX_FLAGS_MAX	192
 
 /* Exactly 2 * n hex digits at "s" (NULL: none) into out[n].  0, or -1. */
@@ -82,6 +87,10 @@ index_flags(char *flags, struct entry *probe)
 			if (index_hex(f + 1, rx->md5, sizeof(rx->md5)) == -1)
 				return -1;
 			rx->md5_known = 1;
+		} else if (f[0] == 'L') {
+			if (decimal_parse(f + 1, INT64_MAX, &n) == -1 || n == 0)
+				return -1;
+			entry_rmeta(probe)->lock_until = (int64_t)n;
 		} else if (f[0] == 'K') {
 			rx = entry_rcrypt(probe);
 			if (index_hex(f + 1, rx->keyid, sizeof(rx->keyid)) == -1)
@@ -249,7 +258,10 @@ index_cmp(const void *a, const void *b)
 	return strcmp(ea->key, eb->key);
 }
 
-/* " D", " M<hex>", " E<size>", " K<hex>", " H<hex>": e's line's flags. */
+/*
+ * " D", " M<hex>", " L<seconds>", " E<size>", " K<hex>", " H<hex>": e's
+ * line's flags.
+ */
 static void
 index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 {
@@ -264,6 +276,9 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 		hex_encode(e->rx->md5, 16, out + len);
 		len += 32;
 	}
+	if (e->rx != NULL && e->rx->lock_until > 0)
+		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len,
+		    " L%lld", (long long)e->rx->lock_until);
 	if (e->rcrypt != RCRYPT_YES)
 		return;
 	if (e->rx != NULL && e->rx->psize >= 0)

@@ -2,11 +2,12 @@
  * p3backup: back up a directory to an S3 bucket, uploading only what is
  * new or changed.  main() is the pipeline, stage by stage:
  *
- *   options/config -> scan (thread) -----------------\
- *                                                     >-> index -> checksum
- *   credentials -> bucket -> versioning -> list -----/   -> settings -> plan
- *   backup:  -> upload -> sweep -> delete -> index save -> report
- *            -> run log
+ *   options/config -> scan (thread) ------------------------\
+ *                                                            >-> index
+ *   credentials -> bucket -> versioning -> lock -> list ----/
+ *     -> checksum -> settings -> plan
+ *   backup:  -> upload -> sweep -> lock extend -> delete -> index save
+ *            -> report -> run log
  *   restore: -> download -> report
  *
  * The stages that talk to the bucket share one struct run (run.c), set
@@ -461,6 +462,12 @@ main(int argc, char *argv[])
 		    versioning_enable(s3, bucket) == -1)
 			goto out;
 	}
+	/* Object Lock: the bucket must take it, before anything is written. */
+	if (!cfg.restore && cfg.lock_days > 0 && (exists || !cfg.dry_run) &&
+	    (r = lock_check(s3, bucket)) < 0) {
+		rc = r == -2 ? EXIT_USAGE : EXIT_FATAL;
+		goto out;
+	}
 	/* list: the bucket now, or (--as-of) as it was then. */
 	if (exists && cfg.as_of != NULL) {
 		if ((r = asof_time(s3, bucket, cfg.as_of, &asof)) < 0) {
@@ -578,6 +585,11 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	sweep_run(&run);
+	/* Object Lock: unchanged files' versions stay locked. */
+	if (cfg.lock_days > 0 && lock_extend(&run, &sj.tbl) == -1) {
+		report_summary(&rep, bucket);
+		goto out;
+	}
 	/* delete or tag what is gone, once the new files are safe. */
 	if (plan.ndelete > 0 && delete_run(&run) == -1) {
 		report_summary(&rep, bucket);

@@ -60,6 +60,10 @@ options_help(void)
 "History:\n"
 "      --no-versioning      neither turn versioning on in a bucket p3backup\n"
 "                           creates nor warn when a bucket keeps no versions\n"
+"      --lock-days N        S3 Object Lock: every version written is locked\n"
+"                           for N days, and kept locked while current; a\n"
+"                           bucket p3backup creates gets Object Lock\n"
+"      --lock-mode M        GOVERNANCE (default) or COMPLIANCE\n"
 "      --history            list the backup runs recorded in BUCKET (or\n"
 "                           --prefix), oldest first; --json: a JSON array\n"
 "\n"
@@ -351,6 +355,15 @@ options_parse(struct config *cfg, int argc, char *argv[])
 		    "(usage: p3backup --history [OPTION]... BUCKET)");
 		return OPT_USAGE;
 	}
+	if (cfg->lock_mode != NULL && cfg->lock_days == 0) {
+		warnx("--lock-mode %s: needs --lock-days N (how long each "
+		    "version is locked)", cfg->lock_mode);
+		return OPT_USAGE;
+	}
+	if (cfg->lock_days > 0 && cfg->lock_mode == NULL)
+		cfg->lock_mode = xstrdup("GOVERNANCE");
+	if (cfg->lock_days > 0)
+		cfg->lock_until = time(NULL) + (time_t)cfg->lock_days * 86400;
 	if (cfg->as_of != NULL && !cfg->restore) {
 		warnx("--as-of %s: only with --restore (p3backup --restore "
 		    "--as-of TIME BUCKET DIRECTORY)", cfg->as_of);

@@ -198,6 +198,16 @@ opttab_restore_tier(const char *what, const char *arg)
 	return -1;
 }
 
+/* --lock-mode: 0, or -1 after reporting. */
+static int
+opttab_lock_mode(const char *what, const char *arg)
+{
+	if (strcmp(arg, "GOVERNANCE") == 0 || strcmp(arg, "COMPLIANCE") == 0)
+		return 0;
+	warnx("%s %s: must be GOVERNANCE or COMPLIANCE", what, arg);
+	return -1;
+}
+
 /* --as-of: a TIME asof_parse reads; 0, or -1 after reporting. */
 static int
 opttab_as_of(const char *what, const char *arg)
@@ -426,6 +436,12 @@ static const struct opttab_row opttab_rows[] = {
 	    .off = OPTTAB_INT(no_versioning), .lo = 1 },
 	{ .name = "history", .has_arg = no_argument, .kind = OPTTAB_FLAG,
 	    .off = OPTTAB_INT(history), .lo = 1 },
+	{ .name = "lock-days", .has_arg = required_argument,
+	    .key = "lock_days", .kind = OPTTAB_NUMBER,
+	    .off = OPTTAB_INT(lock_days), .lo = 1, .hi = 36500 },
+	{ .name = "lock-mode", .has_arg = required_argument,
+	    .key = "lock_mode", .kind = OPTTAB_STRING,
+	    .off = OPTTAB_STR(lock_mode), .check = opttab_lock_mode },
 	{ .name = "as-of", .has_arg = required_argument,
 	    .kind = OPTTAB_STRING, .off = OPTTAB_STR(as_of),
 	    .check = opttab_as_of },

@@ -39,22 +39,19 @@
 /* A run object is a few hundred bytes; more is not one of ours. */
 #define RUNLOG_MAX	65536
 
-/*
- * "YYYY-MM-DDTHH:MM:SSZ" of "t" (UTC) into out[26]; with "ms",
- * "YYYY-MM-DDTHH:MM:SS.mmmZ".
- */
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of "t" (UTC) into out[25]. */
 static void
-runlog_iso(const struct timespec *t, int ms, char out[26])
+runlog_iso_ms(const struct timespec *t, char out[25])
 {
-	struct tm tm;
+	int ms = (int)(t->tv_nsec / 1000000 % 1000);
 
-	gmtime_r(&t->tv_sec, &tm);
-	if (strftime(out, 26, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-		errx(EXIT_FATAL, "run log: time out of range");
-	if (ms)
-		snprintf(out + 19, 7, ".%03dZ", (int)(t->tv_nsec / 1000000 % 1000));
-	else
-		strcpy(out + 19, "Z");
+	iso_time(t->tv_sec, out);
+	out[19] = '.';
+	out[20] = (char)('0' + ms / 100);
+	out[21] = (char)('0' + ms / 10 % 10);
+	out[22] = (char)('0' + ms % 10);
+	out[23] = 'Z';
+	out[24] = '\0';
 }
 
 /*
@@ -64,9 +61,9 @@ void
 runlog_id(const struct timespec *start, char out[RUNLOG_ID_LEN])
 {
 	unsigned char rnd[4];
-	char iso[26];
+	char iso[ISO_TIME_LEN];
 
-	runlog_iso(start, 0, iso);
+	iso_time(start->tv_sec, iso);
 	memcpy(out, iso, 20);
 	random_fill(rnd, sizeof(rnd));
 	out[20] = '-';
@@ -142,7 +139,7 @@ runlog_write(struct run *run, const char *id, const struct timespec *start,
 {
 	const struct config *cfg = s3_config(run->s3);
 	struct timespec now;
-	char host[256], from[26], to[26], *text = NULL, *key, *msg;
+	char host[256], from[25], to[25], *text = NULL, *key, *msg;
 	struct s3_call *c;
 	json_t *o;
 	int ret = -1;
@@ -151,8 +148,8 @@ runlog_write(struct run *run, const char *id, const struct timespec *start,
 		strcpy(host, "unknown");
 	host[sizeof(host) - 1] = '\0';
 	clock_gettime(CLOCK_REALTIME, &now);
-	runlog_iso(start, 1, from);
-	runlog_iso(&now, 1, to);
+	runlog_iso_ms(start, from);
+	runlog_iso_ms(&now, to);
 	o = report_json_new(run->rep, run->bucket, 0, rc);
 	json_object_set_new(o, "format", json_integer(RUNLOG_FORMAT));
 	json_object_set_new(o, "run_id", json_string(id));

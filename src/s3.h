@@ -78,6 +78,8 @@ int	 xml_walk(const char *, size_t, const struct xml_walker *,
 	    struct xml_diag *);
 void	 xml_skip_keepalive(const char **, size_t *);
 const char *xml_unquote(struct buf *);
+int	 xml_root_field(const char *, size_t, const char *root,
+	    const char *field, struct buf *);
 int	 xml_keep_field(const char *const *names, int n, const char *name,
 	    const struct buf *text, struct buf *field, int *have);
 
@@ -297,13 +299,14 @@ struct s3_call	*s3_put_new(const char *bucket, const char *key, int fd,
  * --sse-c-key-file, --acl, --request-payer */
 
 /* The most headers sse_headers adds to one request. */
-#define SSE_MAXHDR	7
+#define SSE_MAXHDR	9
 
 /* The settings and the SSE-C key they load (s3.c keeps one). */
 struct sse {
 	const struct config *cfg;
 	char		*ssec_key;	/* SSE-C: base64 key (secret), or NULL */
 	char		*ssec_md5;	/* ...and base64 of its MD5 */
+	char		 lock_until[32]; /* --lock-days: retain-until, or "" */
 };
 
 int	 sse_valid(const char *what, const char *value);

@@ -10,7 +10,11 @@
  *     (+ -aws-kms-key-id), x-amz-acl and the SSE-C triple;
  *   - UploadPart, and GetObject/HeadObject: the SSE-C triple (a server
  *     refuses to read or extend an SSE-C object without its key);
- *   - every request on a bucket: x-amz-request-payer: requester.
+ *   - every request on a bucket: x-amz-request-payer: requester;
+ *   - PutObject and CreateMultipartUpload with --lock-days:
+ *     x-amz-object-lock-mode and x-amz-object-lock-retain-until-date
+ *     (Object Lock takes them only with a Content-MD5, which every
+ *     PutObject carries).
  * The SSE-C key is a secret: it lives base64-encoded in a heap buffer
  * wiped on free, and is never logged (-vv prints no header values).
  */
@@ -131,7 +135,8 @@ sse_key_parse(const unsigned char *buf, size_t len,
 
 /*
  * Read sse->cfg->sse_c_key_file, when set, into sse->ssec_key and
- * sse->ssec_md5 (free with sse_free).  Returns 0, or -1 after reporting
+ * sse->ssec_md5 (free with sse_free); sse->lock_until from
+ * cfg->lock_until.  Returns 0, or -1 after reporting
  * (a configuration error).
  */
 int
@@ -143,6 +148,9 @@ sse_load(struct sse *sse)
 	ssize_t n;
 	int fd = -1, rc = -1;
 
+	sse->lock_until[0] = '\0';
+	if (sse->cfg->lock_days > 0)
+		iso_time(sse->cfg->lock_until, sse->lock_until);
 	if (path == NULL)
 		return 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -236,6 +244,12 @@ sse_headers(const struct sse *sse, const struct s3_call *c,
 	if ((put || create) && cfg->acl != NULL) {
 		hv[n].name = "x-amz-acl";
 		hv[n++].value = cfg->acl;
+	}
+	if ((put || create) && sse->lock_until[0] != '\0') {
+		hv[n].name = "x-amz-object-lock-mode";
+		hv[n++].value = cfg->lock_mode;
+		hv[n].name = "x-amz-object-lock-retain-until-date";
+		hv[n++].value = sse->lock_until;
 	}
 	if (ssec) {
 		hv[n].name = "x-amz-server-side-encryption-customer-algorithm";

@@ -197,7 +197,7 @@ entry_set_plain(struct entry *e)
 	e->rcrypt = RCRYPT_NO;
 	if (e->rx == NULL)
 		return;
-	if (!e->rx->md5_known) {
+	if (!e->rx->md5_known && e->rx->lock_until == 0) {
 		free(e->rx);
 		e->rx = NULL;
 		return;

@@ -257,6 +257,20 @@ logmsg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * "YYYY-MM-DDTHH:MM:SSZ" of "t" in UTC into out[ISO_TIME_LEN], as S3's
+ * dates and tags write it.
+ */
+void
+iso_time(time_t t, char out[ISO_TIME_LEN])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, ISO_TIME_LEN,
+	    "%Y-%m-%dT%H:%M:%SZ", &tm) != ISO_TIME_LEN - 1)
+		errx(EXIT_FATAL, "time %lld out of range", (long long)t);
+}
+
 /* Milliseconds from a monotonic clock: for intervals, not the time of day. */
 uint64_t
 now_ms(void)

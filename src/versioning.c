@@ -17,41 +17,6 @@
 #include "s3.h"
 #include "history.h"
 
-/* What a walk over a GetBucketVersioning answer has seen. */
-struct versioning_doc {
-	int	 root_ok;	/* the root is <VersioningConfiguration> */
-	int	 state;		/* enum VERSIONING */
-};
-
-static int
-versioning_start(void *arg, int depth, const char *name)
-{
-	struct versioning_doc *d = arg;
-
-	if (depth == 0)
-		d->root_ok = strcmp(name, "VersioningConfiguration") == 0;
-	return d->root_ok ? XML_WALK_GO : XML_WALK_STOP;
-}
-
-static int
-versioning_end(void *arg, int depth, const char *name,
-    const struct buf *text)
-{
-	struct versioning_doc *d = arg;
-	const char *status;
-
-	if (depth != 1 || strcmp(name, "Status") != 0)
-		return XML_WALK_GO;
-	status = text->data != NULL ? text->data : "";
-	if (strcmp(status, "Enabled") == 0)
-		d->state = VERSIONING_ENABLED;
-	else if (strcmp(status, "Suspended") == 0)
-		d->state = VERSIONING_SUSPENDED;
-	else
-		d->state = VERSIONING_UNKNOWN;
-	return XML_WALK_GO;
-}
-
 /*
  * The state a GetBucketVersioning answer "doc" ("len" bytes) gives: a
  * <VersioningConfiguration> with <Status>Enabled or Suspended, without
@@ -61,13 +26,26 @@ versioning_end(void *arg, int depth, const char *name,
 int
 versioning_parse(const char *doc, size_t len)
 {
-	struct versioning_doc d = { 0, VERSIONING_OFF };
-	struct xml_walker w = { versioning_start, versioning_end, &d };
-	struct xml_diag diag;
+	struct buf status;
+	int state;
 
-	if (xml_walk(doc, len, &w, &diag) != XML_WALK_GO || !d.root_ok)
-		return VERSIONING_UNKNOWN;
-	return d.state;
+	memset(&status, 0, sizeof(status));
+	switch (xml_root_field(doc, len, "VersioningConfiguration", "Status",
+	    &status)) {
+	case 0:
+		state = VERSIONING_OFF;
+		break;
+	case 1:
+		state = strcmp(status.data, "Enabled") == 0 ?
+		    VERSIONING_ENABLED : strcmp(status.data, "Suspended") == 0 ?
+		    VERSIONING_SUSPENDED : VERSIONING_UNKNOWN;
+		break;
+	default:
+		state = VERSIONING_UNKNOWN;
+		break;
+	}
+	buf_free(&status);
+	return state;
 }
 
 /*

@@ -272,6 +272,58 @@ xml_keep_field(const char *const *names, int n, const char *name,
 	return 0;
 }
 
+/* What xml_root_field's walk looks for and has seen. */
+struct xml_rootdoc {
+	const char	*root;
+	const char	*field;
+	struct buf	*out;
+	int		 root_ok;
+	int		 found;
+};
+
+static int
+xml_root_start(void *arg, int depth, const char *name)
+{
+	struct xml_rootdoc *d = arg;
+
+	if (depth == 0)
+		d->root_ok = strcmp(name, d->root) == 0;
+	return d->root_ok ? XML_WALK_GO : XML_WALK_STOP;
+}
+
+static int
+xml_root_end(void *arg, int depth, const char *name, const struct buf *text)
+{
+	struct xml_rootdoc *d = arg;
+
+	if (depth != 1 || d->found || strcmp(name, d->field) != 0)
+		return XML_WALK_GO;
+	buf_reset(d->out);
+	buf_append(d->out, text->data != NULL ? text->data : "", text->len);
+	d->found = 1;
+	return XML_WALK_GO;
+}
+
+/*
+ * For a one-setting document such as <VersioningConfiguration>: the
+ * text of the first child "field" of the root element "root" of "doc"
+ * ("len" bytes) into "out" (NUL-terminated).  Returns 1 when found, 0
+ * when the root has no such child, -1 when the document has another
+ * root or is malformed.  Pure.
+ */
+int
+xml_root_field(const char *doc, size_t len, const char *root,
+    const char *field, struct buf *out)
+{
+	struct xml_rootdoc d = { root, field, out, 0, 0 };
+	struct xml_walker w = { xml_root_start, xml_root_end, &d };
+	struct xml_diag diag;
+
+	if (xml_walk(doc, len, &w, &diag) != XML_WALK_GO || !d.root_ok)
+		return -1;
+	return d.found;
+}
+
 /*
  * Strip one pair of surrounding quotes, '"' or a literal "&quot;", from
  * an ETag in "etag" (in place).  Returns where the unquoted text starts.

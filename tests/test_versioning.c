@@ -1,7 +1,7 @@
 /*
- * Unit tests for versioning.c's reading of GetBucketVersioning answers:
- * the states S3 documents, and what servers without versioning answer
- * instead.
+ * Unit tests for versioning.c's reading of GetBucketVersioning answers
+ * (the states S3 documents, and what servers without versioning answer
+ * instead) and lock.c's of GetObjectLockConfiguration.
  */
 #include "config.h"
 
@@ -12,11 +12,19 @@
 #include "tap.h"
 
 #define NS	"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+#define LOCKDOC(x) "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
+	"<ObjectLockConfiguration " NS ">" x "</ObjectLockConfiguration>"
 
 static int
 parse(const char *doc)
 {
 	return versioning_parse(doc, strlen(doc));
+}
+
+static int
+locked(const char *doc)
+{
+	return lock_parse(doc, strlen(doc));
 }
 
 int
@@ -60,5 +68,25 @@ main(void)
 	ok(parse("<VersioningConfiguration><Rule><Status>Enabled</Status>"
 	    "</Rule></VersioningConfiguration>") == VERSIONING_OFF,
 	    "a nested Status is not the bucket's");
+
+	/* GetObjectLockConfiguration (API reference; Ceph RGW 16 the same). */
+	ok(locked(LOCKDOC("<ObjectLockEnabled>Enabled</ObjectLockEnabled>")),
+	    "ObjectLockEnabled Enabled: locked");
+	ok(locked(LOCKDOC("<ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+	    "<Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days>"
+	    "</DefaultRetention></Rule>")),
+	    "with a default retention rule: locked");
+	ok(!locked(LOCKDOC("")), "no ObjectLockEnabled: not locked");
+	ok(!locked(LOCKDOC("<ObjectLockEnabled>Disabled</ObjectLockEnabled>")),
+	    "another value: not locked");
+	ok(!locked("<Error><Code>ObjectLockConfigurationNotFoundError</Code>"
+	    "</Error>"), "an error document: not locked");
+	ok(!locked("<ListBucketResult " NS "><Name>b</Name>"
+	    "</ListBucketResult>"), "a listing (s3rver): not locked");
+	ok(!locked("<ObjectLockConfiguration><ObjectLockEnabled>Enabled"),
+	    "truncated: not locked");
+	ok(!locked("<X><ObjectLockConfiguration><ObjectLockEnabled>Enabled"
+	    "</ObjectLockEnabled></ObjectLockConfiguration></X>"),
+	    "nested deeper: not locked");
 	return tap_done();
 }
