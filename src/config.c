@@ -61,6 +61,7 @@ config_init(struct config *cfg)
 	cfg->max_retries = 5;
 	cfg->max_uploads = -1;
 	cfg->max_delete = -1;
+	cfg->history_days = -1;
 	cfg->multipart_threshold = 64ULL * 1024 * 1024;
 	cfg->part_size = 16ULL * 1024 * 1024;
 }

@@ -191,6 +191,7 @@ struct config {
 	int	 no_versioning;	/* --no-versioning: neither turn on nor warn */
 	int	 history;	/* --history: list the run log */
 	char	*as_of;		/* --as-of TIME, checked by asof_parse */
+	int	 history_days;	/* --history-days N, -1: leave lifecycle alone */
 	int	 lock_days;	/* --lock-days N, 0: no Object Lock */
 	char	*lock_mode;	/* --lock-mode GOVERNANCE or COMPLIANCE */
 	time_t	 lock_until;	/* this run's retain-until: start + N days */

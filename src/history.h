@@ -1,7 +1,7 @@
 /*
  * p3backup: the history a backup keeps in its bucket -- S3 versioning
  * (versioning.c), the run log (runlog.c), the tree at a time (asof.c),
- * Object Lock (lock.c) -- with each function's
+ * Object Lock (lock.c), its length (lifecycle.c) -- with each function's
  * contract at its definition.  The ListObjectVersions request and
  * document are the S3 layer's (s3.h, versions.c).
  * Include after extern.h.
@@ -56,5 +56,13 @@ int	 asof_list(struct s3 *, const char *bucket, time_t, struct table *,
 int	 lock_parse(const char *, size_t);
 int	 lock_check(struct s3 *, const char *bucket);
 int	 lock_extend(struct run *, struct table *);
+
+/* ------------------------------------------------------------------ */
+/* lifecycle.c: --history-days, one lifecycle rule among the bucket's */
+
+char	*lifecycle_id(const char *prefix);
+int	 lifecycle_merge(const char *, size_t, const char *id,
+	    const char *prefix, int days, char **out, int *changed);
+int	 lifecycle_apply(struct s3 *, const char *bucket);
 
 #endif /* !P3BACKUP_HISTORY_H */

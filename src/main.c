@@ -2,9 +2,9 @@
  * p3backup: back up a directory to an S3 bucket, uploading only what is
  * new or changed.  main() is the pipeline, stage by stage:
  *
- *   options/config -> scan (thread) ------------------------\
- *                                                            >-> index
- *   credentials -> bucket -> versioning -> lock -> list ----/
+ *   options/config -> scan (thread) ----------------------------------\
+ *                                                                     >-> index
+ *   credentials -> bucket -> versioning -> lock -> lifecycle -> list -/
  *     -> checksum -> settings -> plan
  *   backup:  -> upload -> sweep -> lock extend -> delete -> index save
  *            -> report -> run log
@@ -468,6 +468,10 @@ main(int argc, char *argv[])
 		rc = r == -2 ? EXIT_USAGE : EXIT_FATAL;
 		goto out;
 	}
+	/* --history-days: p3backup's lifecycle rule, the others kept. */
+	if (!cfg.restore && cfg.history_days >= 0 && (exists || !cfg.dry_run) &&
+	    lifecycle_apply(s3, bucket) == -1)
+		goto out;
 	/* list: the bucket now, or (--as-of) as it was then. */
 	if (exists && cfg.as_of != NULL) {
 		if ((r = asof_time(s3, bucket, cfg.as_of, &asof)) < 0) {

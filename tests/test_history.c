@@ -1,6 +1,7 @@
 /*
- * Unit tests for the pure parts of the history: run ids (runlog.c) and
- * --as-of's TIME (asof.c), UTC and local, in two time zones.
+ * Unit tests for the pure parts of the history: run ids (runlog.c),
+ * --as-of's TIME (asof.c), UTC and local, in two time zones, and the
+ * merge of p3backup's lifecycle rule into a bucket's (lifecycle.c).
  */
 #include "config.h"
 
@@ -26,6 +27,121 @@ parse_in(const char *tz, const char *s, time_t *t)
 	tzset();
 	*t = 0;
 	return asof_parse(s, t);
+}
+
+#define NS	"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+#define OURS(id, filter, days) "<Rule><ID>" id "</ID>" filter \
+	"<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>" \
+	"true</ExpiredObjectDeleteMarker></Expiration>" \
+	"<NoncurrentVersionExpiration><NoncurrentDays>" days \
+	"</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+#define ALL	"<Filter><Prefix></Prefix></Filter>"
+#define OTHER	"<Rule><ID>logs</ID><Filter><And><Prefix>logs/</Prefix>" \
+	"<Tag><Key>k</Key><Value>v</Value></Tag></And></Filter>" \
+	"<Status>Enabled</Status><Transition><Days>30</Days>" \
+	"<StorageClass>GLACIER</StorageClass></Transition></Rule>"
+#define DOC(rules) "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" \
+	"<LifecycleConfiguration " NS ">" rules "</LifecycleConfiguration>"
+
+/* lifecycle_merge of "doc" (NULL: none): its return, *out and *changed. */
+static int
+merge(const char *doc, const char *prefix, int days, char **out,
+    int *changed)
+{
+	free(*out);
+	*out = NULL;
+	return lifecycle_merge(doc, doc != NULL ? strlen(doc) : 0,
+	    *prefix != '\0' ? "p3backup-history:p" : "p3backup-history",
+	    prefix, days, out, changed);
+}
+
+/* How many times "needle" is in "s". */
+static int
+count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	while (s != NULL && (s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
+static void
+test_lifecycle(void)
+{
+	char *out = NULL, *id, *longp;
+	int changed;
+
+	ok(merge(NULL, "", 30, &out, &changed) == 0 && changed &&
+	    out != NULL && strstr(out, "<LifecycleConfiguration " NS ">" OURS(
+	    "p3backup-history", ALL, "30") "</LifecycleConfiguration>") !=
+	    NULL, "no configuration: one with our rule (%s)", out);
+	ok(merge(DOC(OTHER), "", 30, &out, &changed) == 0 && changed &&
+	    strstr(out, OTHER OURS("p3backup-history", ALL, "30")) != NULL,
+	    "another rule is kept element for element, ours after it");
+	ok(merge(DOC(OTHER OURS("p3backup-history", ALL, "30")), "", 30, &out,
+	    &changed) == 0 && !changed, "ours as wanted: unchanged");
+	ok(merge(DOC(OURS("p3backup-history", "<Prefix></Prefix>", "30")), "",
+	    30, &out, &changed) == 0 && !changed,
+	    "Ceph RGW's bare <Prefix> for all keys: unchanged");
+	ok(merge(DOC(OURS("p3backup-history", "<Filter></Filter>", "30")), "",
+	    30, &out, &changed) == 0 && !changed, "<Filter/>: unchanged");
+	ok(merge(DOC(OURS("p3backup-history:p", "<Filter><Prefix>p/</Prefix>"
+	    "</Filter>", "7")), "p/", 7, &out, &changed) == 0 && !changed,
+	    "a prefix's rule as wanted: unchanged");
+	ok(merge(DOC(OURS("p3backup-history:p", "<Filter><Prefix>q/</Prefix>"
+	    "</Filter>", "7")), "p/", 7, &out, &changed) == 0 && changed &&
+	    count(out, "<Prefix>p/</Prefix>") == 1 && count(out, "q/") == 0,
+	    "another prefix under our ID: replaced");
+	ok(merge(DOC(OURS("p3backup-history", ALL, "30") OTHER), "", 7, &out,
+	    &changed) == 0 && changed && count(out, "<NoncurrentDays>") == 1 &&
+	    strstr(out, OTHER OURS("p3backup-history", ALL, "7")) != NULL,
+	    "other days: ours replaced, once, the other kept");
+	ok(merge(DOC(OURS("p3backup-history", ALL, "30") OTHER
+	    OURS("p3backup-history", ALL, "30")), "", 30, &out, &changed) ==
+	    0 && changed && count(out, "p3backup-history") == 1,
+	    "ours twice: one left");
+	ok(merge(DOC("<Rule><ID>p3backup-history</ID>" ALL "<Status>Disabled"
+	    "</Status><Expiration><ExpiredObjectDeleteMarker>true"
+	    "</ExpiredObjectDeleteMarker></Expiration>"
+	    "<NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays>"
+	    "</NoncurrentVersionExpiration></Rule>"), "", 30, &out, &changed)
+	    == 0 && changed && count(out, "Disabled") == 0,
+	    "ours disabled (by hand): enabled again");
+	ok(merge(DOC(OURS("p3backup-history", ALL, "30") OTHER), "", 0, &out,
+	    &changed) == 0 && changed && count(out, "p3backup-history") == 0 &&
+	    strstr(out, OTHER) != NULL, "0: ours removed, the other kept");
+	ok(merge(DOC(OURS("p3backup-history", ALL, "30")), "", 0, &out,
+	    &changed) == 0 && changed && out == NULL,
+	    "0 and no rule left: no configuration");
+	ok(merge(DOC(OTHER), "", 0, &out, &changed) == 0 && !changed,
+	    "0 without ours: unchanged");
+	ok(merge(NULL, "", 0, &out, &changed) == 0 && !changed && out == NULL,
+	    "0 and no configuration: nothing to do");
+	ok(merge("<ListBucketResult " NS "/>", "", 30, &out, &changed) == -1,
+	    "another document (s3rver's listing): -1");
+	ok(merge(DOC(OTHER) "<", "", 30, &out, &changed) == -1 &&
+	    merge("<LifecycleConfiguration><Rule>", "", 30, &out,
+	    &changed) == -1, "malformed: -1");
+	free(out);
+
+	id = lifecycle_id(NULL);
+	ok(strcmp(id, "p3backup-history") == 0, "the rule ID");
+	free(id);
+	id = lifecycle_id("host1/alice");
+	ok(strcmp(id, "p3backup-history:host1/alice") == 0,
+	    "with a prefix: ID:PREFIX");
+	free(id);
+	longp = xmalloc(302);
+	memset(longp, 'x', 301);
+	longp[301] = '\0';
+	id = lifecycle_id(longp);
+	ok(strncmp(id, "p3backup-history:sha256:", 24) == 0 &&
+	    strlen(id) == 24 + 64, "a prefix too long for an ID: its SHA-256");
+	free(id);
+	free(longp);
 }
 
 int
@@ -92,5 +208,6 @@ main(void)
 	ok(parse_in("UTC0", " 2026-12-03", &t) == -1, "leading space: no");
 	ok(parse_in("UTC0", "2026-12-03T19:50:45Z-b899749", &t) == -1,
 	    "a run id one digit short: no");
+	test_lifecycle();
 	return tap_done();
 }
