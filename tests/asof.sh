@@ -129,12 +129,28 @@ for mode in plain encrypted; do
 	is "$(count_requests HEAD "	/$b/[^?	]")" 0 "$mode: no HEAD of a file"
 done
 
+# Cost: an unchanged tree of 1500 files as of now, restored into
+# itself: about N/1000 listing requests (2 pages) and no GET of a file.
+b=$(new_bucket asof-many)
+mkdir -p "$T/many"
+for i in $(seq 1 1500); do echo "$i" > "$T/many/f$i"; done
+p3 "$b" "$T/many" >/dev/null 2>&1
+sleep 1.1
+mark_requests
+p3 --restore --as-of "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$b" "$T/many" >/dev/null 2>&1; st=$?
+is "$st" 0 "1500 unchanged files as of now: exit 0"
+is "$(count_requests GET '[?&]versions')" 2 "2 ListObjectVersions pages for 1500 files"
+is "$(count_requests GET "	/$b/[^.?	]")" 0 "no GET of a file"
+is "$(count_requests GET)" 4 "4 GETs in all: 2 pages, the index and the settings"
+
 # Before the first backup: nothing to restore.
-p3 --restore $dkey --as-of 2001-01-01T00:00:00Z "$b" "$T/none" >/dev/null 2>"$T/err"; st=$?
+b=$(new_bucket asof-none)
+p3 "$b" "$T/many" >/dev/null 2>&1
+p3 --restore --as-of 2001-01-01T00:00:00Z "$b" "$T/none" >/dev/null 2>"$T/err"; st=$?
 is "$st" 1 "as of a time before the first backup: exit 1"
 contains "$(cat "$T/err")" "nothing to restore under s3://$b/ as of 2001-01-01T00:00:00Z" "saying so"
 [ ! -e "$T/none" ]; ok $? "and creating nothing"
-p3 --restore $dkey --as-of 2001-01-01T00:00:00Z-0123abcd "$b" "$T/none" >/dev/null 2>"$T/err"; st=$?
+p3 --restore --as-of 2001-01-01T00:00:00Z-0123abcd "$b" "$T/none" >/dev/null 2>"$T/err"; st=$?
 is "$st" 2 "an unknown run id: exit 2"
 contains "$(cat "$T/err")" "--as-of 2001-01-01T00:00:00Z-0123abcd: no such run in s3://$b/" "naming the run"
 

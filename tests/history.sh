@@ -85,16 +85,27 @@ is "$(count_requests PUT)" 1 "an unchanged tree: one PUT, the run log's"
 is "$(count_requests PUT '/\.p3backup/runs/')" 1 "which is the run log object"
 is "$(runs "$b" | grep -c .)" 3 "a third run object"
 
+# A versioned backup costs today's requests plus a constant: one
+# GetBucketVersioning more than with --no-versioning (both write the
+# run log).
+mark_requests
+p3 "$b" "$src" >/dev/null 2>&1
+n1=$(tail -n +$((REQMARK + 1)) "$REQLOG" | wc -l)
+mark_requests
+p3 --no-versioning "$b" "$src" >/dev/null 2>&1
+n2=$(tail -n +$((REQMARK + 1)) "$REQLOG" | wc -l)
+is "$((n1 - n2))" 1 "versioning costs one request a run ($n1 against $n2)"
+
 # What writes no run log: dry runs, restores, runs stopped early.
 p3 -n "$b" "$src" >/dev/null 2>&1
 p3 --restore "$b" "$T/restored" >/dev/null 2>&1; st=$?
 is "$st" 0 "a restore exits 0"
-is "$(runs "$b" | grep -c .)" 3 "a dry run and a restore write no run object"
+is "$(runs "$b" | grep -c .)" 5 "a dry run and a restore write no run object"
 [ ! -e "$T/restored/.p3backup" ]
 ok $? "the run log is never restored as a file"
 is "$(ls "$T/restored" | tr '\n' ' ')" "a.txt b.txt " "a restore gets the files only"
 p3 --encrypt-key /nonexistent.pem "$b" "$src" >/dev/null 2>&1
-is "$(runs "$b" | grep -c .)" 3 "a run that stops before the upload stage writes none"
+is "$(runs "$b" | grep -c .)" 5 "a run that stops before the upload stage writes none"
 
 # A run that ends with failures is recorded with its status.
 rm "$src/a.txt" "$src/b.txt"
@@ -111,7 +122,7 @@ p3 --prefix host1/alice "$b" "$src" >/dev/null 2>&1
 is "$(runs "$b" host1/alice/ | grep -c .)" 1 "--prefix: the run log under PREFIX/.p3backup/runs/"
 is "$(p3 --history --prefix host1/alice "$b" | grep -c '  ok$')" 1 "--history --prefix lists that prefix's runs only"
 is "$(p3 --history "s3://$b/host1/alice" --json | jq -r '.[0].prefix')" "host1/alice" "s3://BUCKET/PREFIX too, prefix recorded"
-is "$(p3 --history "$b" | grep -c .)" 5 "the bucket's own history is unchanged (4 runs)"
+is "$(p3 --history "$b" | grep -c .)" 7 "the bucket's own history is unchanged (6 runs)"
 
 # A run object that is not one: named, the others still listed, exit 1.
 bad=".p3backup/runs/2020-01-01T00:00:00Z-00000000.json"
@@ -121,7 +132,7 @@ awscli s3 cp "$T/bad" "s3://$b/.p3backup/runs/notarun.json" >/dev/null 2>&1
 out=$(p3 --history "$b" 2>"$T/err"); st=$?
 is "$st" 1 "an unreadable run object: exit 1"
 contains "$(cat "$T/err")" "run 2020-01-01T00:00:00Z-00000000: not a run log object" "named with the cause"
-is "$(echo "$out" | grep -c '  \(ok\|partial\)$')" 4 "the other runs are listed"
+is "$(echo "$out" | grep -c '  \(ok\|partial\)$')" 6 "the other runs are listed"
 echo "$out" | grep -q notarun
 is "$?" 1 "a key not named as a run is ignored"
 
