@@ -1,8 +1,9 @@
 /*
  * Fuzz target: one S3 answer through every other XML parser:
  * xml_parse_error, mpdoc_parse_complete, mpdoc_parse_parts,
- * mpdoc_parse_initiate and xml_parse_delete_result, checking the
- * ownership each one promises.
+ * mpdoc_parse_initiate, xml_parse_delete_result, and the one-setting
+ * documents (versioning_parse, lock_parse) and lifecycle_merge, checking
+ * the ownership and results each one promises.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 
 #include "extern.h"
 #include "s3.h"
+#include "history.h"
 #include "targets.h"
 
 static volatile size_t fuzz_error_sink;
@@ -89,6 +91,27 @@ fuzz_error(const uint8_t *data, size_t size)
 
 	n = 0;
 	(void)xml_parse_delete_result(doc, size, fuzz_error_delete, &n);
+
+	rc = versioning_parse(doc, size);
+	fuzz_check(rc >= VERSIONING_ENABLED && rc <= VERSIONING_UNKNOWN,
+	    "error", "versioning_parse out of range");
+	rc = lock_parse(doc, size);
+	fuzz_check(rc == 0 || rc == 1, "error", "lock_parse neither 0 nor 1");
+	/* Ours set, then the result merged again: nothing left to change. */
+	rc = lifecycle_merge(doc, size, "p3backup-history", "p/", 3, &value,
+	    &n);
+	fuzz_check(rc == -1 ? value == NULL : value != NULL, "error",
+	    "lifecycle_merge result and document disagree");
+	if (value != NULL) {
+		char *again = NULL;
+
+		rc = lifecycle_merge(value, strlen(value), "p3backup-history",
+		    "p/", 3, &again, &n);
+		fuzz_check(rc == 0 && again != NULL && n == 0, "error",
+		    "lifecycle_merge of its own result changes it");
+		free(again);
+	}
+	free(value);
 	return 0;
 }
 
