@@ -54,6 +54,7 @@ int	 asof_list(struct s3 *, const char *bucket, time_t, struct table *,
 /* lock.c: S3 Object Lock, checked and kept */
 
 int	 lock_parse(const char *, size_t);
+int64_t	 lock_parse_retention(const char *, size_t);
 int	 lock_check(struct s3 *, const char *bucket);
 int	 lock_extend(struct run *, struct table *);
 

@@ -301,8 +301,8 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 
 /*
  * Write the index: one line, sorted by key, for every remote entry whose
- * ETag is an MD5 form and whose mtime is known or which is tagged
- * deleted.  Nothing is sent when it is byte-identical to the one
+ * ETag is an MD5 form and whose mtime or lock is known or which is
+ * tagged deleted.  Nothing is sent when it is byte-identical to the one
  * index_load read (ix->md5).  Returns 0, or -1 (reported; a failed PUT
  * only means the next --mtime run asks the bucket).
  */
@@ -324,7 +324,8 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 
 	v = xcalloc(tbl->n + 1, sizeof(*v));
 	TABLE_FOREACH(tbl, ti, e)
-		if (e->remote && e->retag_md5 && (e->rmtime_known || e->rtagged))
+		if (e->remote && e->retag_md5 && (e->rmtime_known ||
+		    e->rtagged || (e->rx != NULL && e->rx->lock_until > 0)))
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), index_cmp);
 	if ((fp = tmpfile()) == NULL) {

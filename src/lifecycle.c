@@ -28,6 +28,8 @@
 #include "history.h"
 
 #define LIFECYCLE_ID		"p3backup-history"
+/* The bucket-wide setting of transitions that rides on the requests. */
+#define LIFECYCLE_MINSIZE	"x-amz-transition-default-minimum-object-size"
 /* IDs are at most 255 characters: longer prefixes go by their hash. */
 #define LIFECYCLE_PREFIX_MAX	200
 
@@ -191,12 +193,26 @@ lifecycle_merge(const char *doc, size_t len, const char *id,
 }
 
 /*
+ * What a failed lifecycle request "c" means: 0 for a store without
+ * lifecycle (501 NotImplemented, 405), -1 when no request can succeed,
+ * else 1 (refused: AccessDenied, MalformedXML...).
+ */
+static int
+lifecycle_refused(const struct s3_call *c)
+{
+	if (c->status == 501 || c->status == 405)
+		return 0;
+	return s3_call_fatal(c) && c->status != 403 ? -1 : 1;
+}
+
+/*
  * Bring the bucket's lifecycle rule of --history-days in line: read the
  * configuration, merge (lifecycle_merge), and write it back (or delete
  * it, with no rule left) when it changed; a dry run says what it would
- * do.  A store that has no lifecycle (or will not let this key see it)
- * gets one warning line.  Returns 0, or -1 when the failure means no
- * request can succeed (reported).
+ * do.  Returns 0 when done or when the store has no lifecycle (a
+ * warning line), 1 when the rule could not be set (a warning line: the
+ * run counts it as a failure), or -1 when the failure means no request
+ * can succeed (reported).
  */
 int
 lifecycle_apply(struct s3 *s3, const char *bucket)
@@ -211,16 +227,18 @@ lifecycle_apply(struct s3 *s3, const char *bucket)
 	    xstrdup("");
 	c = s3_call_new("GET", bucket, NULL);
 	s3_call_query(c, "lifecycle", "");
+	/* AWS resets it to its default unless the PUT says it again. */
+	c->want_header = LIFECYCLE_MINSIZE;
 	if (s3_exec(s3, c) == -1 && (c->status != 404 || c->err.code == NULL ||
 	    strcmp(c->err.code, "NoSuchLifecycleConfiguration") != 0)) {
-		rc = s3_call_fatal(c) && c->status != 501 && c->status != 403 ?
-		    -1 : 0;
+		rc = lifecycle_refused(c);
 		goto fail;
 	}
 	if (lifecycle_merge(c->ok ? c->resp.data : NULL, c->resp.len, id,
 	    prefix, cfg->history_days, &doc, &changed) == -1) {
 		warnx("bucket %s: its lifecycle configuration cannot be read: "
 		    "--history-days not applied", bucket);
+		rc = 1;
 		goto out;
 	}
 	what = cfg->history_days > 0 ? xasprintf("rule %s: noncurrent "
@@ -236,6 +254,8 @@ lifecycle_apply(struct s3 *s3, const char *bucket)
 		s3_call_query(put, "lifecycle", "");
 		if (doc != NULL)
 			s3_call_body(put, doc, strlen(doc), "application/xml");
+		if (doc != NULL && c->want_value != NULL)
+			s3_call_header(put, LIFECYCLE_MINSIZE, c->want_value);
 		if (s3_exec(s3, put) == 0)
 			logmsg(1, "bucket %s: lifecycle %s", bucket, what);
 		else {
@@ -243,8 +263,7 @@ lifecycle_apply(struct s3 *s3, const char *bucket)
 			c = put;
 			put = NULL;
 			free(what);
-			rc = s3_call_fatal(c) && c->status != 501 &&
-			    c->status != 403 ? -1 : 0;
+			rc = lifecycle_refused(c);
 			goto fail;
 		}
 	}
@@ -252,7 +271,7 @@ lifecycle_apply(struct s3 *s3, const char *bucket)
 	goto out;
 fail:
 	msg = s3_call_errstr(c);
-	warnx("bucket %s: lifecycle: %s%s", bucket, msg, rc == 0 ?
+	warnx("bucket %s: lifecycle: %s%s", bucket, msg, rc >= 0 ?
 	    ": --history-days not applied" : "");
 	free(msg);
 out:

@@ -8,7 +8,10 @@
  * every PUT), and keeps the current version of an unchanged file locked:
  * when the index says its retention ends within N/2 days (or does not
  * say), PutObjectRetention moves it to the run's date.  Retention is
- * only ever extended: nothing here needs to bypass a lock.
+ * only ever extended: nothing here needs to bypass a lock.  A refused
+ * extension (a version locked longer, or in COMPLIANCE mode, than this
+ * run would) is asked about (GetObjectRetention) and counted done when
+ * the version is locked at least as long.
  */
 #include "config.h"
 
@@ -89,16 +92,84 @@ struct lockrun {
 	size_t		 extended;
 };
 
+/*
+ * The retain-until date a GetObjectRetention answer "doc" ("len" bytes)
+ * gives, in seconds, or 0 when it gives none.  Pure.
+ */
+int64_t
+lock_parse_retention(const char *doc, size_t len)
+{
+	struct buf v;
+	int64_t sec = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (xml_root_field(doc, len, "Retention", "RetainUntilDate",
+	    &v) != 1 || lastmod_parse(v.data, &sec) == -1)
+		sec = 0;
+	buf_free(&v);
+	return sec;
+}
+
+/* A refused extension, asked about with GetObjectRetention. */
+struct lockask {
+	struct lockrun	*lr;
+	struct entry	*e;
+	char		*why;		/* the refusal, for the message */
+};
+
+static void
+lock_asked_done(struct s3_call *c, void *arg)
+{
+	struct lockask *la = arg;
+	struct run *run = la->lr->run;
+	int64_t until = 0;
+	char *msg;
+
+	if (c->ok)
+		until = lock_parse_retention(c->resp.data, c->resp.len);
+	if (until >= (int64_t)run->cfg->lock_until) {
+		/* Locked as long or longer already: another mode or N. */
+		entry_rmeta(la->e)->lock_until = until;
+		la->lr->extended++;
+	} else {
+		msg = xasprintf("extending its lock failed: %s", la->why);
+		report_error(run->rep, la->e->key, "%s", msg);
+		run_failed(run, la->e, "lock", msg);
+		free(msg);
+	}
+	free(la->why);
+	free(la);
+	s3_call_free(c);
+}
+
 static void
 lock_extend_done(struct s3_call *c, void *arg)
 {
 	struct lockrun *lr = c->arg2;
 	struct entry *e = arg;
-	char *msg;
+	struct lockask *la;
+	struct s3_call *ask;
+	char *msg, *key;
 
 	if (c->ok) {
 		entry_rmeta(e)->lock_until = (int64_t)lr->run->cfg->lock_until;
 		lr->extended++;
+	} else if (c->status == 400 || c->status == 403) {
+		/*
+		 * A lock that would be shortened is refused: ask how long
+		 * the version is locked before calling it a failure.
+		 */
+		la = xcalloc(1, sizeof(*la));
+		la->lr = lr;
+		la->e = e;
+		la->why = s3_call_errstr(c);
+		key = list_object_key(lr->run->cfg, e->key);
+		ask = s3_call_new("GET", lr->run->bucket, key);
+		free(key);
+		s3_call_query(ask, "retention", "");
+		ask->done = lock_asked_done;
+		ask->arg = la;
+		xfer_submit(s3_xfer(lr->run->s3), ask);
 	} else {
 		msg = run_call_failed(lr->run, e->key, c,
 		    "extending its lock");
@@ -186,8 +257,8 @@ lock_extend(struct run *run, struct table *tbl)
 	xfer_set_feed(s3_xfer(run->s3), lock_extend_feed, &lr);
 	rc = xfer_run(s3_xfer(run->s3)) == -1 || run->fatal ? -1 : 0;
 	if (lr.extended > 0)
-		logmsg(0, "lock: %zu object(s) locked until %s", lr.extended,
-		    until);
+		logmsg(0, "lock: %zu object(s) locked until %s or later",
+		    lr.extended, until);
 	free(lr.body);
 	free(lr.v);
 	return rc;

@@ -346,7 +346,7 @@ main(int argc, char *argv[])
 	char *ixversion = NULL;
 	char runid[RUNLOG_ID_LEN];
 	int lockfd = -1, missing = 0;
-	size_t pending = 0;
+	size_t pending = 0, unset = 0;
 	struct crypt_key *key = NULL;
 	struct sigaction sa;
 	size_t i;
@@ -470,8 +470,11 @@ main(int argc, char *argv[])
 	}
 	/* --history-days: p3backup's lifecycle rule, the others kept. */
 	if (!cfg.restore && cfg.history_days >= 0 && (exists || !cfg.dry_run) &&
-	    lifecycle_apply(s3, bucket) == -1)
-		goto out;
+	    (r = lifecycle_apply(s3, bucket)) != 0) {
+		if (r == -1)
+			goto out;
+		unset++;	/* a failure of the run, said */
+	}
 	/* list: the bucket now, or (--as-of) as it was then. */
 	if (exists && cfg.as_of != NULL) {
 		if ((r = asof_time(s3, bucket, cfg.as_of, &asof)) < 0) {
@@ -484,7 +487,16 @@ main(int argc, char *argv[])
 	if (exists && cfg.as_of == NULL && list_bucket(s3, bucket,
 	    &remote) == -1)
 		goto out;
-	if (exists && index_load(&ix, s3, bucket, ixversion, &remote) == -1)
+	/*
+	 * The index of that moment; none then (expired, or TIME during the
+	 * first run): none, never today's, whose Deleted tags and mtimes
+	 * are not the past's.
+	 */
+	if (exists && cfg.as_of != NULL && ixversion == NULL)
+		logmsg(1, "as of %s: no index then: stored mtimes from the "
+		    "objects", cfg.as_of);
+	else if (exists && index_load(&ix, s3, bucket, ixversion,
+	    &remote) == -1)
 		goto out;
 	pthread_join(sj.tid, NULL);
 	started = 0;
@@ -494,7 +506,7 @@ main(int argc, char *argv[])
 	if (!cfg.restore && log_level >= 0)
 		filter_hints(cfg.filter);
 	rep.scanned = sj.stats.files + sj.stats.dirs;
-	rep.failed = sj.stats.failed;
+	rep.failed = sj.stats.failed + unset;
 	rep.left_out = sj.stats.skipped;
 
 	/* index: metadata the index could not vouch for. */

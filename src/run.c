@@ -167,9 +167,15 @@ run_uploaded(struct run *run, struct entry *e, int64_t size,
 	/* ...and the MD5 that --checksum and restores compare. */
 	entry_set_md5(e, md5);
 	e->rtagged = 0;		/* a new object carries no tags */
-	/* Locked until then (sse.c sent it): no extension for a while. */
+	/*
+	 * Locked until then (sse.c sent it): no extension for a while.
+	 * Without --lock-days the new version has no lock, whatever the
+	 * old one had.
+	 */
 	if (run->cfg->lock_days > 0)
 		entry_rmeta(e)->lock_until = run->cfg->lock_until;
+	else if (e->rx != NULL)
+		e->rx->lock_until = 0;
 	run->rep->uploaded++;
 	run->rep->uploaded_bytes += (uint64_t)size;
 	report_action(run->rep, "upload", NULL, e->key);

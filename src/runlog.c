@@ -8,7 +8,8 @@
  * 8 random hex digits so that two hosts sharing a prefix in the same
  * second differ.  Run ids sort by time, so a listing is the history in
  * order (to the second: --history orders runs of one second by their
- * start).  The object holds the --json summary's fields
+ * start).  It is never SSE-C encrypted, so that --history needs no key:
+ * it holds figures and names, no file data.  The object holds the --json summary's fields
  * (report_json_new) and "format", "run_id", "start", "end" (ISO-8601
  * UTC, to the millisecond), "host",
  * "directory", "prefix", "version" and "status".  It is written like
@@ -168,6 +169,8 @@ runlog_write(struct run *run, const char *id, const struct timespec *start,
 		errx(EXIT_FATAL, "run log: cannot encode");
 	key = runlog_key(cfg, id);
 	c = s3_call_new("PUT", run->bucket, key);
+	/* Readable by --history without an SSE-C key: it holds no data. */
+	c->ssec_off = 1;
 	s3_call_body(c, text, strlen(text), "application/json");
 	if (s3_exec(run->s3, c) == -1) {
 		msg = s3_call_errstr(c);
@@ -253,6 +256,7 @@ runlog_get(struct s3 *s3, const char *bucket, const char *id)
 
 	key = runlog_key(s3_config(s3), id);
 	c = s3_call_new("GET", bucket, key);
+	c->ssec_off = 1;
 	c->resp_max = RUNLOG_MAX;
 	free(key);
 	return c;

@@ -212,12 +212,13 @@ s3_call_reset(struct s3_call *c)
 	free(c->storage_class);
 	free(c->error_code);
 	free(c->last_modified);
+	free(c->want_value);
 	free(c->curl_msg);
 	c->etag = c->bucket_region = c->meta_mtime = c->storage_class = NULL;
 	c->meta_crypt = c->meta_psize = c->meta_hmac = c->meta_key = NULL;
 	c->meta_md5 = c->sse = c->sse_customer = NULL;
 	c->error_code = NULL;
-	c->last_modified = NULL;
+	c->last_modified = c->want_value = NULL;
 	c->received = 0;
 	c->out_errno = 0;
 	c->curl_msg = NULL;
@@ -418,6 +419,9 @@ s3_call_header_line(struct s3_call *c, const char *line, size_t len)
 		slot = &c->last_modified;
 	else if (HDR_IS("content-length"))
 		c->content_length = strtoll(v, NULL, 10);
+	else if (c->want_header != NULL && nlen == strlen(c->want_header) &&
+	    strncasecmp(line, c->want_header, nlen) == 0)
+		slot = &c->want_value;
 #undef HDR_IS
 	if (slot != NULL) {
 		free(*slot);

@@ -249,6 +249,8 @@ struct s3_call {
 	char		*storage_class;	/* x-amz-storage-class */
 	char		*error_code;	/* x-amz-error-code, when sent */
 	char		*last_modified;	/* Last-Modified, as sent */
+	const char	*want_header;	/* one more header to keep (literal)... */
+	char		*want_value;	/* ...its value, when sent */
 	int64_t		 content_length;
 	struct s3_error	 err;		/* parsed <Error>, when any */
 	int		 curl_code;	/* CURLcode of the last attempt */

@@ -189,6 +189,62 @@ test_headers(void)
 	config_free(&cfg);
 }
 
+/*
+ * --lock-days: the two Object Lock headers on PutObject and
+ * CreateMultipartUpload only (S3 refuses them elsewhere, or ignores
+ * them: UploadPart, Complete, tagging, retention, bucket requests).
+ */
+static void
+test_lock_headers(void)
+{
+	static const struct { const char *method, *key, *q; int want; } t[] = {
+		{ "PUT", "k", NULL, 1 },		/* PutObject */
+		{ "POST", "k", "uploads", 1 },		/* CreateMultipartUpload */
+		{ "PUT", "k", "partNumber", 0 },	/* UploadPart */
+		{ "POST", "k", "uploadId", 0 },		/* Complete */
+		{ "PUT", "k", "tagging", 0 },		/* PutObjectTagging */
+		{ "PUT", "k", "retention", 0 },		/* PutObjectRetention */
+		{ "GET", "k", NULL, 0 },		/* GetObject */
+		{ "HEAD", "k", NULL, 0 },		/* HeadObject */
+		{ "PUT", NULL, NULL, 0 },		/* CreateBucket */
+		{ "PUT", NULL, "lifecycle", 0 },	/* PutBucketLifecycle */
+		{ "PUT", NULL, "versioning", 0 },	/* PutBucketVersioning */
+	};
+	struct sigv4_kv hv[SSE_MAXHDR];
+	struct config cfg;
+	struct sse sse;
+	const char *mode, *until;
+	size_t i, n;
+
+	config_init(&cfg);
+	memset(&sse, 0, sizeof(sse));
+	sse.cfg = &cfg;
+	cfg.lock_days = 1;
+	cfg.lock_mode = xstrdup("COMPLIANCE");
+	cfg.lock_until = 1796327445;		/* 2026-12-03T19:50:45Z */
+	ok(sse_load(&sse) == 0, "sse_load with --lock-days");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = headers(&sse, t[i].method, t[i].key, t[i].q, hv);
+		mode = value_of(hv, n, "x-amz-object-lock-mode");
+		until = value_of(hv, n, "x-amz-object-lock-retain-until-date");
+		if (t[i].want)
+			ok(n == 2 && mode != NULL && until != NULL &&
+			    strcmp(mode, "COMPLIANCE") == 0 &&
+			    strcmp(until, "2026-12-03T19:50:45Z") == 0,
+			    "%s %s?%s: the lock mode and date", t[i].method,
+			    t[i].key, t[i].q != NULL ? t[i].q : "");
+		else
+			ok(n == 0, "%s %s?%s: no lock header", t[i].method,
+			    t[i].key != NULL ? t[i].key : "(bucket)",
+			    t[i].q != NULL ? t[i].q : "");
+	}
+	cfg.lock_days = 0;
+	ok(sse_load(&sse) == 0 && headers(&sse, "PUT", "k", NULL, hv) == 0,
+	    "without --lock-days: none");
+	sse_free(&sse);
+	config_free(&cfg);
+}
+
 /* sse_check on a config with these settings. */
 static int
 check(const char *sse, const char *kms, const char *ssec, const char *acl)
@@ -331,6 +387,7 @@ main(void)
 	}
 	test_keyfile();
 	test_headers();
+	test_lock_headers();
 	test_check();
 	test_answers();
 	test_plain_retry();

@@ -21,6 +21,12 @@ parse(const char *doc)
 	return versioning_parse(doc, strlen(doc));
 }
 
+static int64_t
+retention(const char *doc)
+{
+	return lock_parse_retention(doc, strlen(doc));
+}
+
 static int
 locked(const char *doc)
 {
@@ -88,5 +94,19 @@ main(void)
 	ok(!locked("<X><ObjectLockConfiguration><ObjectLockEnabled>Enabled"
 	    "</ObjectLockEnabled></ObjectLockConfiguration></X>"),
 	    "nested deeper: not locked");
+
+	/* GetObjectRetention (API reference; Ceph RGW 16 writes 9 digits). */
+	ok(retention("<Retention " NS "><Mode>GOVERNANCE</Mode>"
+	    "<RetainUntilDate>2026-12-04T20:11:48.000000000Z</RetainUntilDate>"
+	    "</Retention>") == 1796415108, "RetainUntilDate in seconds");
+	ok(retention("<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>"
+	    "2026-12-04T20:11:48Z</RetainUntilDate></Retention>") ==
+	    1796415108, "without a fraction");
+	ok(retention("<Retention><Mode>GOVERNANCE</Mode></Retention>") == 0,
+	    "no date: 0");
+	ok(retention("<Retention><RetainUntilDate>tomorrow</RetainUntilDate>"
+	    "</Retention>") == 0, "not a date: 0");
+	ok(retention("<Error><Code>NoSuchObjectLockConfiguration</Code>"
+	    "</Error>") == 0, "an error: 0");
 	return tap_done();
 }
