@@ -189,6 +189,11 @@ dlfile_commit(struct dlfile *f)
 	size = (int64_t)f->size;
 	if (f->encrypted && (size = dlfile_decode(f)) == -1)
 		return;
+	if (meta_apply(f->fd, &f->meta, f->run->cfg) == -1) {
+		dlfile_fail(f, 1, "cannot set the mode or owner: %s",
+		    strerror(errno));
+		return;
+	}
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1] = f->mtime_known ? f->mtime : st.st_mtim;

@@ -193,6 +193,7 @@ static void
 dl_check_answer(struct dlfile *f, struct s3_call *c)
 {
 	uint64_t want, off = (uint64_t)c->out_off, n;
+	const char *why;
 	int64_t sec;
 	int32_t nsec = 0;
 
@@ -229,6 +230,10 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 	}
 	if (f->mtime_known)
 		return;
+	/* The first answer: mode and owner too, or the file is refused. */
+	if (meta_parse(c->meta_mode, c->meta_uid, c->meta_gid, &f->meta,
+	    &why) == -1)
+		dlfile_fail(f, 1, "%s: not restored", why);
 	if (c->meta_mtime != NULL && mtime_parse(c->meta_mtime, &sec,
 	    &nsec) == 0)
 		f->mtime_known = 1;

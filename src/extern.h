@@ -173,6 +173,8 @@ struct config {
 	char	*job_path;	/* --config FILE */
 	int	 restore;	/* --restore: bucket to DIRECTORY */
 	int	 include_deleted; /* --include-deleted: restore tagged ones too */
+	int	 no_owner;	/* --no-owner: a root restore sets no owner */
+	int	 restore_special_bits; /* --restore-special-bits: setuid, setgid */
 	int	 restore_days;	/* --restore-request DAYS, 0: none */
 	char	*restore_tier;	/* --restore-tier: Standard, Bulk, Expedited */
 	uint64_t multipart_threshold;	/* bytes; files this big use multipart */
@@ -541,7 +543,7 @@ void	 run_failed(struct run *, const struct entry *, const char *action,
 	    const char *error);
 char	*run_endpoint(const struct run *);
 void	 run_put_headers(const struct run *, struct s3_call *, int sealed,
-	    uint64_t psize, const unsigned char hmac[32]);
+	    uint64_t psize, const unsigned char hmac[32], const struct stat *);
 void	 run_uploaded(struct run *, struct entry *, int64_t size,
 	    const struct stat *st, int sealed, const unsigned char *hmac,
 	    const char *etag, const unsigned char md5[16]);
@@ -552,6 +554,25 @@ void	 run_uploaded(struct run *, struct entry *, int64_t size,
 const char *download_key_check(const char *key, size_t len);
 int	 download_run(struct run *, size_t *pending);
 int	 download_http_date(const char *, int64_t *sec);
+
+/* ------------------------------------------------------------------ */
+/* meta.c: mode and owner in rclone's metadata dialect */
+
+/* What an object says of its file's mode and owner. */
+struct meta {
+	mode_t	 mode;		/* permission bits (07777) */
+	uid_t	 uid;
+	gid_t	 gid;
+	unsigned has_mode:1;
+	unsigned has_uid:1;
+	unsigned has_gid:1;
+};
+
+void	 meta_headers(struct s3_call *, const struct stat *);
+int	 meta_parse(const char *mode, const char *uid, const char *gid,
+	    struct meta *, const char **why);
+mode_t	 meta_mode(const struct config *, mode_t);
+int	 meta_apply(int fd, const struct meta *, const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* fsutil.c: paths under a root without following symlinks; temp files */
@@ -598,6 +619,7 @@ struct dlfile {
 	int64_t		 psize;		/* x-amz-meta-p3-size, -1 unknown */
 	int		 mtime_known;
 	struct timespec	 mtime;
+	struct meta	 meta;		/* mode and owner, from the first answer */
 	char		*what;		/* archived: the storage class */
 	char		*body;		/* the RestoreObject request */
 	char		*error;		/* why it failed, for --report */

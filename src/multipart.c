@@ -218,7 +218,7 @@ mp_create(struct mpfile *mp)
 	mtime_format(mp->st.st_mtim.tv_sec, mp->st.st_mtim.tv_nsec, mtime);
 	s3_call_header(c, "x-amz-meta-mtime", mtime);
 	/* The keyed checksum is known only at the end: the index keeps it. */
-	run_put_headers(mp->run, c, mp->encrypted, mp->j.size, NULL);
+	run_put_headers(mp->run, c, mp->encrypted, mp->j.size, NULL, &mp->st);
 	xfer_submit(s3_xfer(mp->run->s3), c);
 }
 

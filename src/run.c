@@ -108,11 +108,12 @@ run_endpoint(const struct run *run)
  * s3_put_new's: when "sealed" (encrypted for run->key),
  * x-amz-meta-p3-crypt, -p3-size ("psize" plaintext bytes), -p3-key (the
  * key id, CRYPT_KEYID_SHORT bytes in hex) and -p3-hmac (when "hmac" is
- * not NULL); and x-amz-storage-class with --storage-class.
+ * not NULL); x-amz-storage-class with --storage-class; and the file's
+ * mode and owner (meta_headers) when "st" is not NULL.
  */
 void
 run_put_headers(const struct run *run, struct s3_call *c, int sealed,
-    uint64_t psize, const unsigned char hmac[32])
+    uint64_t psize, const unsigned char hmac[32], const struct stat *st)
 {
 	char num[24], hex[65];
 
@@ -130,6 +131,8 @@ run_put_headers(const struct run *run, struct s3_call *c, int sealed,
 	if (run->cfg->storage_class != NULL)
 		s3_call_header(c, "x-amz-storage-class",
 		    run->cfg->storage_class);
+	if (st != NULL)
+		meta_headers(c, st);
 }
 
 /*

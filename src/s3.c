@@ -207,6 +207,9 @@ s3_call_reset(struct s3_call *c)
 	free(c->meta_hmac);
 	free(c->meta_key);
 	free(c->meta_md5);
+	free(c->meta_mode);
+	free(c->meta_uid);
+	free(c->meta_gid);
 	free(c->sse);
 	free(c->sse_customer);
 	free(c->storage_class);
@@ -217,6 +220,7 @@ s3_call_reset(struct s3_call *c)
 	c->etag = c->bucket_region = c->meta_mtime = c->storage_class = NULL;
 	c->meta_crypt = c->meta_psize = c->meta_hmac = c->meta_key = NULL;
 	c->meta_md5 = c->sse = c->sse_customer = NULL;
+	c->meta_mode = c->meta_uid = c->meta_gid = NULL;
 	c->error_code = NULL;
 	c->last_modified = c->want_value = NULL;
 	c->received = 0;
@@ -407,6 +411,12 @@ s3_call_header_line(struct s3_call *c, const char *line, size_t len)
 		slot = &c->meta_key;
 	else if (HDR_IS("x-amz-meta-md5chksum"))
 		slot = &c->meta_md5;
+	else if (HDR_IS("x-amz-meta-mode"))
+		slot = &c->meta_mode;
+	else if (HDR_IS("x-amz-meta-uid"))
+		slot = &c->meta_uid;
+	else if (HDR_IS("x-amz-meta-gid"))
+		slot = &c->meta_gid;
 	else if (HDR_IS("x-amz-server-side-encryption"))
 		slot = &c->sse;
 	else if (HDR_IS("x-amz-server-side-encryption-customer-algorithm"))

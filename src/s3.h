@@ -190,7 +190,7 @@ int	 mpdoc_parse_parts(const char *, size_t, mpdoc_part_fn, void *arg,
 
 /* ListObjectVersions sends the most: versions, encoding, prefix, 2 markers. */
 #define S3_MAXQUERY	5
-#define S3_MAXHDR	12
+#define S3_MAXHDR	16
 
 struct s3;		/* the client, one per run: s3_new() */
 struct s3_call;
@@ -244,6 +244,9 @@ struct s3_call {
 	char		*meta_hmac;	/* x-amz-meta-p3-hmac: keyed checksum */
 	char		*meta_key;	/* x-amz-meta-p3-key: the key id, short */
 	char		*meta_md5;	/* x-amz-meta-md5chksum (rclone's) */
+	char		*meta_mode;	/* x-amz-meta-mode, -uid, -gid (rclone's) */
+	char		*meta_uid;
+	char		*meta_gid;
 	char		*sse;		/* x-amz-server-side-encryption */
 	char		*sse_customer;	/* ...-customer-algorithm: SSE-C */
 	char		*storage_class;	/* x-amz-storage-class */

@@ -274,7 +274,7 @@ upload_submit(struct upjob *job)
 	}
 	free(okey);
 	run_put_headers(run, c, job->encrypted, (uint64_t)job->st.st_size,
-	    job->enc.hmac);
+	    job->enc.hmac, &job->st);
 	c->done = upload_done;
 	c->arg = job;
 	xfer_submit(s3_xfer(run->s3), c);
@@ -293,7 +293,7 @@ upload_marker(struct upjob *job)
 	c = s3_put_new(job->run->bucket, okey, -1, 0,
 	    "1B2M2Y8AsgTpgAmY7PhCfg==", mtime, "application/x-directory");
 	free(okey);
-	run_put_headers(job->run, c, 0, 0, NULL);
+	run_put_headers(job->run, c, 0, 0, NULL, NULL);
 	c->body = "";
 	c->body_len = 0;
 	memcpy(job->md5, "\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04"
