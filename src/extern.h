@@ -309,6 +309,8 @@ struct entry {
 	int64_t		 rmtime_sec;	/* stored x-amz-meta-mtime, or see rlastmod */
 	int32_t		 lmtime_nsec;
 	int32_t		 rmtime_nsec;
+	uint32_t	 lperm;		/* meta_perm of the file's mode, owner */
+	uint32_t	 rperm;		/* the object's, when rperm_known */
 	unsigned char	 rmd5[16];	/* ETag as bytes when it is hex MD5 */
 	uint16_t	 rparts;	/* "-N" multipart suffix, 0 if none */
 	unsigned	 local:1;	/* found by the scan */
@@ -323,6 +325,7 @@ struct entry {
 	unsigned	 rtagged:1;	/* tagged Deleted=True (from the index) */
 	unsigned	 merged:1;	/* table_merge: copied into another */
 	unsigned	 rcrypt:2;	/* enum RCRYPT: is the object encrypted */
+	unsigned	 rperm_known:1;	/* rperm is valid (index, HEAD, upload) */
 	struct rmeta	*rx;		/* what we know beyond the listing, or NULL */
 	char		*rversion;	/* --as-of: the version id to fetch */
 	char		 key[];		/* NUL-terminated */
@@ -470,7 +473,8 @@ enum ACT {
 	ACT_DELETE,		/* --delete: the local file is gone */
 	ACT_TAG,		/* --tag-deleted: the local file is gone */
 	ACT_DOWNLOAD,		/* --restore: object to file */
-	ACT_MKDIR		/* --restore: a directory marker */
+	ACT_MKDIR,		/* --restore: a directory marker */
+	ACT_META		/* CopyObject onto itself: new mode, owner */
 };
 
 enum REASON {
@@ -485,6 +489,7 @@ enum REASON {
 	REASON_LIMIT,		/* deferred by --max-uploads */
 	REASON_MISSING,		/* --restore: no local file */
 	REASON_TAGGED,		/* --restore: tagged Deleted=True, left out */
+	REASON_META,		/* only the mode or owner differs */
 	REASON_SAME		/* nothing to do */
 };
 
@@ -501,6 +506,7 @@ struct plan {
 	size_t		 nskip;
 	size_t		 ndefer;	/* uploads left for a later run */
 	size_t		 ndelete;	/* ACT_DELETE + ACT_TAG */
+	size_t		 nmeta;		/* ACT_META */
 	size_t		 refused;	/* deletions over the safety cap */
 	uint64_t	 upload_bytes;
 };
@@ -569,6 +575,7 @@ struct meta {
 };
 
 void	 meta_headers(struct s3_call *, const struct stat *);
+uint32_t meta_perm(unsigned long mode, unsigned long uid, unsigned long gid);
 int	 meta_parse(const char *mode, const char *uid, const char *gid,
 	    struct meta *, const char **why);
 mode_t	 meta_mode(const struct config *, mode_t);
@@ -652,6 +659,7 @@ int	 archive_class(const char *doc, size_t len,
 /* upload.c: the plan's uploads through the transfer engine */
 
 int	 upload_run(struct run *);
+const char *upload_ctype(const char *key);
 
 /* ------------------------------------------------------------------ */
 /* multipart.c: one large file in parts, resumable */
@@ -788,6 +796,14 @@ void	 sweep_run(struct run *);
 int	 delete_run(struct run *);
 
 /* ------------------------------------------------------------------ */
+/* metacopy.c: a new mode or owner without sending the file again */
+
+/* CopyObject's limit: larger objects need UploadPartCopy. */
+#define METACOPY_MAX	(5ULL * 1024 * 1024 * 1024)
+
+int	 metacopy_run(struct run *);
+
+/* ------------------------------------------------------------------ */
 /* report.c: progress, per-action lines, errors and the summary */
 
 struct report {
@@ -804,6 +820,7 @@ struct report {
 	size_t		 skipped;
 	size_t		 deleted;
 	size_t		 tagged;
+	size_t		 metadata_updated; /* ACT_META done (or, dry, planned) */
 	size_t		 downloaded;
 	uint64_t	 downloaded_bytes;
 	size_t		 pending;	/* archived objects not restored yet */

@@ -21,9 +21,13 @@
  * (64 hex digits); "M<HEX>" the MD5 of its bytes when the ETag does
  * not show it (multipart, SSE-KMS, SSE-C); "L<SECONDS>" the Object Lock
  * retain-until date of the version (--lock-days), in seconds since the
- * epoch, so that extending locks asks nothing per object.  An object
- * without "E" is plain.  Lines are sorted by key, so an unchanged set of objects gives
- * a byte-identical index and no PUT is needed.
+ * epoch, so that extending locks asks nothing per object; "P<HEX>" the
+ * mode (permission bits), owner and group of the file it holds, as the
+ * 8 hex digits of their 32-bit meta_perm hash, so that a chmod or chown
+ * alone is seen without a HEAD (an object without "P" is not compared;
+ * a HEAD that reads x-amz-meta-mode, -uid and -gid fills it in).  An
+ * object without "E" is plain.  Lines are sorted by key, so an unchanged
+ * set of objects gives a byte-identical index and no PUT is needed.
  */
 #include "config.h"
 
@@ -42,8 +46,8 @@
 
 #define INDEX_MAGIC	"p3backup-index 1"
 /*
- * " D L<20 digits> E<20 digits> K<16 hex> H<64 hex> M<32 hex>" and the
- * NUL, with room.
+ * " D L<20 digits> P<8 hex> E<20 digits> K<16 hex> H<64 hex> M<32 hex>"
+ * and the NUL, with room.
  */
 #define INDEX_FLAGS_MAX	192
 
@@ -57,13 +61,15 @@ index_hex(const char *s, unsigned char *out, size_t n)
 }
 
 /*
- * Parse the flags of an index line into "probe" (rtagged, rcrypt, rx).
+ * Parse the flags of an index line into "probe" (rtagged, rcrypt, rx,
+ * rperm).
  * Returns 0, or -1 when one is malformed.
  */
 static int
 index_flags(char *flags, struct entry *probe)
 {
 	struct rmeta *rx;
+	unsigned char pb[4];
 	uint64_t n;
 	char *f;
 
@@ -91,6 +97,12 @@ index_flags(char *flags, struct entry *probe)
 			if (decimal_parse(f + 1, INT64_MAX, &n) == -1 || n == 0)
 				return -1;
 			entry_rmeta(probe)->lock_until = (int64_t)n;
+		} else if (f[0] == 'P') {
+			if (index_hex(f + 1, pb, sizeof(pb)) == -1)
+				return -1;
+			probe->rperm = (uint32_t)pb[0] << 24 |
+			    (uint32_t)pb[1] << 16 | (uint32_t)pb[2] << 8 | pb[3];
+			probe->rperm_known = 1;
 		} else if (f[0] == 'K') {
 			rx = entry_rcrypt(probe);
 			if (index_hex(f + 1, rx->keyid, sizeof(rx->keyid)) == -1)
@@ -143,6 +155,8 @@ index_apply(struct index *ix, struct table *tbl, char *line)
 		e->rmtime_known = 1;
 	}
 	e->rtagged = probe.rtagged;
+	e->rperm = probe.rperm;
+	e->rperm_known = probe.rperm_known;
 	/* The line describes this very object: plain unless it says "E". */
 	free(e->rx);
 	e->rx = probe.rx;
@@ -279,6 +293,9 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 	if (e->rx != NULL && e->rx->lock_until > 0)
 		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len,
 		    " L%lld", (long long)e->rx->lock_until);
+	if (e->rperm_known)
+		len += (size_t)snprintf(out + len, INDEX_FLAGS_MAX - len,
+		    " P%08lx", (unsigned long)e->rperm);
 	if (e->rcrypt != RCRYPT_YES)
 		return;
 	if (e->rx != NULL && e->rx->psize >= 0)
@@ -301,8 +318,8 @@ index_flags_format(const struct entry *e, char out[INDEX_FLAGS_MAX])
 
 /*
  * Write the index: one line, sorted by key, for every remote entry whose
- * ETag is an MD5 form and whose mtime or lock is known or which is
- * tagged deleted.  Nothing is sent when it is byte-identical to the one
+ * ETag is an MD5 form and whose mtime, lock or mode is known or which
+ * is tagged deleted.  Nothing is sent when it is byte-identical to the one
  * index_load read (ix->md5).  Returns 0, or -1 (reported; a failed PUT
  * only means the next --mtime run asks the bucket).
  */
@@ -325,7 +342,7 @@ index_save(struct index *ix, struct s3 *s3, const char *bucket,
 	v = xcalloc(tbl->n + 1, sizeof(*v));
 	TABLE_FOREACH(tbl, ti, e)
 		if (e->remote && e->retag_md5 && (e->rmtime_known ||
-		    e->rtagged || (e->rx != NULL && e->rx->lock_until > 0)))
+		    e->rtagged || e->rperm_known || (e->rx != NULL && e->rx->lock_until > 0)))
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), index_cmp);
 	if ((fp = tmpfile()) == NULL) {
@@ -436,6 +453,23 @@ index_head_crypt(struct entry *e, const struct s3_call *c)
 		rx->hmac_known = 1;
 }
 
+/*
+ * The mode and owner a HEAD answer "c" gives e's object, when it names
+ * all three well (rclone's and ours do); else e->rperm stays as it was.
+ */
+static void
+index_head_perm(struct entry *e, const struct s3_call *c)
+{
+	struct meta m;
+	const char *why;
+
+	if (meta_parse(c->meta_mode, c->meta_uid, c->meta_gid, &m, &why) == -1 ||
+	    !m.has_mode || !m.has_uid || !m.has_gid)
+		return;
+	e->rperm = meta_perm(m.mode, m.uid, m.gid);
+	e->rperm_known = 1;
+}
+
 static void
 index_head_done(struct s3_call *c, void *arg)
 {
@@ -449,6 +483,7 @@ index_head_done(struct s3_call *c, void *arg)
 		    &e->rmtime_sec, &e->rmtime_nsec) == 0)
 			e->rmtime_known = 1;
 		index_head_crypt(e, c);
+		index_head_perm(e, c);
 		checksum_note_answer(e, c);
 	} else if (!c->ok && sse_c_hint(hr->run->cfg, c) != NULL &&
 	    !hr->run->cfg->restore) {

@@ -273,8 +273,9 @@ static void
 note_action(struct report *rep, const struct action *a, int dry_run)
 {
 	static const char *verb[] = { "upload", "skip", "defer", "delete",
-	    "tag", "download", "mkdir" };
-	const char *why = plan_reason(a->why);
+	    "tag", "download", "mkdir", "update metadata" };
+	/* "update metadata KEY" says why already. */
+	const char *why = a->act == ACT_META ? NULL : plan_reason(a->why);
 	char *would;
 
 	if (dry_run && log_level >= 0 && a->act != ACT_SKIP &&
@@ -564,6 +565,7 @@ main(int argc, char *argv[])
 		} else {
 			rep.uploaded = plan.nupload;
 			rep.uploaded_bytes = plan.upload_bytes;
+			rep.metadata_updated = plan.nmeta;
 			if (cfg.delete_mode == DELETE_TAG)
 				rep.tagged = plan.ndelete;
 			else
@@ -601,6 +603,11 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	sweep_run(&run);
+	/* a chmod or chown alone: the objects copied onto themselves. */
+	if (plan.nmeta > 0 && metacopy_run(&run) == -1) {
+		report_summary(&rep, bucket);
+		goto out;
+	}
 	/* Object Lock: unchanged files' versions stay locked. */
 	if (cfg.lock_days > 0 && lock_extend(&run, &sj.tbl) == -1) {
 		report_summary(&rep, bucket);

@@ -107,7 +107,28 @@ plan_why_compare(const struct entry *e, const struct config *cfg)
 			break;
 		}
 	}
+	/* Only a backup, and only against a mode and owner on record. */
+	if (!cfg->restore && e->rperm_known && e->lperm != e->rperm)
+		return REASON_META;
 	return REASON_SAME;
+}
+
+/*
+ * Whether REASON_META's object "e" can take its new metadata by a
+ * CopyObject onto itself: not past CopyObject's 5 GiB, not with SSE-C
+ * (the source's key is not sent), and not an object whose encryption
+ * headers are not all known (they are sent again).  Otherwise it is
+ * uploaded.
+ */
+static int
+plan_copyable(const struct entry *e, const struct config *cfg)
+{
+	if ((uint64_t)e->rsize > METACOPY_MAX || cfg->sse_c_key_file != NULL)
+		return 0;
+	if (e->rcrypt == RCRYPT_NO)
+		return 1;
+	return e->rcrypt == RCRYPT_YES && e->rx != NULL &&
+	    e->rx->psize >= 0 && e->rx->keyid_known;
 }
 
 /* Why the local entry "e" needs an upload, or REASON_SAME. */
@@ -182,7 +203,10 @@ plan_gone(const struct entry *e, const struct config *cfg)
  * missing in the bucket, the sizes differ, or its object is tagged as
  * deleted; also when the mtimes differ (plan_mtime_differs); with
  * cfg->checksum (after checksum_table set e->csum) also when the content
- * differs or cannot be checked; it is skipped otherwise.  Uploads past
+ * differs or cannot be checked.  When only the file's mode or owner
+ * differs from the object's recorded ones (rperm; unknown is no
+ * difference) it gets ACT_META, or an upload when plan_copyable says
+ * no.  It is skipped otherwise.  Uploads past
  * cfg->max_uploads (in key order) are deferred.  A remote-only entry is
  * deleted (--delete) or tagged (--tag-deleted) when the filters cover
  * it; if that would touch more than cfg->max_delete objects (default:
@@ -224,6 +248,9 @@ plan_build(const struct table *tbl, const struct config *cfg,
 		if (a->why == REASON_SAME) {
 			a->act = ACT_SKIP;
 			plan->nskip++;
+		} else if (a->why == REASON_META && plan_copyable(e, cfg)) {
+			a->act = ACT_META;
+			plan->nmeta++;
 		} else {
 			a->act = ACT_UPLOAD;
 			plan->nupload++;
@@ -349,7 +376,8 @@ plan_free(struct plan *plan)
  * The reason as one word for messages, --report and the dry-run
  * listing, a static string: "new", "size", "mtime", "checksum",
  * "unverifiable", "other-key", "reappeared", "gone", "max-uploads",
- * "missing", "tagged-deleted" or "same" ("?" for no enum REASON).
+ * "missing", "tagged-deleted", "metadata" or "same" ("?" for no enum
+ * REASON).
  */
 const char *
 plan_reason(enum REASON why)
@@ -377,6 +405,8 @@ plan_reason(enum REASON why)
 		return "missing";
 	case REASON_TAGGED:
 		return "tagged-deleted";
+	case REASON_META:
+		return "metadata";
 	case REASON_SAME:
 		return "same";
 	}

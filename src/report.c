@@ -490,8 +490,8 @@ out:
 
 /*
  * The end of the run on stdout, unless --json or -q: one line of text
- * that names deletions, tags, deferred uploads and what was left out
- * only when there were any.  A dry run says what it would do.
+ * that names deletions, tags, metadata updates, deferred uploads and
+ * what was left out only when there were any.  A dry run says what it would do.
  */
 void
 report_summary(struct report *r, const char *bucket)
@@ -523,6 +523,9 @@ report_summary(struct report *r, const char *bucket)
 		    r->deleted);
 	if (r->tagged > 0)
 		printf(", %s %zu", dry ? "would tag" : "tagged", r->tagged);
+	if (r->metadata_updated > 0)
+		printf(", %s %zu", dry ? "would update metadata of" :
+		    "updated metadata of", r->metadata_updated);
 	if (r->deferred > 0)
 		printf(", deferred %zu (--max-uploads)", r->deferred);
 	if (r->pending > 0)
@@ -569,8 +572,8 @@ report_ascii(const char *s)
 /*
  * The --json summary of "r" as an object (never NULL): the counts
  * (scanned, uploaded, uploaded_bytes, skipped, deleted, tagged,
- * downloaded, downloaded_bytes, pending, failed, deferred, left_out;
- * zero when the run never started), "bucket" (null when not known),
+ * metadata_updated, downloaded, downloaded_bytes, pending, failed,
+ * deferred, left_out; zero when the run never started), "bucket" (null when not known),
  * elapsed_seconds, dry_run, exit_code "rc" and "error": for exit
  * statuses 2 and 3 the last line of stderr, else null.  A bucket or
  * message that is not UTF-8 is given with '?' for each non-ASCII byte.
@@ -589,7 +592,7 @@ report_json_new(const struct report *r, const char *bucket, int dry_run,
 	secs = r->start_ms > 0 ? (double)(now_ms() - r->start_ms) / 1000.0 : 0;
 again:
 	obj = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:f, s:b, s:i, s:s?}",
+	    " s:I, s:I, s:I, s:I, s:f, s:b, s:i, s:s?}",
 	    "bucket", bucket,
 	    "scanned", (json_int_t)r->scanned,
 	    "uploaded", (json_int_t)r->uploaded,
@@ -597,6 +600,7 @@ again:
 	    "skipped", (json_int_t)r->skipped,
 	    "deleted", (json_int_t)r->deleted,
 	    "tagged", (json_int_t)r->tagged,
+	    "metadata_updated", (json_int_t)r->metadata_updated,
 	    "downloaded", (json_int_t)r->downloaded,
 	    "downloaded_bytes", (json_int_t)r->downloaded_bytes,
 	    "pending", (json_int_t)r->pending,

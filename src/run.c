@@ -139,9 +139,10 @@ run_put_headers(const struct run *run, struct s3_call *c, int sealed,
  * "e" was stored as an object of "size" bytes from the file as "st" saw
  * it (plaintext size, mtime), encrypted for run->key when "sealed" (keyed
  * checksum "hmac", or NULL when unknown), its ETag "etag" and the MD5 of
- * its bytes "md5": record that on e's remote side (a new object is not
- * tagged deleted), count it uploaded (object bytes in uploaded_bytes),
- * say so with -v (report_action) and write its --report line.
+ * its bytes "md5": record that, and st's mode and owner, on e's remote
+ * side (a new object is not tagged deleted), count it uploaded (object
+ * bytes in uploaded_bytes), say so with -v (report_action) and write its
+ * --report line.
  */
 void
 run_uploaded(struct run *run, struct entry *e, int64_t size,
@@ -170,6 +171,9 @@ run_uploaded(struct run *run, struct entry *e, int64_t size,
 	/* ...and the MD5 that --checksum and restores compare. */
 	entry_set_md5(e, md5);
 	e->rtagged = 0;		/* a new object carries no tags */
+	/* A marker is sent without a mode: it has none to compare. */
+	e->rperm_known = !e->dir;
+	e->rperm = meta_perm(st->st_mode, st->st_uid, st->st_gid);
 	/*
 	 * Locked until then (sse.c sent it): no extension for a while.
 	 * Without --lock-days the new version has no lock, whatever the

@@ -210,6 +210,7 @@ scan_record(struct walk *w, const struct stat *sb, int marker)
 	e->lsize = marker ? 0 : (int64_t)sb->st_size;
 	e->lmtime_sec = (int64_t)sb->st_mtim.tv_sec;
 	e->lmtime_nsec = (int32_t)sb->st_mtim.tv_nsec;
+	e->lperm = meta_perm(sb->st_mode, sb->st_uid, sb->st_gid);
 	if (marker) {
 		w->path.data[--w->path.len] = '\0';
 		w->st->dirs++;

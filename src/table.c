@@ -125,6 +125,8 @@ table_merge(struct table *into, struct table *from)
 			e->rnotmd5 = r->rnotmd5;
 			e->rtagged = r->rtagged;
 			e->rcrypt = r->rcrypt;
+			e->rperm = r->rperm;
+			e->rperm_known = r->rperm_known;
 			e->rx = r->rx;
 			r->rx = NULL;
 			e->rversion = r->rversion;

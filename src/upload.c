@@ -52,8 +52,11 @@ struct upjob {
 
 static void upload_done(struct s3_call *, void *);
 
-/* Content types by file name ending; application/octet-stream otherwise. */
-static const char *
+/*
+ * The content type of "key" by its name's ending (a static string);
+ * application/octet-stream otherwise.
+ */
+const char *
 upload_ctype(const char *key)
 {
 	static const struct {

@@ -37,11 +37,7 @@ if on_s3rver; then
 fi
 
 K=$T/keys
-mkdir -p "$K"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 \
-    -out "$K/k.pem" 2>/dev/null &&
-    openssl pkey -in "$K/k.pem" -pubout -out "$K/k.pub" 2>/dev/null ||
-    { echo "Bail out! openssl cannot make RSA keys"; exit 99; }
+rsa_key "$K"
 
 # mtimes to the nanosecond: stat's %Y.%y is not enough, use %.9Y.
 tree() {

@@ -290,6 +290,16 @@ awscli() {
 	aws --endpoint-url "$S3_ENDPOINT" --region us-east-1 "$@"
 }
 
+# rsa_key DIR: a 3072-bit RSA key pair DIR/k.pem, DIR/k.pub for
+# --decrypt-key and --encrypt-key; bails out when openssl cannot.
+rsa_key() {
+	mkdir -p "$1"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 \
+	    -out "$1/k.pem" 2>/dev/null &&
+	    openssl pkey -in "$1/k.pem" -pubout -out "$1/k.pub" 2>/dev/null ||
+	    { echo "Bail out! openssl cannot make RSA keys"; exit 99; }
+}
+
 # A bucket name unique to this test run.
 new_bucket() {
 	echo "t-$1-$$-$RANDOM" | tr '[:upper:]_' '[:lower:]-' | cut -c1-63

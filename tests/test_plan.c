@@ -871,6 +871,53 @@ test_restore_mtime(void)
 	}
 }
 
+/* A mode or owner alone: ACT_META when recorded and copyable. */
+static void
+test_meta(void)
+{
+	struct config c;
+	struct table tbl;
+	struct plan plan;
+	struct entry *e;
+	static const char *const keys[] = { "big", "same", "unknown", "x" };
+	size_t i;
+
+	memset(&tbl, 0, sizeof(tbl));
+	config_init(&c);
+	for (i = 0; i < 4; i++) {
+		e = add(&tbl, keys[i], 1, 1);
+		e->lsize = e->rsize = 5;
+		e->rmtime_known = 1;
+		e->rcrypt = RCRYPT_NO;
+		e->lperm = meta_perm(0700, 0, 0);
+		e->rperm = meta_perm(0644, 0, 0);
+		e->rperm_known = 1;
+	}
+	e = table_find(&tbl, "big", 3);
+	e->lsize = e->rsize = (int64_t)METACOPY_MAX + 1;
+	table_find(&tbl, "same", 4)->lperm = meta_perm(0644, 0, 0);
+	table_find(&tbl, "unknown", 7)->rperm_known = 0;
+	plan_build(&tbl, &c, &plan);
+	ok(act_of(&plan, "x") == ACT_META && why_of(&plan, "x") == REASON_META &&
+	    plan.nmeta == 1 && plan.nupload == 1,
+	    "a mode change alone: ACT_META (%s)", plan_reason(why_of(&plan, "x")));
+	ok(act_of(&plan, "same") == ACT_SKIP && act_of(&plan, "unknown") ==
+	    ACT_SKIP, "same or unknown metadata: skipped");
+	ok(act_of(&plan, "big") == ACT_UPLOAD &&
+	    why_of(&plan, "big") == REASON_META,
+	    "past CopyObject's 5 GiB: uploaded instead");
+	plan_free(&plan);
+	ok(meta_perm(0644, 0, 0) != meta_perm(0644, 0, 1) &&
+	    meta_perm(0644, 1, 0) != meta_perm(0644, 0, 1) &&
+	    meta_perm(0100644, 0, 0) == meta_perm(0644, 0, 0),
+	    "meta_perm: owner and group apart; the type bits ignored");
+	c.restore = 1;
+	plan_restore(&tbl, &c, &plan);
+	ok(act_of(&plan, "x") == ACT_SKIP, "a restore does not compare modes");
+	plan_free(&plan);
+	table_free(&tbl);
+}
+
 int
 main(void)
 {
@@ -881,6 +928,7 @@ main(void)
 	test_restore_mtime();
 	test_reason();
 	test_policies();
+	test_meta();
 	test_order();
 	test_find();
 	test_counts();
