@@ -569,7 +569,7 @@ test_summary_json(void)
 	o = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
 	ok(json_is_object(o), "--json: parses as one object%s%s",
 	    o == NULL ? ": " : "", o == NULL ? jerr.text : "");
-	ok(json_object_size(o) == 17, "--json: seventeen fields");
+	ok(json_object_size(o) == 18, "--json: eighteen fields");
 	is_field_int(o, "exit_code", 1, "--json");
 	ok(json_is_false(json_object_get(o, "dry_run")), "--json: dry_run false");
 	ok(json_is_null(json_object_get(o, "error")),
@@ -586,7 +586,8 @@ test_summary_json(void)
 	json_decref(o);
 	ok(starts_with(out, "{\"bucket\":\"p3backup-11-01-19-173930\","
 	    "\"scanned\":12,\"uploaded\":2,\"uploaded_bytes\":5000000000,"
-	    "\"skipped\":7,\"deleted\":3,\"tagged\":0,\"downloaded\":0,"
+	    "\"skipped\":7,\"deleted\":3,\"tagged\":0,\"metadata_updated\":0,"
+	    "\"downloaded\":0,"
 	    "\"downloaded_bytes\":0,\"pending\":0,\"failed\":1,\"deferred\":4,"
 	    "\"left_out\":0,\"elapsed_seconds\":"),
 	    "--json: compact, fields in a fixed order (%.*s)",
