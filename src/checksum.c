@@ -510,7 +510,7 @@ checksum_run(const char *root, const struct config *cfg,
 
 /*
  * Set e->csum for every entry of "tbl": CSUM_NONE, except for files (not
- * directory markers) present on both sides with the same size:
+ * directory markers nor symlinks) present on both sides with the same size:
  * CSUM_UNKNOWN without reading when the ETag is no MD5 and no MD5 is
  * known, else the verdict of checksum_file on "root/key".  With a key
  * (cfg->crypt_hkey), encrypted objects are compared by their keyed
@@ -531,7 +531,8 @@ checksum_table(const char *root, const struct config *cfg,
 	v = xcalloc(tbl->n + 1, sizeof(*v));
 	TABLE_FOREACH(tbl, ti, e) {
 		e->csum = CSUM_NONE;
-		if (!e->local || !e->remote || e->dir)
+		/* A link is its size and mtime: it has no content to read. */
+		if (!e->local || !e->remote || e->dir || e->link)
 			continue;
 		if (cfg->crypt_hkey != NULL && e->rcrypt == RCRYPT_YES) {
 			if (e->rx == NULL || !e->rx->hmac_known)
@@ -560,8 +561,8 @@ checksum_table(const char *root, const struct config *cfg,
 int
 checksum_doubtful(const struct entry *e, const struct config *cfg)
 {
-	return e->local && e->remote && !e->dir && cfg->crypt_hlen == 0 &&
-	    (e->csum == CSUM_DIFF || e->csum == CSUM_UNKNOWN) &&
+	return e->local && e->remote && !e->dir && !e->link &&
+	    cfg->crypt_hlen == 0 && (e->csum == CSUM_DIFF || e->csum == CSUM_UNKNOWN) &&
 	    e->lsize == e->rsize && (e->rx == NULL || !e->rx->md5_known) &&
 	    !e->rnotmd5;
 }

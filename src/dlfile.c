@@ -46,9 +46,10 @@ dlfile_fail(struct dlfile *f, int say, const char *fmt, ...)
 }
 
 /*
- * Whether f's final name is absent or a regular file (a symlink, a
- * directory or anything else is never replaced; an lstat error fails the
- * file now rather than after the download): 1, or 0 after dlfile_fail.
+ * Whether f's final name is absent or a regular file, or for a link
+ * object (f->linkname) a symlink too (a directory or anything else is
+ * never replaced, nor a symlink by a file; an lstat error fails the file
+ * now rather than after the download): 1, or 0 after dlfile_fail.
  */
 int
 dlfile_target_ok(struct dlfile *f)
@@ -62,7 +63,7 @@ dlfile_target_ok(struct dlfile *f)
 		dlfile_fail(f, 1, "%s", strerror(errno));
 		return 0;
 	}
-	if (S_ISREG(st.st_mode))
+	if (S_ISREG(st.st_mode) || (f->linkname != NULL && S_ISLNK(st.st_mode)))
 		return 1;
 	dlfile_fail(f, 1, "%s", S_ISDIR(st.st_mode) ? "is a directory: not replaced" :
 	    S_ISLNK(st.st_mode) ? "is a symlink: not replaced" :
@@ -158,8 +159,9 @@ dlfile_verify(struct dlfile *f)
  * content against the ETag (plain) or decrypt it with run->key, every
  * chunk checked (encrypted); give it the stored mtime, fsync it and,
  * the target checked again (dlfile_target_ok), rename it over the target
- * (f->tmp "" then, and e's local side set).  Failures go through
- * dlfile_fail; the caller removes what is left.
+ * (f->tmp "" then, and e's local side set).  A link object becomes a
+ * link instead (link_commit; f->tmp is left for the caller to remove).
+ * Failures go through dlfile_fail; the caller removes what is left.
  */
 void
 dlfile_commit(struct dlfile *f)
@@ -189,6 +191,10 @@ dlfile_commit(struct dlfile *f)
 	size = (int64_t)f->size;
 	if (f->encrypted && (size = dlfile_decode(f)) == -1)
 		return;
+	if (f->linkname != NULL) {
+		link_commit(f, size);
+		return;
+	}
 	if (meta_apply(f->fd, &f->meta, f->run->cfg) == -1) {
 		dlfile_fail(f, 1, "cannot set the mode or owner: %s",
 		    strerror(errno));

@@ -17,7 +17,11 @@
  * Directories are walked from a descriptor of the root and never
  * through a symlink, and keys that could leave the root are refused
  * before anything is asked of the server.  A symlink or directory under
- * a file's name is left alone and reported, never replaced.
+ * a file's name is left alone and reported, never replaced.  An object
+ * whose key ends in ".rclonelink" is fetched the same way, then becomes
+ * a symlink named without the suffix (link.c), which may replace a
+ * symlink or a file of that name; one over LINK_MAX bytes is refused
+ * before it is fetched.
  *
  * Archived objects (GLACIER, DEEP_ARCHIVE, the Intelligent-Tiering
  * archive tiers) answer GET with 403 InvalidObjectState: they are
@@ -173,6 +177,7 @@ dl_finish(struct dlfile *f)
 	if (f->next_live != NULL)
 		f->next_live->prev = f->prev;
 	free(f->okey);
+	free(f->linkname);
 	free(f->etag);
 	free(f->what);
 	free(f->body);
@@ -234,6 +239,9 @@ dl_check_answer(struct dlfile *f, struct s3_call *c)
 	if (meta_parse(c->meta_mode, c->meta_uid, c->meta_gid, &f->meta,
 	    &why) == -1)
 		dlfile_fail(f, 1, "%s: not restored", why);
+	else if (f->meta.type == S_IFLNK && f->linkname == NULL)
+		dlfile_fail(f, 1, "x-amz-meta-mode is a symlink's, the key no "
+		    LINK_SUFFIX ": not restored");
 	if (c->meta_mtime != NULL && mtime_parse(c->meta_mtime, &sec,
 	    &nsec) == 0)
 		f->mtime_known = 1;
@@ -472,6 +480,18 @@ dl_start(struct download *dl, struct entry *e)
 	}
 	slash = strrchr(e->key, '/');
 	f->name = slash != NULL ? slash + 1 : e->key;
+	if (link_key(e->key, len)) {
+		f->linkname = xstrndup(f->name, strlen(f->name) -
+		    LINK_SUFFIX_LEN);
+		f->name = f->linkname;
+		/* Not a byte of a hostile giant is fetched. */
+		if (f->size > (run->key != NULL ? crypt_size(cfg->crypt_hlen,
+		    LINK_MAX) : LINK_MAX)) {
+			dlfile_fail(f, 1, "link target longer than %d bytes: "
+			    "not restored", LINK_MAX);
+			goto out;
+		}
+	}
 	/* The next run would take it for a crashed run's and remove it. */
 	if (fsutil_is_tmpname(f->name)) {
 		dlfile_fail(f, 1, "refused: the name of a temporary file of "

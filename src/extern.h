@@ -326,6 +326,8 @@ struct entry {
 	unsigned	 merged:1;	/* table_merge: copied into another */
 	unsigned	 rcrypt:2;	/* enum RCRYPT: is the object encrypted */
 	unsigned	 rperm_known:1;	/* rperm is valid (index, HEAD, upload) */
+	unsigned	 link:1;	/* local side: a symlink, its key the
+					   link's path + LINK_SUFFIX */
 	struct rmeta	*rx;		/* what we know beyond the listing, or NULL */
 	char		*rversion;	/* --as-of: the version id to fetch */
 	char		 key[];		/* NUL-terminated */
@@ -372,10 +374,10 @@ void	 mtime_format(int64_t sec, int32_t nsec, char out[32]);
 /* scan.c: the local tree into the table */
 
 struct scan_stats {
-	size_t	 files;		/* regular files recorded */
+	size_t	 files;		/* regular files and symlinks recorded */
 	size_t	 dirs;		/* directories with nothing recorded beneath,
 				   recorded as markers (so restore keeps them) */
-	size_t	 skipped;	/* symlinks and special files, reported */
+	size_t	 skipped;	/* special files, reported */
 	size_t	 failed;	/* unreadable entries and bad names, reported */
 	uint64_t bytes;		/* sum of recorded file sizes */
 };
@@ -567,6 +569,7 @@ int	 download_http_date(const char *, int64_t *sec);
 /* What an object says of its file's mode and owner. */
 struct meta {
 	mode_t	 mode;		/* permission bits (07777) */
+	mode_t	 type;		/* S_IFREG, S_IFLNK, or 0 when not said */
 	uid_t	 uid;
 	gid_t	 gid;
 	unsigned has_mode:1;
@@ -580,6 +583,21 @@ int	 meta_parse(const char *mode, const char *uid, const char *gid,
 	    struct meta *, const char **why);
 mode_t	 meta_mode(const struct config *, mode_t);
 int	 meta_apply(int fd, const struct meta *, const struct config *);
+int	 meta_apply_link(int dirfd, const char *name, const struct meta *,
+	    const struct config *);
+
+/* ------------------------------------------------------------------ */
+/* link.c: symlinks as rclone's ".rclonelink" objects */
+
+#define LINK_SUFFIX	".rclonelink"
+#define LINK_SUFFIX_LEN	(sizeof(LINK_SUFFIX) - 1)
+#define LINK_MAX	4095	/* bytes of a link target, as PATH_MAX - 1 */
+
+struct dlfile;
+int	 link_key(const char *key, size_t len);
+int	 link_read(const char *path, struct stat *st, char **target,
+	    size_t *len);
+void	 link_commit(struct dlfile *, int64_t size);
 
 /* ------------------------------------------------------------------ */
 /* fsutil.c: paths under a root without following symlinks; temp files */
@@ -590,6 +608,8 @@ int	 meta_apply(int fd, const struct meta *, const struct config *);
 int	 fsutil_opendir(int rootfd, const char *path, size_t len, int create,
 	    int *created, char **why);
 int	 fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN]);
+int	 fsutil_tmplink(int dirfd, const char *target,
+	    char name[FSUTIL_TMPLEN]);
 int	 fsutil_is_tmpname(const char *name);
 size_t	 fsutil_clean_stale(int dirfd);
 void	 random_fill(unsigned char *, size_t);
@@ -611,7 +631,11 @@ struct dlfile {
 	struct entry	*e;
 	char		*okey;		/* full object key */
 	int		 dirfd;		/* its directory */
-	const char	*name;		/* its last component, inside e->key */
+	const char	*name;		/* its last component: inside e->key,
+					   or linkname */
+	char		*linkname;	/* a link object: the link's name (the
+					   key's last component less
+					   LINK_SUFFIX), else NULL */
 	char		 tmp[FSUTIL_TMPLEN]; /* "" once renamed */
 	int		 fd;		/* the temporary file */
 	uint64_t	 size;		/* as listed */

@@ -145,15 +145,14 @@ out:
 }
 
 /*
- * Create a new temporary file in "dirfd": ".p3b-XXXXXXXX.tmp" with 8
- * random hex digits into name[FSUTIL_TMPLEN], exclusively (O_EXCL, not
- * through a symlink), mode 0644 less the umask, open for reading and
- * writing (the content is checked before it is renamed) and flock'ed
- * against fsutil_clean_stale while it is open.  Returns the descriptor,
- * or -1 with errno set.
+ * Make a new temporary name in "dirfd": ".p3b-XXXXXXXX.tmp" with 8
+ * random hex digits into name[FSUTIL_TMPLEN], a file (open for reading
+ * and writing, mode 0644 less the umask) or, when "target" is not NULL,
+ * a symlink to it; exclusively, never through a symlink.  Returns the
+ * file's descriptor, 0 for the link, or -1 with errno set.
  */
-int
-fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN])
+static int
+fsutil_tmpmake(int dirfd, char name[FSUTIL_TMPLEN], const char *target)
 {
 	unsigned char rnd[TMP_HEXLEN / 2];
 	char hex[TMP_HEXLEN + 1];
@@ -163,15 +162,44 @@ fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN])
 		random_fill(rnd, sizeof(rnd));
 		hex_encode(rnd, sizeof(rnd), hex);
 		snprintf(name, FSUTIL_TMPLEN, TMP_PREFIX "%s" TMP_SUFFIX, hex);
-		fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR |
-		    O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (target != NULL)
+			fd = symlinkat(target, dirfd, name);
+		else
+			fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR |
+			    O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd != -1 || errno != EEXIST)
 			break;
 	}
+	return fd;
+}
+
+/*
+ * Create a new temporary file in "dirfd" (fsutil_tmpmake), open for
+ * reading and writing (the content is checked before it is renamed)
+ * and flock'ed against fsutil_clean_stale while it is open.  Returns
+ * the descriptor, or -1 with errno set.
+ */
+int
+fsutil_tmpfile(int dirfd, char name[FSUTIL_TMPLEN])
+{
+	int fd;
+
 	/* Our own new file: the lock cannot be held by anyone else. */
-	if (fd != -1)
+	if ((fd = fsutil_tmpmake(dirfd, name, NULL)) != -1)
 		(void)flock(fd, LOCK_EX | LOCK_NB);
 	return fd;
+}
+
+/*
+ * Create a temporary symlink to "target" in "dirfd" (fsutil_tmpmake),
+ * for the caller to rename into place.  It cannot be locked: one left
+ * by a crash stays (the scan leaves it out).  Returns 0, or -1 with
+ * errno set.
+ */
+int
+fsutil_tmplink(int dirfd, const char *target, char name[FSUTIL_TMPLEN])
+{
+	return fsutil_tmpmake(dirfd, name, target) == -1 ? -1 : 0;
 }
 
 /*

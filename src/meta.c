@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,8 @@ meta_id(const char *s, unsigned long *id)
  * Parse what an object says of its file into "m" (zeroed first): "mode"
  * (octal, as rclone writes it, with an optional leading 0), "uid" and
  * "gid" (decimal), each NULL when the object has none.  A mode must be
- * a regular file's (S_IFREG) or carry no type bits.  Returns 0, or -1
+ * a regular file's (S_IFREG), a symlink's (S_IFLNK, kept in m->type for
+ * the caller to check against the key) or carry no type bits.  Returns 0, or -1
  * with *why (static text naming the header) when one is malformed.
  * Pure.
  */
@@ -101,11 +103,12 @@ meta_parse(const char *mode, const char *uid, const char *gid,
 			v = v * 8 + (unsigned long)(*p - '0');
 		}
 		if ((v & ~0177777UL) != 0 || ((v & S_IFMT) != 0 &&
-		    (v & S_IFMT) != S_IFREG)) {
+		    (v & S_IFMT) != S_IFREG && (v & S_IFMT) != S_IFLNK)) {
 			*why = "x-amz-meta-mode is not a regular file's mode";
 			return -1;
 		}
 		m->mode = (mode_t)(v & 07777);
+		m->type = (mode_t)(v & S_IFMT);
 		m->has_mode = 1;
 	}
 	if (uid != NULL && meta_id(uid, &v) == -1) {
@@ -143,6 +146,20 @@ meta_mode(const struct config *cfg, mode_t mode)
 }
 
 /*
+ * Whether a restore gives "m"'s owner: as root, unless --no-owner, when
+ * "m" names one.  Then *uid and *gid hold it ((uid_t)-1, (gid_t)-1 for
+ * "unchanged").  Returns 1 or 0.
+ */
+static int
+meta_owner(const struct meta *m, const struct config *cfg, uid_t *uid,
+    gid_t *gid)
+{
+	*uid = m->has_uid ? m->uid : (uid_t)-1;
+	*gid = m->has_gid ? m->gid : (gid_t)-1;
+	return geteuid() == 0 && !cfg->no_owner && (m->has_uid || m->has_gid);
+}
+
+/*
  * Apply "m" to the open file "fd": the owner first (when root and not
  * --no-owner; chown clears setuid bits), then the mode.  Returns 0, or
  * -1 with errno set.
@@ -150,18 +167,30 @@ meta_mode(const struct config *cfg, mode_t mode)
 int
 meta_apply(int fd, const struct meta *m, const struct config *cfg)
 {
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
+	uid_t uid;
+	gid_t gid;
 
-	if (geteuid() == 0 && !cfg->no_owner && (m->has_uid || m->has_gid)) {
-		if (m->has_uid)
-			uid = m->uid;
-		if (m->has_gid)
-			gid = m->gid;
-		if (fchown(fd, uid, gid) == -1)
-			return -1;
-	}
+	if (meta_owner(m, cfg, &uid, &gid) && fchown(fd, uid, gid) == -1)
+		return -1;
 	if (m->has_mode && fchmod(fd, meta_mode(cfg, m->mode)) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Apply "m" to the symlink "name" of "dirfd" itself, never its target:
+ * its owner as meta_apply does; a link's mode has no meaning (Linux
+ * cannot change it) and is left.  Returns 0, or -1 with errno set.
+ */
+int
+meta_apply_link(int dirfd, const char *name, const struct meta *m,
+    const struct config *cfg)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (meta_owner(m, cfg, &uid, &gid) && fchownat(dirfd, name, uid, gid,
+	    AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
 	return 0;
 }

@@ -531,7 +531,7 @@ report_summary(struct report *r, const char *bucket)
 	if (r->pending > 0)
 		printf(", pending %zu (archived)", r->pending);
 	if (r->left_out > 0)
-		printf(", left out %zu (symlinks, special files)", r->left_out);
+		printf(", left out %zu (special files)", r->left_out);
 	printf(", failed %zu in %.1fs\n", r->failed, secs);
 }
 

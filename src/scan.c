@@ -168,18 +168,10 @@ scan_report(struct walk *w, size_t *counter, int errnum, const char *cause)
 	buf_free(&msg);
 }
 
-/*
- * Why an entry of file type "type" (S_IFMT bits) is skipped; in a
- * restore's target a symlink is left alone, whatever the options.
- */
+/* Why an entry of file type "type" (S_IFMT bits) is skipped. */
 static const char *
-scan_skip_cause(mode_t type, int restore)
+scan_skip_cause(mode_t type)
 {
-	if (S_ISLNK(type) && restore)
-		return "symbolic link, left as it is (a restore never writes "
-		    "through one)";
-	if (S_ISLNK(type))
-		return "symbolic link, not followed (use --follow-symlinks)";
 	if (S_ISFIFO(type))
 		return "FIFO, skipped";
 	if (S_ISSOCK(type))
@@ -191,14 +183,20 @@ scan_skip_cause(mode_t type, int restore)
 	return "unknown file type, skipped";
 }
 
-/* Record the current path as a key; "marker" adds the trailing '/'. */
+/*
+ * Record the current path as a key; "marker" adds the trailing '/', a
+ * symlink (sb says so) LINK_SUFFIX.
+ */
 static void
 scan_record(struct walk *w, const struct stat *sb, int marker)
 {
 	struct entry *e;
+	size_t base = w->path.len;
 
 	if (marker)
 		buf_append(&w->path, "/", 1);
+	else if (S_ISLNK(sb->st_mode))
+		buf_append(&w->path, LINK_SUFFIX, LINK_SUFFIX_LEN);
 	/*
 	 * Each path is walked once (loops are cut), so its key is new: no
 	 * lookup, which at a million files was a fifth of the scan's time.
@@ -207,17 +205,61 @@ scan_record(struct walk *w, const struct stat *sb, int marker)
 	w->tbl->nlocal++;
 	e->local = 1;
 	e->dir = marker;
+	e->link = !marker && S_ISLNK(sb->st_mode);
 	e->lsize = marker ? 0 : (int64_t)sb->st_size;
 	e->lmtime_sec = (int64_t)sb->st_mtim.tv_sec;
 	e->lmtime_nsec = (int32_t)sb->st_mtim.tv_nsec;
 	e->lperm = meta_perm(sb->st_mode, sb->st_uid, sb->st_gid);
+	w->path.len = base;
+	w->path.data[base] = '\0';
 	if (marker) {
-		w->path.data[--w->path.len] = '\0';
 		w->st->dirs++;
 	} else {
 		w->st->files++;
 		w->st->bytes += (uint64_t)sb->st_size;
 	}
+}
+
+/*
+ * 1 when the entry "name" of "dfd" (of type "type", not followed) must
+ * not be recorded because a link and a file would share one key: the
+ * symlink "x" and the non-directory "x.rclonelink".  The link reports
+ * the conflict (in a backup: counted as failed) and neither is
+ * recorded.  In a restore's target a file "x.rclonelink" is never
+ * recorded (no object is restored under that name: it is the link x's).
+ */
+static int
+scan_link_conflict(struct walk *w, int dfd, const char *name, mode_t type)
+{
+	struct stat sb;
+	struct buf other = { NULL, 0, 0 };
+	char *msg, *safe;
+	size_t len = strlen(name);
+	int clash = 0;
+
+	if (w->follow)
+		return 0;
+	if (S_ISLNK(type)) {
+		buf_append(&other, name, len);
+		buf_append(&other, LINK_SUFFIX, LINK_SUFFIX_LEN);
+		clash = !w->restore && fstatat(dfd, other.data, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode);
+		if (clash) {
+			safe = printable(other.data);
+			msg = xasprintf("symbolic link and the file %s would "
+			    "both be the object %s: neither backed up", safe,
+			    safe);
+			scan_report(w, &w->st->failed, 0, msg);
+			free(msg);
+			free(safe);
+		}
+	} else if (S_ISREG(type) && link_key(name, len)) {
+		buf_append(&other, name, len - LINK_SUFFIX_LEN);
+		clash = w->restore || (fstatat(dfd, other.data, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode));
+	}
+	buf_free(&other);
+	return clash;
 }
 
 /*
@@ -305,7 +347,7 @@ scan_walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 	if (known && scan_walk_filtered(w, type))
 		return 0;
 	/* One stat, and only when the type or the file's attributes need it. */
-	if (S_ISREG(type) || !known) {
+	if (S_ISREG(type) || S_ISLNK(type) || !known) {
 		if (fstatat(dfd, name, &sb,
 		    w->follow ? 0 : AT_SYMLINK_NOFOLLOW) == -1) {
 			scan_report(w, &w->st->failed, errno, vialink ?
@@ -317,13 +359,12 @@ scan_walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 		if (!known && scan_walk_filtered(w, type))
 			return 0;
 	}
-	if (!S_ISREG(type) && !S_ISDIR(type)) {
-		scan_report(w, &w->st->skipped, 0,
-		    scan_skip_cause(type, w->restore));
+	if (!S_ISREG(type) && !S_ISDIR(type) && !S_ISLNK(type)) {
+		scan_report(w, &w->st->skipped, 0, scan_skip_cause(type));
 		return 0;
 	}
 	/* A restore's temporary file (a live one, or one left by a crash). */
-	if (S_ISREG(type) && fsutil_is_tmpname(name)) {
+	if (!S_ISDIR(type) && fsutil_is_tmpname(name)) {
 		logmsg(1, "%s: a restore's temporary file, left out", name);
 		return 0;
 	}
@@ -341,10 +382,13 @@ scan_walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
 		return 0;
 	}
 	/* A directory needs room for at least its own "dir/" marker. */
-	if (w->path.len + (S_ISDIR(type) ? 1 : 0) > w->maxkey) {
+	if (w->path.len + (S_ISDIR(type) ? 1 : S_ISLNK(type) ?
+	    LINK_SUFFIX_LEN : 0) > w->maxkey) {
 		scan_report(w, &w->st->failed, 0, w->toolong);
 		return 0;
 	}
+	if (scan_link_conflict(w, dfd, name, type))
+		return 0;
 	if (S_ISDIR(type))
 		return scan_walk_descend(w, dfd, name, statted ? &sb : NULL, up,
 		    vialink);
@@ -357,7 +401,7 @@ scan_walk_entry(struct walk *w, int dfd, const char *name, mode_t type,
  * key is the current path.  A directory under which nothing was
  * recorded gets a "dir/" marker: that covers a truly empty directory,
  * and also one holding only skipped or failed entries (a FIFO, a
- * symlink), which a restore would otherwise not recreate, as rsync
+ * socket), which a restore would otherwise not recreate, as rsync
  * does.  The root never gets one, nor does a directory that could not
  * be read to its end.
  * With a filter: when it has includes there are no markers at all (a
@@ -418,11 +462,13 @@ scan_walk_dir(struct walk *w, int fd, const struct stat *sb,
  * directory that could not be read to its end), in "tbl" (local side,
  * with table_add: not indexed); "*st" is zeroed first and counts what was
  * met.  "root" itself is followed when it is a symlink to a directory.
- * Symlinks are skipped with a note unless cfg->follow_symlinks (then
- * followed, loops reported and cut); in a restore's target (cfg->restore)
- * they are left alone with a note.  FIFOs, sockets and devices are
- * skipped with a note and never opened.  Both are counted as skipped.  A
- * restore's temporary files are left out (said with -v).  Unreadable
+ * A symlink is recorded as itself (e->link, its lstat, the key its path
+ * and LINK_SUFFIX: link.c), its target never looked at, unless
+ * cfg->follow_symlinks (then followed, loops reported and cut); a link
+ * "x" next to a file "x.rclonelink" is reported, counted as failed and
+ * neither recorded (scan_link_conflict).  FIFOs, sockets and devices are
+ * skipped with a note, never opened, and counted as skipped.  A
+ * restore's temporary files (and links) are left out (said with -v).  Unreadable
  * entries, directory loops and names that cannot be S3 keys (not UTF-8, a
  * key over 1024 bytes with the prefix, the reserved ".p3backup") are
  * reported and counted as failed; the walk goes on.  Reports without an

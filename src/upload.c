@@ -6,6 +6,8 @@
  * the server's ETag equals the MD5 of the bytes we read while the file
  * stood still.  A file that changes under us is read again, a few times,
  * then reported; it is never recorded as backed up in a mixed state.
+ * A symlink is sent as its target's bytes (link.c), the link itself
+ * never opened.
  */
 #include "config.h"
 
@@ -182,9 +184,45 @@ upload_encode(struct upjob *job)
 }
 
 /*
+ * A symlink (job->e->link): its target into job->data, never opening
+ * it (link_read), its lstat into job->st, and with --encrypt-key the
+ * target encoded like a file's content, through a scratch file.
+ * Returns as upload_prepare.
+ */
+static int
+upload_link(struct upjob *job)
+{
+	struct run *run = job->run;
+	size_t len = 0;
+	int r;
+
+	free(job->data);
+	if ((r = link_read(job->path, &job->st, &job->data, &len)) == -1) {
+		report_error(run->rep, job->e->key, "%s", errno == EINVAL ?
+		    "no longer a symbolic link" : errno == ENAMETOOLONG ?
+		    "link target longer than 4095 bytes" : strerror(errno));
+		return -1;
+	}
+	if (r == 1 || run->key == NULL) {
+		mbedtls_md5_ret((unsigned char *)job->data, len, job->md5);
+		return r;
+	}
+	if (job->fd != -1)
+		close(job->fd);
+	if ((job->fd = scratch_open("link")) == -1 ||
+	    write(job->fd, job->data, len) != (ssize_t)len) {
+		report_error(run->rep, job->e->key, "scratch file: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return upload_encode(job);
+}
+
+/*
  * Read the file (upload_read) or encode it (upload_encode) as it stands
- * in job->st, and check that it stood still meanwhile.  Returns 0; 1
- * when it changed; -1 on an error (reported).
+ * in job->st, and check that it stood still meanwhile; a symlink
+ * through upload_link.  Returns 0; 1 when it changed; -1 on an error
+ * (reported).
  */
 static int
 upload_prepare(struct upjob *job)
@@ -193,6 +231,8 @@ upload_prepare(struct upjob *job)
 	struct stat after;
 	int r;
 
+	if (job->e->link)
+		return upload_link(job);
 	if (fstat(job->fd, &job->st) == -1) {
 		report_error(run->rep, job->e->key, "%s", strerror(errno));
 		return -1;
@@ -349,7 +389,7 @@ upload_done(struct s3_call *c, void *arg)
 		if (!sse_etag_is_md5(c) || sse_etags_not_md5(run->cfg))
 			etag = xstrdup(c->etag);
 		else {
-			changed = !e->dir && (fstat(job->fd, &now) == -1 ||
+			changed = !e->dir && !e->link && (fstat(job->fd, &now) == -1 ||
 			    !upload_same_stat(&now, &job->st));
 			s3_call_free(c);
 			if (changed && ++job->tries < CHANGE_TRIES) {
@@ -426,6 +466,13 @@ upload_feed(void *arg)
 		job->enc.fd = -1;	/* encoded_free closes fds >= 0 */
 		if (a->e->dir) {
 			upload_marker(job);
+			return 1;
+		}
+		if (a->e->link) {
+			job->path = xasprintf("%s/%.*s", run->root,
+			    (int)(ENTRY_KEYLEN(a->e) - LINK_SUFFIX_LEN),
+			    a->e->key);
+			upload_submit(job);
 			return 1;
 		}
 		job->path = xasprintf("%s/%s", run->root, a->e->key);

@@ -300,6 +300,15 @@ rsa_key() {
 	    { echo "Bail out! openssl cannot make RSA keys"; exit 99; }
 }
 
+# rclone's remote "T:" for the test server, through its environment.
+rclone_remote() {
+	export RCLONE_CONFIG_T_TYPE=s3 RCLONE_CONFIG_T_PROVIDER=Other \
+	    RCLONE_CONFIG_T_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
+	    RCLONE_CONFIG_T_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+	    RCLONE_CONFIG_T_ENDPOINT=$S3_ENDPOINT RCLONE_CONFIG_T_REGION=us-east-1 \
+	    RCLONE_CONFIG_T_FORCE_PATH_STYLE=true
+}
+
 # A bucket name unique to this test run.
 new_bucket() {
 	echo "t-$1-$$-$RANDOM" | tr '[:upper:]_' '[:lower:]-' | cut -c1-63

@@ -96,11 +96,7 @@ if on_s3rver; then
 fi
 
 # rclone both ways (Ceph RGW).
-export RCLONE_CONFIG_T_TYPE=s3 RCLONE_CONFIG_T_PROVIDER=Other \
-    RCLONE_CONFIG_T_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
-    RCLONE_CONFIG_T_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-    RCLONE_CONFIG_T_ENDPOINT=$S3_ENDPOINT RCLONE_CONFIG_T_REGION=us-east-1 \
-    RCLONE_CONFIG_T_FORCE_PATH_STYLE=true
+rclone_remote
 env -u AWS_CA_BUNDLE rclone copy --metadata "T:$b" "$T/rc1" \
     --exclude '.p3backup/**' --exclude plain.txt >"$T/rclone.out" 2>&1
 ok $? "rclone copy --metadata of p3backup's bucket ($(head -c 200 "$T/rclone.out"))"
